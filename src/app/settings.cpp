@@ -1,0 +1,184 @@
+#include "app/settings.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Util/LayeredConfiguration.h>
+#include <Poco/Util/MapConfiguration.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+extern char** environ;
+
+namespace vigil::app {
+namespace {
+
+using Poco::AutoPtr;
+using Poco::Util::AbstractConfiguration;
+
+// Every key vigild understands; anything else in a file or override is a mistake.
+const std::set<std::string>& knownKeys() {
+  static const std::set<std::string> keys = {
+      "http.host",        "http.port",          "http.threads",          "http.max_queued",
+      "http.max_body_bytes", "http.keep_alive_seconds", "http.token_cache_seconds",
+      "store.path",       "store.read_connections", "store.max_group",
+      "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
+      "run.port_file",    "config.site_file"};
+  return keys;
+}
+
+std::string absolute(const std::string& path, const std::string& base_dir) {
+  if (path.empty()) return path;
+  std::filesystem::path p(path);
+  if (p.is_relative()) p = std::filesystem::path(base_dir) / p;
+  return p.lexically_normal().string();
+}
+
+class Reader {
+ public:
+  explicit Reader(const AbstractConfiguration& c) : c_(c) {}
+
+  std::string raw(const std::string& key, const std::string& fallback) const {
+    if (!c_.hasProperty(key)) return fallback;
+    std::string v = c_.getRawString(key);
+    // An unresolved ${...} (e.g. an unset environment variable) must not pass as a value.
+    if (v.find("${") != std::string::npos) v = c_.getString(key);
+    if (v.find("${") != std::string::npos) throw SettingsError(key + ": unresolved reference in '" + v + "'");
+    return v;
+  }
+  std::string text(const std::string& key, const std::string& fallback, bool allow_empty) const {
+    std::string v = raw(key, fallback);
+    if (!allow_empty && v.empty()) throw SettingsError(key + " must not be empty");
+    return v;
+  }
+  long long integer(const std::string& key, long long fallback, long long lo, long long hi) const {
+    const std::string v = raw(key, std::to_string(fallback));
+    long long n = 0;
+    try {
+      size_t used = 0;
+      n = std::stoll(v, &used);
+      if (used != v.size()) throw std::invalid_argument(v);
+    } catch (const std::exception&) {
+      throw SettingsError(key + " must be an integer, not '" + v + "'");
+    }
+    if (n < lo || n > hi)
+      throw SettingsError(key + " must be " + std::to_string(lo) + ".." + std::to_string(hi) + ", not " + v);
+    return n;
+  }
+  bool boolean(const std::string& key, bool fallback) const {
+    const std::string v = raw(key, fallback ? "true" : "false");
+    if (v == "true") return true;
+    if (v == "false") return false;
+    throw SettingsError(key + " must be true or false, not '" + v + "'");
+  }
+
+ private:
+  const AbstractConfiguration& c_;
+};
+
+void rejectUnknown(const AbstractConfiguration& c, const std::string& origin, const std::string& prefix = "") {
+  AbstractConfiguration::Keys keys;
+  c.keys(prefix, keys);
+  for (const auto& k : keys) {
+    const std::string full = prefix.empty() ? k : prefix + "." + k;
+    AbstractConfiguration::Keys sub;
+    c.keys(full, sub);
+    if (!sub.empty()) {
+      rejectUnknown(c, origin, full);
+      continue;
+    }
+    if (!knownKeys().count(full)) throw SettingsError(full + ": unknown setting (in " + origin + ")");
+  }
+}
+
+}  // namespace
+
+Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
+                      const std::string& base_dir) {
+  AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
+  Settings s;
+  s.config_file = absolute(config_file, base_dir);
+  if (!std::filesystem::exists(s.config_file)) throw SettingsError("config file " + s.config_file + " does not exist");
+  AutoPtr<Poco::Util::PropertyFileConfiguration> main_file;
+  try {
+    main_file = new Poco::Util::PropertyFileConfiguration(s.config_file);
+  } catch (const Poco::Exception& e) {
+    throw SettingsError("cannot read " + s.config_file + ": " + e.displayText());
+  }
+  rejectUnknown(*main_file, s.config_file);
+  layered->add(main_file, 0);
+
+  AutoPtr<Poco::Util::MapConfiguration> env(new Poco::Util::MapConfiguration);
+  for (const auto& key : knownKeys()) {
+    std::string name = "VIGIL_";
+    for (char ch : key) name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    if (const char* v = std::getenv(name.c_str())) env->setString(key, v);
+  }
+  layered->add(env, -75);
+
+  AutoPtr<Poco::Util::MapConfiguration> cli(new Poco::Util::MapConfiguration);
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0) throw SettingsError("--set needs key=value, not '" + o + "'");
+    const std::string key = o.substr(0, eq);
+    if (!knownKeys().count(key)) throw SettingsError(key + ": unknown setting (in --set)");
+    cli->setString(key, o.substr(eq + 1));
+  }
+  layered->add(cli, -100);
+
+  Reader r(*layered);
+  const std::string site_file = absolute(r.text("config.site_file", "", true), base_dir);
+  if (!site_file.empty()) {
+    if (!std::filesystem::exists(site_file)) throw SettingsError("config.site_file: " + site_file + " does not exist");
+    AutoPtr<Poco::Util::PropertyFileConfiguration> site(new Poco::Util::PropertyFileConfiguration(site_file));
+    rejectUnknown(*site, site_file);
+    layered->add(site, -50);
+  }
+
+  s.http.host = r.text("http.host", "127.0.0.1", false);
+  s.http.port = static_cast<uint16_t>(r.integer("http.port", 8080, 0, 65535));
+  s.http.threads = static_cast<int>(r.integer("http.threads", 64, 2, 1024));
+  s.http.max_queued = static_cast<int>(r.integer("http.max_queued", 256, 1, 100000));
+  s.http.max_body_bytes = static_cast<size_t>(r.integer("http.max_body_bytes", 16 << 20, 1024, 1LL << 30));
+  s.http.keep_alive_seconds = static_cast<int>(r.integer("http.keep_alive_seconds", 15, 1, 3600));
+  s.http.token_cache_seconds = static_cast<int>(r.integer("http.token_cache_seconds", 30, 0, 3600));
+  s.store.path = absolute(r.text("store.path", "var/vigil.db", false), base_dir);
+  s.store.read_connections = static_cast<int>(r.integer("store.read_connections", 4, 1, 64));
+  s.store.max_group = static_cast<int>(r.integer("store.max_group", 1024, 1, 100000));
+  s.log.level = r.text("log.level", "info", false);
+  if (s.log.level != "trace" && s.log.level != "debug" && s.log.level != "info" && s.log.level != "warn" &&
+      s.log.level != "error")
+    throw SettingsError("log.level must be one of trace, debug, info, warn, error, not '" + s.log.level + "'");
+  s.log.file = absolute(r.text("log.file", "", true), base_dir);
+  s.log.max_size_mb = static_cast<int>(r.integer("log.max_size_mb", 10, 1, 1024));
+  s.log.max_files = static_cast<int>(r.integer("log.max_files", 5, 1, 100));
+  s.log.console = r.boolean("log.console", true);
+  s.port_file = absolute(r.text("run.port_file", "", true), base_dir);
+
+  const auto store_dir = std::filesystem::path(s.store.path).parent_path();
+  if (!std::filesystem::is_directory(store_dir))
+    throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
+  if (!s.log.file.empty() && !std::filesystem::is_directory(std::filesystem::path(s.log.file).parent_path()))
+    throw SettingsError("log.file: directory " + std::filesystem::path(s.log.file).parent_path().string() +
+                        " does not exist");
+  return s;
+}
+
+std::vector<std::string> describe(const Settings& s) {
+  return {
+      "config.file=" + s.config_file,
+      "http.host=" + s.http.host,
+      "http.port=" + std::to_string(s.http.port),
+      "http.threads=" + std::to_string(s.http.threads),
+      "http.max_queued=" + std::to_string(s.http.max_queued),
+      "http.max_body_bytes=" + std::to_string(s.http.max_body_bytes),
+      "store.path=" + s.store.path,
+      "store.read_connections=" + std::to_string(s.store.read_connections),
+      "store.max_group=" + std::to_string(s.store.max_group),
+      "log.level=" + s.log.level,
+      "log.file=" + s.log.file,
+  };
+}
+
+}  // namespace vigil::app

@@ -1,0 +1,48 @@
+#pragma once
+// vigild's configuration, read once into types (STYLE R6). Layers, highest priority first:
+//   1. --set=key=value on the command line
+//   2. the environment: VIGIL_<KEY> with dots as underscores, e.g. VIGIL_HTTP_PORT
+//   3. the site file named by config.site_file (optional)
+//   4. the main properties file (config/vigil.properties)
+// Every value is validated; the first bad one throws SettingsError naming the key. Relative
+// paths are made absolute against base_dir, because --daemon changes directory to /.
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "http/server.h"
+#include "store/sqlite_store.h"
+
+namespace vigil::app {
+
+class SettingsError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LogSettings {
+  std::string level = "info";  // trace, debug, info, warn, error
+  std::string file;            // rotating log file; empty for none
+  int max_size_mb = 10;
+  int max_files = 5;
+  bool console = true;
+};
+
+struct Settings {
+  http::HttpOptions http;
+  store::SqliteOptions store;
+  LogSettings log;
+  std::string port_file;  // when set, vigild writes its bound port here after start
+  std::string config_file;
+};
+
+// Builds the layered configuration and reads it. overrides are "key=value" strings.
+Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
+                      const std::string& base_dir);
+
+// One line per effective setting, for the start-up log (there are no secrets yet; any future
+// secret key is redacted here).
+std::vector<std::string> describe(const Settings& settings);
+
+}  // namespace vigil::app

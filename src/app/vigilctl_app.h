@@ -1,0 +1,39 @@
+#pragma once
+// vigilctl: what is not a request. Commands:
+//   vigilctl db migrate
+//   vigilctl site add --id=S01 --name="Site name"
+//   vigilctl user add --name=N --role=R [--site=S ...]   prints the new token once
+//   vigilctl audit verify                                 exit 0 if the chain verifies, 1 if not
+// Common options: --config=FILE, --set=KEY=VALUE (as vigild). Exit codes follow sysexits.h.
+
+#include <Poco/Util/Application.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vigil::app {
+
+class VigilctlApp final : public Poco::Util::Application {
+ public:
+  explicit VigilctlApp(std::string base_dir);
+
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override;
+  void handleOption(const std::string& name, const std::string& value) override;
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  int usage(const std::string& problem);
+  std::string option(const std::string& name) const;
+
+  std::string base_dir_;
+  std::string config_file_ = "config/vigil.properties";
+  std::vector<std::string> overrides_;
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> sites_;
+  bool help_ = false;
+};
+
+}  // namespace vigil::app

@@ -1,0 +1,133 @@
+#include "app/vigild_app.h"
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "app/logging.h"
+#include "core/version.h"
+#include "http/server.h"
+#include "intake/intake_service.h"
+#include "store/sqlite_store.h"
+
+namespace vigil::app {
+
+VigildApp::VigildApp(std::string base_dir) : base_dir_(std::move(base_dir)) { setUnixOptions(true); }
+
+void VigildApp::defineOptions(Poco::Util::OptionSet& options) {
+  ServerApplication::defineOptions(options);
+  options.addOption(Poco::Util::Option("help", "h", "show the options").required(false).repeatable(false));
+  options.addOption(Poco::Util::Option("config", "c", "main properties file (default config/vigil.properties)")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("FILE"));
+  options.addOption(Poco::Util::Option("set", "s", "override one setting, e.g. --set=http.port=0")
+                        .required(false)
+                        .repeatable(true)
+                        .argument("KEY=VALUE"));
+}
+
+void VigildApp::handleOption(const std::string& name, const std::string& value) {
+  ServerApplication::handleOption(name, value);
+  if (name == "help") {
+    help_ = true;
+    stopOptionsProcessing();
+  } else if (name == "config") {
+    config_file_ = value;
+  } else if (name == "set") {
+    overrides_.push_back(value);
+  }
+}
+
+void VigildApp::initialize(Poco::Util::Application& self) {
+  ServerApplication::initialize(self);
+  if (help_) return;
+  settings_ = loadSettings(config_file_, overrides_, base_dir_);
+  setupLogging(settings_.log);
+}
+
+int VigildApp::main(const std::vector<std::string>& args) {
+  if (help_) {
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand(commandName());
+    help.setUsage("[--config=FILE] [--set=KEY=VALUE ...] [--daemon --pidfile=FILE]");
+    help.setHeader("vigild: Vigil's safety-monitoring daemon for the anlotinib + sintilimab ESCC trial.");
+    help.format(std::cout);
+    return EXIT_OK;
+  }
+  if (!args.empty()) {
+    spdlog::error("unexpected argument '{}'", args.front());
+    return EXIT_USAGE;
+  }
+  auto log = spdlog::get("app");
+  log->info("vigild {} starting", core::kVersion);
+  for (const auto& line : describe(settings_)) log->info("setting {}", line);
+
+  core::SystemClock clock;
+  std::unique_ptr<store::SqliteStore> store;
+  try {
+    store = std::make_unique<store::SqliteStore>(settings_.store, clock);
+  } catch (const std::exception& e) {
+    log->error("cannot open the database {}: {}", settings_.store.path, e.what());
+    return EXIT_CANTCREAT;
+  }
+  auto version = store->schemaVersion();
+  log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
+
+  intake::IntakeService intake(*store, clock);
+  http::Server server(settings_.http, intake, *store, clock);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log->error("cannot listen on {}:{}: {}", settings_.http.host, settings_.http.port, e.what());
+    store->close();
+    return EXIT_UNAVAILABLE;
+  }
+  log->info("listening on http://{}:{}", settings_.http.host, server.port());
+  if (!settings_.port_file.empty()) {
+    const std::string tmp = settings_.port_file + ".tmp";
+    std::ofstream(tmp) << server.port() << "\n";
+    std::filesystem::rename(tmp, settings_.port_file);
+  }
+
+  waitForTerminationRequest();
+
+  log->info("stopping: finishing in-flight requests");
+  server.stop();
+  store->close();
+  if (!settings_.port_file.empty()) std::filesystem::remove(settings_.port_file);
+  log->info("stopped cleanly");
+  spdlog::shutdown();
+  return EXIT_OK;
+}
+
+std::string precheckSettings(int argc, char** argv, const std::string& base_dir) {
+  std::string config = "config/vigil.properties";
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](const char* opt) -> std::optional<std::string> {
+      const std::string prefix = std::string(opt) + "=";
+      if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
+      if (a == opt && i + 1 < argc) return std::string(argv[++i]);
+      return std::nullopt;
+    };
+    if (a == "--help" || a == "-h") return "";
+    if (auto v = value("--config")) config = *v;
+    else if (auto s = value("--set")) overrides.push_back(*s);
+  }
+  try {
+    loadSettings(config, overrides, base_dir);
+    return "";
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+}  // namespace vigil::app

@@ -1,0 +1,172 @@
+#pragma once
+// Domain value types shared by every module. Plain data: no I/O, no JSON, no SQL.
+// AE fields follow CDISC SDTM AE (variable names in comments); times are UTC.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::core {
+
+// ---- enumerations with their wire spellings ---------------------------------------------
+enum class Role { kInvestigator, kSafetyOfficer, kDsmb, kAdmin };
+enum class Drug { kAnlotinib, kSintilimab };
+inline constexpr std::array<Drug, 2> kDrugs = {Drug::kAnlotinib, Drug::kSintilimab};
+enum class Route { kOral, kIntravenous };
+enum class DoseStatus { kGiven, kHeld, kMissed };
+// AEREL, five levels.
+enum class Relatedness { kNotRelated, kUnlikely, kPossible, kProbable, kDefinite };
+// AEACN per drug (SDTM controlled terminology C66767).
+enum class ActionTaken { kDoseNotChanged, kDoseReduced, kDoseIncreased, kDrugInterrupted, kDrugWithdrawn, kNotApplicable, kUnknown };
+// AEOUT (SDTM controlled terminology C66768).
+enum class Outcome { kRecovered, kRecovering, kNotRecovered, kRecoveredWithSequelae, kFatal, kUnknown };
+// ICH E2A seriousness criteria; SDTM AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE.
+enum class Seriousness { kDeath, kLifeThreatening, kHospitalization, kDisability, kCongenitalAnomaly, kImportantMedicalEvent };
+inline constexpr std::array<Seriousness, 6> kSeriousnessCriteria = {
+    Seriousness::kDeath, Seriousness::kLifeThreatening, Seriousness::kHospitalization,
+    Seriousness::kDisability, Seriousness::kCongenitalAnomaly, Seriousness::kImportantMedicalEvent};
+
+std::string_view toString(Role v);
+std::string_view toString(Drug v);
+std::string_view toString(Route v);
+std::string_view toString(DoseStatus v);
+std::string_view toString(Relatedness v);
+std::string_view toString(ActionTaken v);
+std::string_view toString(Outcome v);
+std::string_view toString(Seriousness v);
+
+// Parse the wire spelling; nullopt for anything else (case-sensitive).
+template <typename E> std::optional<E> parseEnum(std::string_view text);
+// All wire spellings of E, for error messages ("one of: a, b, c").
+template <typename E> std::string enumChoices();
+
+// ---- people and places -------------------------------------------------------------------
+struct User {
+  int64_t id = 0;
+  std::string name;
+  Role role = Role::kInvestigator;
+  std::vector<std::string> sites;  // investigator only: the sites they may see and write
+  bool disabled = false;
+};
+
+// ---- participants --------------------------------------------------------------------------
+struct BaselineLab {
+  std::string test;  // LBTESTCD, e.g. ALT
+  double value = 0;
+  std::string unit;
+  std::optional<double> lln;
+  std::optional<double> uln;
+  std::optional<std::string> collected_at;  // UTC timestamp
+};
+
+struct Participant {
+  std::string study_id;  // the only identifier Vigil ever holds
+  std::string site;
+  std::string enrolled_on;  // YYYY-MM-DD
+  bool liver_metastases = false;
+  bool prior_thoracic_radiotherapy = false;
+  std::optional<int> anlotinib_dose_mg = 12;    // null once discontinued
+  std::optional<int> sintilimab_dose_mg = 200;  // null once discontinued
+  std::vector<BaselineLab> baseline_labs;
+  std::string created_at;
+  std::string created_by;
+};
+
+// ---- dosing ---------------------------------------------------------------------------------
+struct DoseRecord {
+  int64_t id = 0;
+  std::string study_id;
+  Drug drug = Drug::kAnlotinib;
+  std::optional<double> dose_mg;  // absent when held or missed
+  Route route = Route::kOral;
+  std::string date;  // YYYY-MM-DD
+  int cycle = 1;
+  int day = 1;
+  DoseStatus status = DoseStatus::kGiven;
+  std::string recorded_at;
+  std::string recorded_by;
+};
+
+// ---- adverse events -------------------------------------------------------------------------
+struct PerDrug {
+  std::optional<Relatedness> relatedness;  // AEREL for this drug
+  std::optional<ActionTaken> action;       // AEACN for this drug
+};
+
+// One version of an AE report. Versions are immutable once stored.
+struct AeVersion {
+  int version = 1;
+  std::string verbatim;     // AETERM
+  std::string ctcae_term;   // AEDECOD (CTCAE v5.0 term, a MedDRA LLT)
+  std::string meddra_code;  // AELLTCD
+  int grade = 1;            // AETOXGR
+  std::vector<Seriousness> serious_criteria;  // AESER = Y iff non-empty
+  std::array<PerDrug, 2> per_drug;            // indexed by Drug
+  Outcome outcome = Outcome::kUnknown;        // AEOUT
+  std::string start;                          // AESTDTC: date or timestamp
+  std::optional<std::string> end;             // AEENDTC
+  std::string site_aware_at;                  // when the site learnt of the event
+  std::string narrative;
+  std::string recorded_at;
+  std::string recorded_by;
+  std::string reason;  // why this version replaced the previous one; empty for version 1
+
+  bool serious() const { return !serious_criteria.empty(); }
+  bool hasCriterion(Seriousness s) const;
+};
+
+struct AeReport {
+  int64_t id = 0;
+  std::string study_id;
+  std::string site;
+  std::vector<AeVersion> versions;  // oldest first; back() is current
+  const AeVersion& current() const { return versions.back(); }
+};
+
+struct AeFilter {
+  std::optional<std::string> study_id;
+  std::vector<std::string> sites;  // empty = all sites the caller may see
+  bool restrict_sites = false;     // true: only the listed sites
+  std::optional<std::string> site;
+  std::optional<std::string> start_from;  // inclusive, compares on AESTDTC's date part
+  std::optional<std::string> start_to;    // inclusive
+  std::optional<std::string> term;        // case-insensitive CTCAE term
+  std::optional<int> grade;
+  std::optional<bool> serious;
+  int64_t after_id = 0;
+  int limit = 100;
+};
+
+// ---- labs and vital signs -------------------------------------------------------------------
+struct LabResult {
+  int64_t id = 0;
+  std::string study_id;
+  std::string test;  // LBTESTCD
+  double value = 0;  // LBORRES as a number
+  std::string unit;  // LBORRESU
+  std::optional<double> lln;  // LBORNRLO
+  std::optional<double> uln;  // LBORNRHI
+  std::string collected_at;   // LBDTC
+  std::string specimen;       // LBSPEC
+  std::string recorded_at;
+  std::string recorded_by;
+};
+
+struct VitalSigns {
+  int64_t id = 0;
+  std::string study_id;
+  std::string measured_at;
+  std::optional<int> systolic_mmhg;
+  std::optional<int> diastolic_mmhg;
+  std::optional<int> heart_rate_bpm;
+  std::optional<double> temperature_c;
+  std::optional<double> weight_kg;
+  std::optional<int> qtc_ms;
+  std::string recorded_at;
+  std::string recorded_by;
+};
+
+}  // namespace vigil::core

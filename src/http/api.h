@@ -1,0 +1,69 @@
+#pragma once
+// The routes of vigild's HTTP API, independent of Poco: each takes a decoded Request and
+// returns a Response. Handlers only decode, call one service and map the result (STYLE R1).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "http/metrics.h"
+#include "http/router.h"
+#include "intake/intake_service.h"
+#include "store/store.h"
+
+namespace vigil::http {
+
+struct Request {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> params;  // from the route template
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::optional<std::string> idempotency_key;
+  const core::User* user = nullptr;  // set for authenticated routes
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// application/problem+json (RFC 9457) for a failed Status, naming every bad field.
+Response problem(const core::Status& status, int http_status_override = 0);
+int httpStatusOf(core::StatusCode code);
+
+struct RouteSpec;
+using RouteFn = Response (*)(class Api&, const Request&);
+struct RouteSpec {
+  RouteFn fn;
+  bool authenticated;
+};
+
+class Api {
+ public:
+  Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, const core::Clock& clock);
+  const Router<RouteSpec>& router() const { return router_; }
+
+  intake::IntakeService& intake() { return intake_; }
+  store::Store& store() { return store_; }
+  Metrics& metrics() { return metrics_; }
+  double uptimeSeconds() const;
+
+ private:
+  intake::IntakeService& intake_;
+  store::Store& store_;
+  Metrics& metrics_;
+  const core::Clock& clock_;
+  int64_t started_ms_;
+  Router<RouteSpec> router_;
+};
+
+}  // namespace vigil::http

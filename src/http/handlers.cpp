@@ -1,0 +1,280 @@
+#include <nlohmann/json.hpp>
+
+#include "core/crypto.h"
+#include "core/version.h"
+#include "http/api.h"
+
+namespace vigil::http {
+namespace {
+
+using core::Status;
+using nlohmann::json;
+
+Response jsonResponse(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Response fromReply(const core::Result<intake::Reply>& result) {
+  if (!result.isOk()) return problem(result.status());
+  Response r = jsonResponse(result.value().status, result.value().body);
+  if (result.value().replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+  return r;
+}
+
+Response fromRead(const core::Result<std::string>& result) {
+  if (!result.isOk()) return problem(result.status());
+  return jsonResponse(200, result.value());
+}
+
+// Parses the body as JSON, or answers 400 naming the position of the error.
+std::optional<json> parseBody(const Request& req, Response& error) {
+  try {
+    return json::parse(req.body);
+  } catch (const json::parse_error& e) {
+    error = problem(Status::invalid("the body is not valid JSON",
+                                    {{"(body)", "invalid JSON at byte " + std::to_string(e.byte)}}),
+                    400);
+    return std::nullopt;
+  }
+}
+
+template <typename Fn>
+Response write(Api& api, const Request& req, Fn fn) {
+  Response error;
+  auto body = parseBody(req, error);
+  if (!body) return error;
+  intake::WriteContext ctx{*req.user, req.idempotency_key,
+                           core::sha256Hex(req.method + " " + req.path + "\n" + req.body)};
+  return fromReply(fn(api.intake(), ctx, *body));
+}
+
+// Checks query parameters: only the allowed names, each well-formed. Collects every problem.
+class Query {
+ public:
+  Query(const Request& req, std::initializer_list<const char*> allowed) : req_(req) {
+    for (const auto& [name, value] : req.query) {
+      bool ok = false;
+      for (const char* a : allowed) ok = ok || name == a;
+      if (!ok) errors_.push_back({name, "is not a known query parameter"});
+    }
+  }
+  std::optional<std::string> text(const char* name) const {
+    auto it = req_.query.find(name);
+    if (it == req_.query.end()) return std::nullopt;
+    return it->second;
+  }
+  std::optional<int64_t> integer(const char* name, int64_t lo, int64_t hi) {
+    auto t = text(name);
+    if (!t) return std::nullopt;
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(*t, &used);
+      if (used == t->size() && v >= lo && v <= hi) return v;
+    } catch (const std::exception&) {
+      // reported below
+    }
+    errors_.push_back({name, "must be an integer between " + std::to_string(lo) + " and " + std::to_string(hi)});
+    return std::nullopt;
+  }
+  std::optional<std::string> date(const char* name) {
+    auto t = text(name);
+    if (t && !core::parseDate(*t)) {
+      errors_.push_back({name, "must be a date YYYY-MM-DD"});
+      return std::nullopt;
+    }
+    return t;
+  }
+  std::optional<bool> boolean(const char* name) {
+    auto t = text(name);
+    if (!t) return std::nullopt;
+    if (*t == "true") return true;
+    if (*t == "false") return false;
+    errors_.push_back({name, "must be true or false"});
+    return std::nullopt;
+  }
+  store::Page page() {
+    store::Page p;
+    p.after_id = integer("after_id", 0, INT64_MAX).value_or(0);
+    p.limit = static_cast<int>(integer("limit", 1, 1000).value_or(1000));
+    return p;
+  }
+  bool ok(Response& error) const {
+    if (errors_.empty()) return true;
+    error = problem(Status::invalid("invalid query parameters", errors_), 400);
+    return false;
+  }
+
+ private:
+  const Request& req_;
+  std::vector<core::FieldError> errors_;
+};
+
+// ---- routes -------------------------------------------------------------------------------
+
+Response healthzRoute(Api& api, const Request&) {
+  auto version = api.store().schemaVersion();
+  json body{{"status", version.isOk() ? "ok" : "unhealthy"},
+            {"database", version.isOk() ? "ok" : version.status().message()},
+            {"schema_version", version.isOk() ? json(version.value()) : json(nullptr)},
+            {"uptime_seconds", api.uptimeSeconds()},
+            {"version", core::kVersion}};
+  Response r = jsonResponse(version.isOk() ? 200 : 503, body.dump());
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+Response metricsRoute(Api& api, const Request&) {
+  Response r;
+  r.content_type = "text/plain; version=0.0.4";
+  r.body = api.metrics().render(api.store().commits(), api.uptimeSeconds());
+  return r;
+}
+
+Response createParticipant(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.createParticipant(ctx, body); });
+}
+Response listParticipants(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"site"});
+  auto site = q.text("site");
+  if (!q.ok(error)) return error;
+  return fromRead(api.intake().participants(*req.user, site));
+}
+Response getParticipant(Api& api, const Request& req) {
+  return fromRead(api.intake().participant(*req.user, req.params.at("study_id")));
+}
+
+// GET on a per-participant collection: ?participant=ID is required.
+template <typename Fn>
+Response listForParticipant(Api& api, const Request& req, Fn fn) {
+  Response error;
+  Query q(req, {"participant", "after_id", "limit"});
+  auto participant = q.text("participant");
+  auto page = q.page();
+  if (!q.ok(error)) return error;
+  if (!participant)
+    return problem(Status::invalid("participant is required", {{"participant", "is required"}}), 400);
+  return fromRead(fn(api.intake(), *req.user, *participant, page));
+}
+
+Response recordDose(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordDose(ctx, body); });
+}
+Response listDoses(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.doses(u, id, pg); });
+}
+Response recordLabs(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordLabs(ctx, body); });
+}
+Response listLabs(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.labs(u, id, pg); });
+}
+Response recordVitals(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordVitals(ctx, body); });
+}
+Response listVitals(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.vitals(u, id, pg); });
+}
+
+std::optional<int64_t> aeId(const Request& req) {
+  const std::string& text = req.params.at("id");
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoll(text);
+}
+
+Response createAe(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.createAdverseEvent(ctx, body); });
+}
+Response updateAe(Api& api, const Request& req) {
+  auto id = aeId(req);
+  if (!id) return problem(Status::notFound("no such adverse event"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.updateAdverseEvent(ctx, *id, body); });
+}
+Response getAe(Api& api, const Request& req) {
+  auto id = aeId(req);
+  if (!id) return problem(Status::notFound("no such adverse event"));
+  return fromRead(api.intake().adverseEvent(*req.user, *id));
+}
+Response listAes(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"participant", "site", "from", "to", "term", "grade", "serious", "after_id", "limit"});
+  core::AeFilter f;
+  f.study_id = q.text("participant");
+  f.site = q.text("site");
+  f.start_from = q.date("from");
+  f.start_to = q.date("to");
+  f.term = q.text("term");
+  if (auto g = q.integer("grade", 1, 5)) f.grade = static_cast<int>(*g);
+  f.serious = q.boolean("serious");
+  const auto page = q.page();
+  f.after_id = page.after_id;
+  f.limit = page.limit;
+  if (!q.ok(error)) return error;
+  return fromRead(api.intake().adverseEvents(*req.user, f));
+}
+
+}  // namespace
+
+int httpStatusOf(core::StatusCode code) {
+  switch (code) {
+    case core::StatusCode::kOk: return 200;
+    case core::StatusCode::kInvalid: return 422;
+    case core::StatusCode::kUnauthenticated: return 401;
+    case core::StatusCode::kForbidden: return 403;
+    case core::StatusCode::kNotFound: return 404;
+    case core::StatusCode::kConflict: return 409;
+    case core::StatusCode::kUnavailable: return 503;
+    case core::StatusCode::kInternal: return 500;
+  }
+  return 500;
+}
+
+Response problem(const Status& status, int http_status_override) {
+  static const std::map<int, const char*> kTitles = {
+      {400, "Bad request"},         {401, "Authentication required"}, {403, "Forbidden"},
+      {404, "Not found"},           {405, "Method not allowed"},      {409, "Conflict"},
+      {413, "Request body too large"}, {415, "Unsupported media type"}, {422, "Invalid fields"},
+      {500, "Internal error"},      {503, "Service unavailable"}};
+  const int code = http_status_override ? http_status_override : httpStatusOf(status.code());
+  auto title = kTitles.find(code);
+  json body{{"type", "about:blank"},
+            {"title", title != kTitles.end() ? title->second : "Error"},
+            {"status", code},
+            {"detail", status.message()}};
+  if (!status.fields().empty()) {
+    json errors = json::array();
+    for (const auto& f : status.fields()) errors.push_back({{"field", f.field}, {"detail", f.detail}});
+    body["errors"] = std::move(errors);
+  }
+  Response r = jsonResponse(code, body.dump());
+  r.content_type = "application/problem+json";
+  if (code == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
+  if (code == 503) r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, const core::Clock& clock)
+    : intake_(intake), store_(store), metrics_(metrics), clock_(clock), started_ms_(clock.nowMs()) {
+  router_.add("GET", "/healthz", {healthzRoute, false});
+  router_.add("GET", "/metrics", {metricsRoute, true});
+  router_.add("POST", "/api/v1/participants", {createParticipant, true});
+  router_.add("GET", "/api/v1/participants", {listParticipants, true});
+  router_.add("GET", "/api/v1/participants/{study_id}", {getParticipant, true});
+  router_.add("POST", "/api/v1/dosing", {recordDose, true});
+  router_.add("GET", "/api/v1/dosing", {listDoses, true});
+  router_.add("POST", "/api/v1/adverse-events", {createAe, true});
+  router_.add("GET", "/api/v1/adverse-events", {listAes, true});
+  router_.add("GET", "/api/v1/adverse-events/{id}", {getAe, true});
+  router_.add("PUT", "/api/v1/adverse-events/{id}", {updateAe, true});
+  router_.add("POST", "/api/v1/labs", {recordLabs, true});
+  router_.add("GET", "/api/v1/labs", {listLabs, true});
+  router_.add("POST", "/api/v1/vitals", {recordVitals, true});
+  router_.add("GET", "/api/v1/vitals", {listVitals, true});
+}
+
+double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }
+
+}  // namespace vigil::http

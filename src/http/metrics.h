@@ -1,0 +1,35 @@
+#pragma once
+// Request counters and latency histograms for GET /metrics (Prometheus text format 0.0.4).
+// Thread-safe; recording costs one short mutex hold per request.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace vigil::http {
+
+class Metrics {
+ public:
+  static constexpr std::array<double, 12> kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                      0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+  // route is the route template ("/api/v1/adverse-events/{id}"), never the raw path.
+  void observe(const std::string& method, const std::string& route, int status, double seconds);
+  // Renders every metric; gauges that live elsewhere are passed in.
+  std::string render(uint64_t store_commits, double uptime_seconds) const;
+
+ private:
+  struct Histogram {
+    std::array<uint64_t, kBuckets.size()> buckets{};
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> latency_;
+};
+
+}  // namespace vigil::http

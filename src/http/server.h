@@ -1,0 +1,43 @@
+#pragma once
+// vigild's HTTP listener: Poco's HTTPServer (one thread per keep-alive connection, so threads
+// must cover the promised concurrent clients), bearer-token authentication with a short-lived
+// cache, body size limit, metrics and access logging around the Api routes.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/time.h"
+#include "http/metrics.h"
+#include "intake/intake_service.h"
+#include "store/store.h"
+
+namespace vigil::http {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0 picks a free port; see Server::port()
+  int threads = 64;      // concurrent connections served at once
+  int max_queued = 256;  // accepted connections waiting for a thread
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  int keep_alive_seconds = 15;
+  int token_cache_seconds = 30;  // how long a verified token is trusted without the database
+};
+
+class Server {
+ public:
+  Server(HttpOptions options, intake::IntakeService& intake, store::Store& store, const core::Clock& clock);
+  ~Server();
+  // Binds and starts serving. Throws Poco::Exception when the address cannot be bound.
+  void start();
+  // The bound port (useful with port 0).
+  uint16_t port() const;
+  // Stops accepting, lets in-flight requests finish, then returns.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::http

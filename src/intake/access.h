@@ -1,0 +1,15 @@
+#pragma once
+// Who may read and write what. Investigators see and write only the sites they are bound to;
+// safety officers, the DSMB and admins read every site and write no clinical data (their own
+// actions - alert acknowledgement, exports - come with later resources).
+
+#include <string>
+
+#include "core/model.h"
+
+namespace vigil::intake {
+
+bool canRead(const core::User& user, const std::string& site);
+bool canWrite(const core::User& user, const std::string& site);
+
+}  // namespace vigil::intake

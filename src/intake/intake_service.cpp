@@ -1,0 +1,351 @@
+#include "intake/intake_service.h"
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "core/crypto.h"
+#include "intake/access.h"
+#include "intake/json_codec.h"
+
+namespace vigil::intake {
+namespace {
+
+using core::Result;
+using core::Status;
+using nlohmann::json;
+
+constexpr int64_t kTimestampSkewMs = 5 * 60 * 1000;  // tolerated client clock drift
+
+Status invalidIf(const Errors& errors) {
+  if (errors.empty()) return Status::ok();
+  return Status::invalid("the request has invalid fields", errors);
+}
+
+store::AuditRecord auditOf(const core::User& user, std::string action, std::string entity, std::string id,
+                           std::string before, std::string after) {
+  return {user.name, std::move(action), std::move(entity), std::move(id), std::move(before), std::move(after)};
+}
+
+}  // namespace
+
+bool IntakeService::inFuture(const std::string& value) const {
+  const int64_t now = clock_.nowMs();
+  if (auto day = core::parseDate(value)) return *day > now / 86400000 + 1;  // +1: sites ahead of UTC
+  if (auto ms = core::parseTimestamp(value)) return *ms > now + kTimestampSkewMs;
+  return false;
+}
+
+Result<Reply> IntakeService::commit(const WriteContext& ctx, const Work& work) {
+  Reply reply;
+  Status s = store_.write([&](store::Transaction& tx) -> Status {
+    if (ctx.idempotency_key) {
+      if (auto previous = tx.idempotentReply(ctx.user.id, *ctx.idempotency_key)) {
+        if (previous->request_hash != ctx.request_hash)
+          return Status::conflict("Idempotency-Key was already used for a different request");
+        reply = {previous->status, previous->body, true};
+        return Status::ok();
+      }
+    }
+    reply = Reply{};
+    Status st = work(tx, reply);
+    if (!st.isOk()) return st;
+    if (ctx.idempotency_key)
+      tx.saveIdempotentReply(ctx.user.id, *ctx.idempotency_key, {ctx.request_hash, reply.status, reply.body});
+    return Status::ok();
+  });
+  if (!s.isOk()) return s;
+  return reply;
+}
+
+Status IntakeService::checkWritable(const core::User& user, store::Transaction& tx, const std::string& study_id,
+                                    const std::string& field, core::Participant* out) {
+  auto p = tx.participant(study_id);
+  if (!p) return Status::invalid("unknown participant", {{field, "no participant with this study ID"}});
+  if (!canWrite(user, p->site)) return Status::forbidden("you may not record data for site " + p->site);
+  if (out) *out = std::move(*p);
+  return Status::ok();
+}
+
+Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::Participant p = decodeParticipant(body, errors);
+  if (!p.enrolled_on.empty() && inFuture(p.enrolled_on)) errors.push_back({"enrolled_on", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  if (!canWrite(ctx.user, p.site)) return Status::forbidden("you may not register participants at site " + p.site);
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    if (!tx.siteExists(p.site)) return Status::invalid("unknown site", {{"site", "no such site"}});
+    if (tx.participant(p.study_id)) return Status::conflict("participant " + p.study_id + " is already registered");
+    p.created_at = tx.now();
+    p.created_by = ctx.user.name;
+    tx.insertParticipant(p);
+    reply = {201, toJson(p).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "participant", p.study_id, "", reply.body));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::recordDose(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::DoseRecord d = decodeDose(body, errors);
+  if (!d.date.empty() && inFuture(d.date)) errors.push_back({"date", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    core::Participant p;
+    if (auto s = checkWritable(ctx.user, tx, d.study_id, "study_id", &p); !s.isOk()) return s;
+    if (d.date < p.enrolled_on)
+      return Status::invalid("dose before enrolment", {{"date", "is before the participant's enrolment on " + p.enrolled_on}});
+    d.recorded_at = tx.now();
+    d.recorded_by = ctx.user.name;
+    d.id = tx.insertDose(d);
+    reply = {201, toJson(d).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "dose", std::to_string(d.id), "", reply.body));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::createAdverseEvent(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  AeInput in = decodeAe(body, false, errors);
+  if (!in.version.start.empty() && inFuture(in.version.start)) errors.push_back({"start", "is in the future"});
+  if (in.version.end && inFuture(*in.version.end)) errors.push_back({"end", "is in the future"});
+  if (!in.version.site_aware_at.empty() && inFuture(in.version.site_aware_at))
+    errors.push_back({"site_aware_at", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    core::Participant p;
+    if (auto s = checkWritable(ctx.user, tx, in.study_id, "study_id", &p); !s.isOk()) return s;
+    core::AeReport report;
+    report.study_id = in.study_id;
+    report.site = p.site;
+    in.version.version = 1;
+    in.version.recorded_at = tx.now();
+    in.version.recorded_by = ctx.user.name;
+    report.versions.push_back(in.version);
+    report.id = tx.insertAdverseEvent(in.study_id, in.version);
+    reply = {201, toJson(report, true).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(report.id), "", toJson(in.version).dump()));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  AeInput in = decodeAe(body, true, errors);
+  if (!in.version.start.empty() && inFuture(in.version.start)) errors.push_back({"start", "is in the future"});
+  if (in.version.end && inFuture(*in.version.end)) errors.push_back({"end", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto report = tx.adverseEvent(id);
+    if (!report) return Status::notFound("no adverse event " + std::to_string(id));
+    if (!canWrite(ctx.user, report->site)) return Status::forbidden("you may not change data of site " + report->site);
+    if (!in.study_id.empty() && in.study_id != report->study_id)
+      return Status::invalid("study_id cannot change", {{"study_id", "differs from the report's participant"}});
+    const core::AeVersion& previous = report->current();
+    if (in.base_version && *in.base_version != previous.version)
+      return Status::conflict("the report is at version " + std::to_string(previous.version) + ", not " +
+                              std::to_string(*in.base_version) + "; reload and apply your change again");
+    in.version.version = previous.version + 1;
+    in.version.recorded_at = tx.now();
+    in.version.recorded_by = ctx.user.name;
+    in.version.reason = in.reason;
+    tx.insertAeVersion(id, in.version);
+    const std::string before = toJson(previous).dump();
+    report->versions.push_back(in.version);
+    reply = {200, toJson(*report, true).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "update", "adverse_event", std::to_string(id), before, toJson(in.version).dump()));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  std::vector<core::LabResult> labs;
+  const bool batch = body.is_object() && body.contains("results");
+  if (batch) {
+    const json& results = body["results"];
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "results") errors.push_back({it.key(), "is not a known field"});
+    if (!results.is_array() || results.empty()) {
+      errors.push_back({"results", "must be a non-empty JSON array"});
+    } else if (results.size() > kMaxLabBatch) {
+      errors.push_back({"results", "holds " + std::to_string(results.size()) + " results; at most " +
+                                       std::to_string(kMaxLabBatch) + " per request"});
+    } else {
+      labs.reserve(results.size());
+      for (size_t i = 0; i < results.size(); ++i)
+        labs.push_back(decodeLab(results[i], "results[" + std::to_string(i) + "].", errors));
+    }
+  } else {
+    labs.push_back(decodeLab(body, "", errors));
+  }
+  for (size_t i = 0; i < labs.size(); ++i)
+    if (!labs[i].collected_at.empty() && inFuture(labs[i].collected_at))
+      errors.push_back({(batch ? "results[" + std::to_string(i) + "]." : std::string()) + "collected_at", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    // Check each distinct participant once; collect every unknown one.
+    std::map<std::string, Status> checked;
+    Errors unknown;
+    for (size_t i = 0; i < labs.size(); ++i) {
+      auto [it, fresh] = checked.try_emplace(labs[i].study_id);
+      if (fresh) it->second = checkWritable(ctx.user, tx, labs[i].study_id, "study_id", nullptr);
+      if (it->second.code() == core::StatusCode::kForbidden) return it->second;
+      if (!it->second.isOk())
+        unknown.push_back({(batch ? "results[" + std::to_string(i) + "]." : std::string()) + "study_id",
+                           "no participant with this study ID"});
+    }
+    if (!unknown.empty()) return Status::invalid("unknown participant", unknown);
+    json ids = json::array();
+    for (auto& l : labs) {
+      l.recorded_at = tx.now();
+      l.recorded_by = ctx.user.name;
+      l.id = tx.insertLab(l);
+      ids.push_back(l.id);
+      tx.appendAudit(auditOf(ctx.user, "create", "lab_result", std::to_string(l.id), "", toJson(l).dump()));
+    }
+    reply = {201, batch ? json{{"stored", labs.size()}, {"ids", std::move(ids)}}.dump() : toJson(labs.front()).dump(), false};
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::recordVitals(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::VitalSigns v = decodeVitals(body, errors);
+  if (!v.measured_at.empty() && inFuture(v.measured_at)) errors.push_back({"measured_at", "is in the future"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    if (auto s = checkWritable(ctx.user, tx, v.study_id, "study_id", nullptr); !s.isOk()) return s;
+    v.recorded_at = tx.now();
+    v.recorded_by = ctx.user.name;
+    v.id = tx.insertVitals(v);
+    reply = {201, toJson(v).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "vital_signs", std::to_string(v.id), "", reply.body));
+    return Status::ok();
+  });
+}
+
+// ---- reads -------------------------------------------------------------------------------------
+
+Status IntakeService::readableParticipant(const core::User& user, const std::string& study_id) {
+  auto p = store_.participant(study_id);
+  if (!p.isOk()) return p.status();
+  if (!p.value()) return Status::notFound("no participant " + study_id);
+  if (!canRead(user, p.value()->site)) return Status::forbidden("you may not read data of site " + p.value()->site);
+  return Status::ok();
+}
+
+Result<std::string> IntakeService::participant(const core::User& user, const std::string& study_id) {
+  auto p = store_.participant(study_id);
+  if (!p.isOk()) return p.status();
+  if (!p.value()) return Status::notFound("no participant " + study_id);
+  if (!canRead(user, p.value()->site)) return Status::forbidden("you may not read data of site " + p.value()->site);
+  return toJson(*p.value()).dump();
+}
+
+Result<std::string> IntakeService::participants(const core::User& user, const std::optional<std::string>& site) {
+  std::optional<std::vector<std::string>> sites;
+  if (site) {
+    if (!canRead(user, *site)) return Status::forbidden("you may not read data of site " + *site);
+    sites = std::vector<std::string>{*site};
+  } else if (user.role == core::Role::kInvestigator) {
+    sites = user.sites;
+  }
+  auto list = store_.participants(sites);
+  if (!list.isOk()) return list.status();
+  json items = json::array();
+  for (const auto& p : list.value()) items.push_back(toJson(p));
+  return json{{"items", std::move(items)}}.dump();
+}
+
+template <typename T>
+static std::string page(const std::vector<T>& rows) {
+  json items = json::array();
+  for (const auto& r : rows) items.push_back(toJson(r));
+  json out{{"items", std::move(items)}};
+  out["next_after_id"] = rows.empty() ? json(nullptr) : json(rows.back().id);
+  return out.dump();
+}
+
+Result<std::string> IntakeService::doses(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.doses(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
+}
+
+Result<std::string> IntakeService::labs(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.labs(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
+}
+
+Result<std::string> IntakeService::vitals(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.vitals(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
+}
+
+Result<std::string> IntakeService::adverseEvent(const core::User& user, int64_t id) {
+  auto r = store_.adverseEvent(id);
+  if (!r.isOk()) return r.status();
+  if (!r.value()) return Status::notFound("no adverse event " + std::to_string(id));
+  if (!canRead(user, r.value()->site)) return Status::forbidden("you may not read data of site " + r.value()->site);
+  return toJson(*r.value(), true).dump();
+}
+
+Result<std::string> IntakeService::adverseEvents(const core::User& user, core::AeFilter filter) {
+  if (filter.site && !canRead(user, *filter.site)) return Status::forbidden("you may not read data of site " + *filter.site);
+  if (filter.study_id)
+    if (auto s = readableParticipant(user, *filter.study_id); !s.isOk()) return s;
+  if (user.role == core::Role::kInvestigator) {
+    filter.restrict_sites = true;
+    filter.sites = user.sites;
+  }
+  auto rows = store_.adverseEvents(filter);
+  if (!rows.isOk()) return rows.status();
+  json items = json::array();
+  for (const auto& r : rows.value()) items.push_back(toJson(r, false));
+  json out{{"items", std::move(items)}};
+  out["next_after_id"] = rows.value().empty() ? json(nullptr) : json(rows.value().back().id);
+  return out.dump();
+}
+
+// ---- administration ----------------------------------------------------------------------------
+
+Status IntakeService::addSite(const std::string& actor, const std::string& id, const std::string& name) {
+  static const std::regex kSite("^[A-Za-z0-9][A-Za-z0-9-]{0,15}$");
+  if (!std::regex_match(id, kSite)) return Status::invalid("site id must be 1-16 letters, digits or '-'");
+  if (name.empty()) return Status::invalid("site name is required");
+  return store_.write([&](store::Transaction& tx) -> Status {
+    if (tx.siteExists(id)) return Status::conflict("site " + id + " already exists");
+    tx.insertSite(id, name);
+    tx.appendAudit({actor, "create", "site", id, "", json{{"id", id}, {"name", name}}.dump()});
+    return Status::ok();
+  });
+}
+
+Result<std::string> IntakeService::addUser(const std::string& actor, const core::User& user) {
+  if (user.name.empty() || user.name.size() > 64) return Status::invalid("user name must be 1-64 characters");
+  if (user.role == core::Role::kInvestigator && user.sites.empty())
+    return Status::invalid("an investigator must be bound to at least one site (--site)");
+  if (user.role != core::Role::kInvestigator && !user.sites.empty())
+    return Status::invalid("only investigators are bound to sites");
+  const std::string token = core::newApiToken();
+  Status s = store_.write([&](store::Transaction& tx) -> Status {
+    if (tx.userExists(user.name)) return Status::conflict("user " + user.name + " already exists");
+    for (const auto& site : user.sites)
+      if (!tx.siteExists(site)) return Status::invalid("unknown site " + site + " (add it with: vigilctl site add)");
+    const int64_t id = tx.insertUser(user, core::sha256Hex(token));
+    // The token never enters the audit trail; its hash is not needed there either.
+    tx.appendAudit({actor, "create", "user", std::to_string(id), "",
+                    json{{"name", user.name}, {"role", core::toString(user.role)}, {"sites", user.sites}}.dump()});
+    return Status::ok();
+  });
+  if (!s.isOk()) return s;
+  return token;
+}
+
+}  // namespace vigil::intake

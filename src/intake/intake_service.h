@@ -1,0 +1,74 @@
+#pragma once
+// The intake use cases behind the HTTP API and vigilctl: validate, authorise, store with its
+// audit entries in one unit of work, and answer. Thread-safe (state lives in the Store).
+//
+// Every write: decode and validate the whole body first (all bad fields reported together,
+// nothing stored); check the caller may write the participant's site; then, in one unit of
+// work, replay a stored answer for a repeated Idempotency-Key or store the rows, their audit
+// entries and the answer for the key.
+
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "core/time.h"
+#include "store/store.h"
+
+namespace vigil::intake {
+
+inline constexpr size_t kMaxLabBatch = 10000;
+
+struct WriteContext {
+  const core::User& user;
+  std::optional<std::string> idempotency_key;  // from the Idempotency-Key header
+  std::string request_hash;                    // SHA-256 of method, path and body
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;       // JSON text
+  bool replayed = false;  // true when answered from a stored Idempotency-Key
+};
+
+class IntakeService {
+ public:
+  IntakeService(store::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
+
+  core::Result<Reply> createParticipant(const WriteContext& ctx, const nlohmann::json& body);
+  core::Result<Reply> recordDose(const WriteContext& ctx, const nlohmann::json& body);
+  core::Result<Reply> createAdverseEvent(const WriteContext& ctx, const nlohmann::json& body);
+  // Adds a new version; the body carries the whole report plus a required "reason".
+  core::Result<Reply> updateAdverseEvent(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
+  // One result object, or {"results":[...]} with 1..kMaxLabBatch results, stored together.
+  core::Result<Reply> recordLabs(const WriteContext& ctx, const nlohmann::json& body);
+  core::Result<Reply> recordVitals(const WriteContext& ctx, const nlohmann::json& body);
+
+  // Reads answer JSON text; not found and forbidden come back as Status.
+  core::Result<std::string> participant(const core::User& user, const std::string& study_id);
+  core::Result<std::string> participants(const core::User& user, const std::optional<std::string>& site);
+  core::Result<std::string> doses(const core::User& user, const std::string& study_id, store::Page page);
+  core::Result<std::string> adverseEvent(const core::User& user, int64_t id);
+  core::Result<std::string> adverseEvents(const core::User& user, core::AeFilter filter);
+  core::Result<std::string> labs(const core::User& user, const std::string& study_id, store::Page page);
+  core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);
+
+  // Administration (vigilctl). actor names the operator in the audit trail.
+  core::Status addSite(const std::string& actor, const std::string& id, const std::string& name);
+  // Creates the user and returns the new API token; only its hash is stored.
+  core::Result<std::string> addUser(const std::string& actor, const core::User& user);
+
+ private:
+  using Work = std::function<core::Status(store::Transaction&, Reply&)>;
+  core::Result<Reply> commit(const WriteContext& ctx, const Work& work);
+  core::Status checkWritable(const core::User& user, store::Transaction& tx, const std::string& study_id,
+                             const std::string& field, core::Participant* out);
+  core::Status readableParticipant(const core::User& user, const std::string& study_id);
+  bool inFuture(const std::string& date_or_timestamp) const;
+
+  store::Store& store_;
+  const core::Clock& clock_;
+};
+
+}  // namespace vigil::intake

@@ -1,0 +1,459 @@
+#include "intake/json_codec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "core/time.h"
+
+namespace vigil::intake {
+namespace {
+
+using nlohmann::json;
+enum class Need { kRequired, kOptional };
+
+const std::regex& studyIdPattern() {
+  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9-]{0,31}$");
+  return re;
+}
+const std::regex& siteIdPattern() {
+  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9-]{0,15}$");
+  return re;
+}
+const std::regex& testCodePattern() {
+  static const std::regex re("^[A-Z][A-Z0-9]{0,7}$");
+  return re;
+}
+
+// Reads the fields of one JSON object, remembering which names were read so that the rest can
+// be reported as unknown, and collecting every problem into errors.
+class Fields {
+ public:
+  Fields(const json& obj, std::string prefix, Errors& errors) : obj_(obj), prefix_(std::move(prefix)), errors_(errors) {
+    if (!obj_.is_object()) {
+      fail("", "must be a JSON object");
+      valid_ = false;
+    }
+  }
+
+  void fail(const std::string& name, const std::string& detail) {
+    std::string path = prefix_ + name;
+    if (!path.empty() && path.back() == '.') path.pop_back();
+    errors_.push_back({path.empty() ? "(body)" : path, detail});
+  }
+
+  // The value under name, or nullptr when absent or null (reporting "is required" if needed).
+  const json* get(const std::string& name, Need need) {
+    seen_.insert(name);
+    if (!valid_) return nullptr;
+    auto it = obj_.find(name);
+    if (it == obj_.end() || it->is_null()) {
+      if (need == Need::kRequired) fail(name, "is required");
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  std::optional<std::string> string(const std::string& name, Need need, size_t max_len, bool allow_empty = false) {
+    const json* v = get(name, need);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) return fail(name, "must be a string"), std::nullopt;
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.size() > max_len) return fail(name, "must be at most " + std::to_string(max_len) + " characters"), std::nullopt;
+    if (!allow_empty && s.find_first_not_of(" \t\r\n") == std::string::npos)
+      return fail(name, "must not be empty"), std::nullopt;
+    return s;
+  }
+
+  std::optional<std::string> matching(const std::string& name, Need need, const std::regex& re, const char* what) {
+    auto s = string(name, need, 64);
+    if (s && !std::regex_match(*s, re)) return fail(name, std::string("must be ") + what), std::nullopt;
+    return s;
+  }
+
+  std::optional<double> number(const std::string& name, Need need, double min, double max) {
+    const json* v = get(name, need);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) return fail(name, "must be a number"), std::nullopt;
+    const double d = v->get<double>();
+    if (!std::isfinite(d) || d < min || d > max)
+      return fail(name, "must be between " + fmt(min) + " and " + fmt(max)), std::nullopt;
+    return d;
+  }
+
+  std::optional<int64_t> integer(const std::string& name, Need need, int64_t min, int64_t max) {
+    const json* v = get(name, need);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer()) return fail(name, "must be an integer"), std::nullopt;
+    const auto i = v->get<int64_t>();
+    if (i < min || i > max)
+      return fail(name, "must be between " + std::to_string(min) + " and " + std::to_string(max)), std::nullopt;
+    return i;
+  }
+
+  std::optional<bool> boolean(const std::string& name, Need need) {
+    const json* v = get(name, need);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) return fail(name, "must be true or false"), std::nullopt;
+    return v->get<bool>();
+  }
+
+  template <typename E>
+  std::optional<E> enumeration(const std::string& name, Need need) {
+    const json* v = get(name, need);
+    if (!v) return std::nullopt;
+    std::optional<E> e;
+    if (v->is_string()) e = core::parseEnum<E>(v->get_ref<const std::string&>());
+    if (!e) fail(name, "must be one of: " + core::enumChoices<E>());
+    return e;
+  }
+
+  // A calendar date, returned as given (YYYY-MM-DD).
+  std::optional<std::string> date(const std::string& name, Need need) {
+    auto s = string(name, need, 10);
+    if (s && !core::parseDate(*s)) return fail(name, "must be an ISO 8601 date YYYY-MM-DD"), std::nullopt;
+    return s;
+  }
+
+  // A timestamp with zone, returned normalised to UTC ("...Z").
+  std::optional<std::string> timestamp(const std::string& name, Need need) {
+    auto s = string(name, need, 40);
+    if (!s) return std::nullopt;
+    auto ms = core::parseTimestamp(*s);
+    if (!ms) return fail(name, "must be an ISO 8601 date-time with a zone, e.g. 2026-02-10T08:00:00Z"), std::nullopt;
+    return core::formatTimestamp(*ms);
+  }
+
+  // A date or a zoned timestamp (SDTM --DTC allows both).
+  std::optional<std::string> dateOrTimestamp(const std::string& name, Need need) {
+    auto s = string(name, need, 40);
+    if (!s) return std::nullopt;
+    if (core::parseDate(*s)) return s;
+    if (auto ms = core::parseTimestamp(*s)) return core::formatTimestamp(*ms);
+    fail(name, "must be an ISO 8601 date (YYYY-MM-DD) or date-time with a zone");
+    return std::nullopt;
+  }
+
+  const json* object(const std::string& name, Need need) {
+    const json* v = get(name, need);
+    if (v && !v->is_object()) return fail(name, "must be a JSON object"), nullptr;
+    return v;
+  }
+  const json* array(const std::string& name, Need need) {
+    const json* v = get(name, need);
+    if (v && !v->is_array()) return fail(name, "must be a JSON array"), nullptr;
+    return v;
+  }
+
+  std::string path(const std::string& name) const { return prefix_ + name; }
+
+  // Reports every member that no accessor asked for.
+  void rejectUnknown() {
+    if (!valid_) return;
+    for (auto it = obj_.begin(); it != obj_.end(); ++it)
+      if (!seen_.count(it.key())) fail(it.key(), "is not a known field");
+  }
+
+ private:
+  static std::string fmt(double d) {
+    std::string s = std::to_string(d);
+    s.erase(s.find_last_not_of('0') + 1);
+    if (!s.empty() && s.back() == '.') s.pop_back();
+    return s;
+  }
+  const json& obj_;
+  std::string prefix_;
+  Errors& errors_;
+  std::set<std::string> seen_;
+  bool valid_ = true;
+};
+
+json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
+template <typename T>
+json optNum(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+core::Participant decodeParticipant(const json& body, Errors& errors) {
+  Fields f(body, "", errors);
+  core::Participant p;
+  p.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  p.site = f.matching("site", Need::kRequired, siteIdPattern(), "1-16 letters, digits or '-'").value_or("");
+  p.enrolled_on = f.date("enrolled_on", Need::kRequired).value_or("");
+  p.liver_metastases = f.boolean("liver_metastases", Need::kRequired).value_or(false);
+  p.prior_thoracic_radiotherapy = f.boolean("prior_thoracic_radiotherapy", Need::kRequired).value_or(false);
+  if (const json* dose = f.object("dose_mg", Need::kOptional)) {
+    Fields d(*dose, "dose_mg.", errors);
+    // Protocol dose levels: anlotinib 12 / 10 / 8 mg, sintilimab 200 mg, never reduced
+    // (clinical-rules.md s1). An explicit null means the drug is discontinued; an absent key
+    // keeps the starting dose.
+    auto level = [&](const char* name, std::optional<int>& slot, std::initializer_list<int> allowed, const char* rule) {
+      if (!dose->contains(name) || (*dose)[name].is_null()) {
+        d.get(name, Need::kOptional);
+        if (dose->contains(name)) slot = std::nullopt;
+        return;
+      }
+      if (auto v = d.integer(name, Need::kRequired, 0, 1000)) {
+        if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) d.fail(name, rule);
+        slot = static_cast<int>(*v);
+      }
+    };
+    level("anlotinib", p.anlotinib_dose_mg, {12, 10, 8}, "must be a protocol dose level: 12, 10 or 8 (null when discontinued)");
+    level("sintilimab", p.sintilimab_dose_mg, {200}, "must be 200 (null when discontinued); sintilimab is never reduced");
+    d.rejectUnknown();
+  }
+  if (const json* labs = f.array("baseline_labs", Need::kOptional)) {
+    std::set<std::string> tests;
+    for (size_t i = 0; i < labs->size(); ++i) {
+      const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
+      Fields l((*labs)[i], prefix, errors);
+      core::BaselineLab b;
+      b.test = l.matching("test", Need::kRequired, testCodePattern(), "an SDTM LBTESTCD (upper case, up to 8)").value_or("");
+      b.value = l.number("value", Need::kRequired, -1e12, 1e12).value_or(0);
+      b.unit = l.string("unit", Need::kRequired, 20).value_or("");
+      b.lln = l.number("lln", Need::kOptional, -1e12, 1e12);
+      b.uln = l.number("uln", Need::kOptional, -1e12, 1e12);
+      b.collected_at = l.timestamp("collected_at", Need::kOptional);
+      if (b.lln && b.uln && *b.lln > *b.uln) l.fail("lln", "must not exceed uln");
+      if (!b.test.empty() && !tests.insert(b.test).second) l.fail("test", "duplicates another baseline of the same test");
+      l.rejectUnknown();
+      p.baseline_labs.push_back(std::move(b));
+    }
+  }
+  f.rejectUnknown();
+  return p;
+}
+
+core::DoseRecord decodeDose(const json& body, Errors& errors) {
+  Fields f(body, "", errors);
+  core::DoseRecord d;
+  d.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  const auto drug = f.enumeration<core::Drug>("drug", Need::kRequired);
+  d.drug = drug.value_or(core::Drug::kAnlotinib);
+  d.status = f.enumeration<core::DoseStatus>("status", Need::kRequired).value_or(core::DoseStatus::kGiven);
+  d.dose_mg = f.number("dose_mg", Need::kOptional, 0, 1000);
+  const auto route = f.enumeration<core::Route>("route", Need::kRequired);
+  d.route = route.value_or(core::Route::kOral);
+  d.date = f.date("date", Need::kRequired).value_or("");
+  d.cycle = static_cast<int>(f.integer("cycle", Need::kRequired, 1, 1000).value_or(1));
+  d.day = static_cast<int>(f.integer("day", Need::kRequired, 1, 21).value_or(1));
+  f.rejectUnknown();
+  if (d.status == core::DoseStatus::kGiven && (!d.dose_mg || *d.dose_mg <= 0))
+    f.fail("dose_mg", "is required and must be above 0 when status is given");
+  if (d.status != core::DoseStatus::kGiven && d.dose_mg && *d.dose_mg > 0)
+    f.fail("dose_mg", "must be absent or 0 when the dose was held or missed");
+  if (drug && route) {
+    // Anlotinib is an oral capsule, sintilimab an intravenous infusion (clinical-rules.md s1).
+    if (*drug == core::Drug::kAnlotinib && *route != core::Route::kOral) f.fail("route", "anlotinib is given orally");
+    if (*drug == core::Drug::kSintilimab && *route != core::Route::kIntravenous)
+      f.fail("route", "sintilimab is given intravenously");
+  }
+  if (drug == core::Drug::kAnlotinib && d.day > 14 && d.status == core::DoseStatus::kGiven)
+    f.fail("day", "anlotinib is given on days 1-14 of each 21-day cycle");
+  return d;
+}
+
+AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
+  Fields f(body, "", errors);
+  AeInput in;
+  auto& v = in.version;
+  in.study_id = f.matching("study_id", is_update ? Need::kOptional : Need::kRequired, studyIdPattern(),
+                           "1-32 letters, digits or '-'")
+                    .value_or("");
+  v.verbatim = f.string("verbatim", Need::kRequired, 200).value_or("");
+  v.ctcae_term = f.string("ctcae_term", Need::kRequired, 200).value_or("");
+  static const std::regex kMeddra("^[0-9]{8}$");
+  v.meddra_code = f.matching("meddra_code", Need::kRequired, kMeddra, "an 8-digit MedDRA code").value_or("");
+  const auto grade = f.integer("grade", Need::kRequired, 1, 5);
+  v.grade = static_cast<int>(grade.value_or(1));
+  if (const json* crit = f.array("serious_criteria", Need::kRequired)) {
+    for (size_t i = 0; i < crit->size(); ++i) {
+      const json& c = (*crit)[i];
+      auto s = c.is_string() ? core::parseEnum<core::Seriousness>(c.get_ref<const std::string&>()) : std::nullopt;
+      const std::string name = "serious_criteria[" + std::to_string(i) + "]";
+      if (!s) {
+        f.fail(name, "must be one of: " + core::enumChoices<core::Seriousness>());
+      } else if (v.hasCriterion(*s)) {
+        f.fail(name, "is listed twice");
+      } else {
+        v.serious_criteria.push_back(*s);
+      }
+    }
+  }
+  for (const char* group : {"relatedness", "action_taken"}) {
+    const json* o = f.object(group, Need::kRequired);
+    if (!o) continue;
+    Fields per(*o, std::string(group) + ".", errors);
+    for (core::Drug drug : core::kDrugs) {
+      const std::string name(core::toString(drug));
+      auto& slot = v.per_drug[static_cast<size_t>(drug)];
+      if (std::string(group) == "relatedness")
+        slot.relatedness = per.enumeration<core::Relatedness>(name, Need::kRequired);
+      else
+        slot.action = per.enumeration<core::ActionTaken>(name, Need::kRequired);
+    }
+    per.rejectUnknown();
+  }
+  const auto outcome = f.enumeration<core::Outcome>("outcome", Need::kRequired);
+  v.outcome = outcome.value_or(core::Outcome::kUnknown);
+  const auto start = f.dateOrTimestamp("start", Need::kRequired);
+  v.start = start.value_or("");
+  v.end = f.dateOrTimestamp("end", Need::kOptional);
+  const auto aware = f.timestamp("site_aware_at", Need::kRequired);
+  v.site_aware_at = aware.value_or("");
+  v.narrative = f.string("narrative", Need::kOptional, 20000, true).value_or("");
+  if (is_update) {
+    in.reason = f.string("reason", Need::kRequired, 1000).value_or("");
+    if (auto b = f.integer("base_version", Need::kOptional, 1, 1000000)) in.base_version = static_cast<int>(*b);
+  }
+  f.rejectUnknown();
+
+  // Coherence within the report.
+  if (start && v.end && v.end->substr(0, 10) < start->substr(0, 10)) f.fail("end", "is before start");
+  if (start && aware && aware->substr(0, 10) < start->substr(0, 10))
+    f.fail("site_aware_at", "is before the event started");
+  // Death: CTCAE grade 5 is death related to the AE; ICH E2A criterion "results in death";
+  // SDTM AEOUT FATAL. The three must agree.
+  if (grade && outcome) {
+    const bool g5 = *grade == 5, fatal = *outcome == core::Outcome::kFatal, death = v.hasCriterion(core::Seriousness::kDeath);
+    if (g5 != fatal) f.fail("outcome", g5 ? "must be fatal for a grade 5 event" : "fatal requires grade 5");
+    if (g5 != death) f.fail("serious_criteria", g5 ? "must include death for a grade 5 event" : "death requires grade 5");
+  }
+  if (outcome && (*outcome == core::Outcome::kRecovered || *outcome == core::Outcome::kRecoveredWithSequelae) && !v.end)
+    f.fail("end", "is required when the outcome is " + std::string(core::toString(*outcome)));
+  if (outcome && (*outcome == core::Outcome::kRecovering || *outcome == core::Outcome::kNotRecovered) && v.end)
+    f.fail("end", "must be absent while the outcome is " + std::string(core::toString(*outcome)));
+  return in;
+}
+
+core::LabResult decodeLab(const json& body, const std::string& prefix, Errors& errors) {
+  Fields f(body, prefix, errors);
+  core::LabResult l;
+  l.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  l.test = f.matching("test", Need::kRequired, testCodePattern(), "an SDTM LBTESTCD (upper case, up to 8)").value_or("");
+  l.value = f.number("value", Need::kRequired, -1e12, 1e12).value_or(0);
+  l.unit = f.string("unit", Need::kRequired, 20).value_or("");
+  l.lln = f.number("lln", Need::kOptional, -1e12, 1e12);
+  l.uln = f.number("uln", Need::kOptional, -1e12, 1e12);
+  l.collected_at = f.timestamp("collected_at", Need::kRequired).value_or("");
+  l.specimen = f.string("specimen", Need::kOptional, 40).value_or("");
+  f.rejectUnknown();
+  if (l.lln && l.uln && *l.lln > *l.uln) f.fail("lln", "must not exceed uln");
+  return l;
+}
+
+core::VitalSigns decodeVitals(const json& body, Errors& errors) {
+  Fields f(body, "", errors);
+  core::VitalSigns v;
+  v.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  v.measured_at = f.timestamp("measured_at", Need::kRequired).value_or("");
+  // Physiologically possible ranges: values outside are entry errors, not toxicities.
+  auto i = [&](const char* name, int64_t lo, int64_t hi) -> std::optional<int> {
+    auto x = f.integer(name, Need::kOptional, lo, hi);
+    return x ? std::optional<int>(static_cast<int>(*x)) : std::nullopt;
+  };
+  v.systolic_mmhg = i("systolic_mmhg", 40, 300);
+  v.diastolic_mmhg = i("diastolic_mmhg", 20, 200);
+  v.heart_rate_bpm = i("heart_rate_bpm", 20, 300);
+  v.temperature_c = f.number("temperature_c", Need::kOptional, 30, 45);
+  v.weight_kg = f.number("weight_kg", Need::kOptional, 20, 300);
+  v.qtc_ms = i("qtc_ms", 200, 800);
+  f.rejectUnknown();
+  if (v.systolic_mmhg && v.diastolic_mmhg && *v.diastolic_mmhg >= *v.systolic_mmhg)
+    f.fail("diastolic_mmhg", "must be below systolic_mmhg");
+  if (!v.systolic_mmhg && !v.diastolic_mmhg && !v.heart_rate_bpm && !v.temperature_c && !v.weight_kg && !v.qtc_ms &&
+      body.is_object())
+    f.fail("(body)", "at least one measurement is required");
+  return v;
+}
+
+json toJson(const core::Participant& p) {
+  json labs = json::array();
+  for (const auto& b : p.baseline_labs)
+    labs.push_back({{"test", b.test}, {"value", b.value}, {"unit", b.unit}, {"lln", optNum(b.lln)},
+                    {"uln", optNum(b.uln)}, {"collected_at", opt(b.collected_at)}});
+  return {{"study_id", p.study_id},
+          {"site", p.site},
+          {"enrolled_on", p.enrolled_on},
+          {"liver_metastases", p.liver_metastases},
+          {"prior_thoracic_radiotherapy", p.prior_thoracic_radiotherapy},
+          {"dose_mg", {{"anlotinib", optNum(p.anlotinib_dose_mg)}, {"sintilimab", optNum(p.sintilimab_dose_mg)}}},
+          {"baseline_labs", std::move(labs)},
+          {"created_at", p.created_at},
+          {"created_by", p.created_by}};
+}
+
+json toJson(const core::DoseRecord& d) {
+  return {{"id", d.id},         {"study_id", d.study_id},    {"drug", core::toString(d.drug)},
+          {"dose_mg", optNum(d.dose_mg)}, {"route", core::toString(d.route)}, {"date", d.date},
+          {"cycle", d.cycle},   {"day", d.day},              {"status", core::toString(d.status)},
+          {"recorded_at", d.recorded_at}, {"recorded_by", d.recorded_by}};
+}
+
+json toJson(const core::AeVersion& v) {
+  json criteria = json::array();
+  for (auto c : v.serious_criteria) criteria.push_back(core::toString(c));
+  json rel = json::object(), act = json::object();
+  for (core::Drug drug : core::kDrugs) {
+    const auto& slot = v.per_drug[static_cast<size_t>(drug)];
+    rel[std::string(core::toString(drug))] = slot.relatedness ? json(core::toString(*slot.relatedness)) : json(nullptr);
+    act[std::string(core::toString(drug))] = slot.action ? json(core::toString(*slot.action)) : json(nullptr);
+  }
+  return {{"version", v.version},
+          {"verbatim", v.verbatim},
+          {"ctcae_term", v.ctcae_term},
+          {"meddra_code", v.meddra_code},
+          {"grade", v.grade},
+          {"serious", v.serious()},
+          {"serious_criteria", std::move(criteria)},
+          {"relatedness", std::move(rel)},
+          {"action_taken", std::move(act)},
+          {"outcome", core::toString(v.outcome)},
+          {"start", v.start},
+          {"end", opt(v.end)},
+          {"site_aware_at", v.site_aware_at},
+          {"narrative", v.narrative},
+          {"recorded_at", v.recorded_at},
+          {"recorded_by", v.recorded_by},
+          {"reason", v.reason}};
+}
+
+json toJson(const core::AeReport& r, bool with_history) {
+  json out = toJson(r.current());
+  out["id"] = r.id;
+  out["study_id"] = r.study_id;
+  out["site"] = r.site;
+  if (with_history) {
+    json versions = json::array();
+    for (const auto& v : r.versions) versions.push_back(toJson(v));
+    out["versions"] = std::move(versions);
+  }
+  return out;
+}
+
+json toJson(const core::LabResult& l) {
+  return {{"id", l.id},           {"study_id", l.study_id},         {"test", l.test},
+          {"value", l.value},     {"unit", l.unit},                 {"lln", optNum(l.lln)},
+          {"uln", optNum(l.uln)}, {"collected_at", l.collected_at}, {"specimen", l.specimen},
+          {"recorded_at", l.recorded_at}, {"recorded_by", l.recorded_by}};
+}
+
+json toJson(const core::VitalSigns& v) {
+  return {{"id", v.id},
+          {"study_id", v.study_id},
+          {"measured_at", v.measured_at},
+          {"systolic_mmhg", optNum(v.systolic_mmhg)},
+          {"diastolic_mmhg", optNum(v.diastolic_mmhg)},
+          {"heart_rate_bpm", optNum(v.heart_rate_bpm)},
+          {"temperature_c", optNum(v.temperature_c)},
+          {"weight_kg", optNum(v.weight_kg)},
+          {"qtc_ms", optNum(v.qtc_ms)},
+          {"recorded_at", v.recorded_at},
+          {"recorded_by", v.recorded_by}};
+}
+
+}  // namespace vigil::intake

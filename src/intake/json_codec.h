@@ -1,0 +1,41 @@
+#pragma once
+// JSON <-> domain types for the intake API. Decoding checks types, required fields,
+// enumerations, ISO 8601 formats, ranges and unknown fields, and records every problem as a
+// FieldError (with its JSON path) instead of stopping at the first. Coherence checks that need
+// stored data (enrolment date, current AE version) live in IntakeService.
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace vigil::intake {
+
+using Errors = std::vector<core::FieldError>;
+
+core::Participant decodeParticipant(const nlohmann::json& body, Errors& errors);
+core::DoseRecord decodeDose(const nlohmann::json& body, Errors& errors);
+
+struct AeInput {
+  std::string study_id;           // required on create; optional on update (must then match)
+  core::AeVersion version;
+  std::string reason;             // update only, required there
+  std::optional<int> base_version;  // update only: optimistic concurrency check
+};
+AeInput decodeAe(const nlohmann::json& body, bool is_update, Errors& errors);
+
+// One lab result; prefix is prepended to field paths ("results[3].").
+core::LabResult decodeLab(const nlohmann::json& body, const std::string& prefix, Errors& errors);
+core::VitalSigns decodeVitals(const nlohmann::json& body, Errors& errors);
+
+nlohmann::json toJson(const core::Participant& p);
+nlohmann::json toJson(const core::DoseRecord& d);
+nlohmann::json toJson(const core::AeVersion& v);
+// The AE with its current fields at top level; with_history adds "versions" (oldest first).
+nlohmann::json toJson(const core::AeReport& r, bool with_history);
+nlohmann::json toJson(const core::LabResult& l);
+nlohmann::json toJson(const core::VitalSigns& v);
+
+}  // namespace vigil::intake

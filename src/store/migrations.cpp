@@ -1,0 +1,160 @@
+#include "store/migrations.h"
+
+namespace vigil::store {
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "foundation", R"SQL(
+CREATE TABLE sites (
+  id         TEXT PRIMARY KEY,
+  name       TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE users (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  role       TEXT NOT NULL CHECK (role IN ('investigator','safety_officer','dsmb','admin')),
+  token_hash TEXT NOT NULL UNIQUE,
+  disabled   INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL
+);
+CREATE TABLE user_sites (
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  site_id TEXT NOT NULL REFERENCES sites(id),
+  PRIMARY KEY (user_id, site_id)
+) WITHOUT ROWID;
+CREATE TABLE participants (
+  study_id            TEXT PRIMARY KEY,
+  site_id             TEXT NOT NULL REFERENCES sites(id),
+  enrolled_on         TEXT NOT NULL,
+  liver_metastases    INTEGER NOT NULL,
+  prior_thoracic_rt   INTEGER NOT NULL,
+  anlotinib_dose_mg   INTEGER,
+  sintilimab_dose_mg  INTEGER,
+  created_at          TEXT NOT NULL,
+  created_by          TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX participants_site ON participants(site_id);
+CREATE TABLE baseline_labs (
+  id           INTEGER PRIMARY KEY,
+  study_id     TEXT NOT NULL REFERENCES participants(study_id),
+  test_code    TEXT NOT NULL,
+  value        REAL NOT NULL,
+  unit         TEXT NOT NULL,
+  lln          REAL,
+  uln          REAL,
+  collected_at TEXT
+);
+CREATE INDEX baseline_labs_participant ON baseline_labs(study_id);
+CREATE TABLE doses (
+  id          INTEGER PRIMARY KEY,
+  study_id    TEXT NOT NULL REFERENCES participants(study_id),
+  drug        TEXT NOT NULL,
+  dose_mg     REAL,
+  route       TEXT NOT NULL,
+  dose_date   TEXT NOT NULL,
+  cycle       INTEGER NOT NULL,
+  cycle_day   INTEGER NOT NULL,
+  status      TEXT NOT NULL,
+  recorded_at TEXT NOT NULL,
+  recorded_by TEXT NOT NULL
+);
+CREATE INDEX doses_participant ON doses(study_id, id);
+CREATE TABLE ae_reports (
+  id              INTEGER PRIMARY KEY,
+  study_id        TEXT NOT NULL REFERENCES participants(study_id),
+  current_version INTEGER NOT NULL,
+  created_at      TEXT NOT NULL
+);
+CREATE INDEX ae_reports_participant ON ae_reports(study_id);
+CREATE TABLE ae_versions (
+  ae_id         INTEGER NOT NULL REFERENCES ae_reports(id),
+  version       INTEGER NOT NULL,
+  aeterm        TEXT NOT NULL,
+  aedecod       TEXT NOT NULL,
+  aelltcd       TEXT NOT NULL,
+  aetoxgr       INTEGER NOT NULL,
+  aeser         TEXT NOT NULL CHECK (aeser IN ('Y','N')),
+  aesdth        TEXT NOT NULL,
+  aeslife       TEXT NOT NULL,
+  aeshosp       TEXT NOT NULL,
+  aesdisab      TEXT NOT NULL,
+  aescong       TEXT NOT NULL,
+  aesmie        TEXT NOT NULL,
+  aerel_anlotinib  TEXT,
+  aerel_sintilimab TEXT,
+  aeacn_anlotinib  TEXT,
+  aeacn_sintilimab TEXT,
+  aeout         TEXT NOT NULL,
+  aestdtc       TEXT NOT NULL,
+  aeendtc       TEXT,
+  site_aware_at TEXT NOT NULL,
+  narrative     TEXT NOT NULL,
+  recorded_at   TEXT NOT NULL,
+  recorded_by   TEXT NOT NULL,
+  reason        TEXT NOT NULL,
+  PRIMARY KEY (ae_id, version)
+) WITHOUT ROWID;
+CREATE TRIGGER ae_versions_no_update BEFORE UPDATE ON ae_versions
+  BEGIN SELECT RAISE(ABORT, 'ae_versions is append-only'); END;
+CREATE TRIGGER ae_versions_no_delete BEFORE DELETE ON ae_versions
+  BEGIN SELECT RAISE(ABORT, 'ae_versions is append-only'); END;
+CREATE TABLE lab_results (
+  id           INTEGER PRIMARY KEY,
+  study_id     TEXT NOT NULL REFERENCES participants(study_id),
+  test_code    TEXT NOT NULL,
+  value        REAL NOT NULL,
+  unit         TEXT NOT NULL,
+  lln          REAL,
+  uln          REAL,
+  collected_at TEXT NOT NULL,
+  specimen     TEXT NOT NULL,
+  recorded_at  TEXT NOT NULL,
+  recorded_by  TEXT NOT NULL
+);
+CREATE INDEX lab_results_participant ON lab_results(study_id, id);
+CREATE TABLE vital_signs (
+  id             INTEGER PRIMARY KEY,
+  study_id       TEXT NOT NULL REFERENCES participants(study_id),
+  measured_at    TEXT NOT NULL,
+  systolic_mmhg  INTEGER,
+  diastolic_mmhg INTEGER,
+  heart_rate_bpm INTEGER,
+  temperature_c  REAL,
+  weight_kg      REAL,
+  qtc_ms         INTEGER,
+  recorded_at    TEXT NOT NULL,
+  recorded_by    TEXT NOT NULL
+);
+CREATE INDEX vital_signs_participant ON vital_signs(study_id, id);
+CREATE TABLE idempotency_keys (
+  user_id      INTEGER NOT NULL REFERENCES users(id),
+  key          TEXT NOT NULL,
+  request_hash TEXT NOT NULL,
+  status       INTEGER NOT NULL,
+  body         TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+CREATE TABLE audit_log (
+  seq       INTEGER PRIMARY KEY,
+  at        TEXT NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  entity    TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  before    TEXT NOT NULL,
+  after     TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+)SQL"},
+  };
+  return kMigrations;
+}
+
+}  // namespace vigil::store

@@ -1,0 +1,694 @@
+#include "store/sqlite_store.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <future>
+
+#include "store/migrations.h"
+
+namespace vigil::store {
+namespace {
+
+using core::Result;
+using core::Status;
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = [] {
+    auto l = spdlog::get("store");
+    return l ? l : spdlog::default_logger();
+  }();
+  return logger;
+}
+
+const char* yn(bool b) { return b ? "Y" : "N"; }
+
+template <typename E>
+std::optional<E> optEnum(const Statement& s, int col) {
+  auto t = s.optText(col);
+  if (!t) return std::nullopt;
+  return core::parseEnum<E>(*t);
+}
+
+// ---- row mapping, shared by the writer's transaction and the readers ----------------------
+
+const char* kParticipantColumns =
+    "study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, anlotinib_dose_mg, sintilimab_dose_mg, "
+    "created_at, created_by";
+
+core::Participant participantFromRow(const Statement& s) {
+  core::Participant p;
+  p.study_id = s.text(0);
+  p.site = s.text(1);
+  p.enrolled_on = s.text(2);
+  p.liver_metastases = s.int64(3) != 0;
+  p.prior_thoracic_radiotherapy = s.int64(4) != 0;
+  p.anlotinib_dose_mg = s.optInt(5);
+  p.sintilimab_dose_mg = s.optInt(6);
+  p.created_at = s.text(7);
+  p.created_by = s.text(8);
+  return p;
+}
+
+void loadBaselineLabs(Connection& c, core::Participant& p) {
+  auto& s = c.prepare("SELECT test_code, value, unit, lln, uln, collected_at FROM baseline_labs WHERE study_id=? ORDER BY id");
+  s.bind(1, p.study_id);
+  while (s.step()) {
+    core::BaselineLab b;
+    b.test = s.text(0);
+    b.value = s.real(1);
+    b.unit = s.text(2);
+    b.lln = s.optReal(3);
+    b.uln = s.optReal(4);
+    b.collected_at = s.optText(5);
+    p.baseline_labs.push_back(std::move(b));
+  }
+}
+
+std::optional<core::Participant> selectParticipant(Connection& c, const std::string& study_id) {
+  auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants WHERE study_id=?");
+  s.bind(1, study_id);
+  if (!s.step()) return std::nullopt;
+  auto p = participantFromRow(s);
+  s.reset();
+  loadBaselineLabs(c, p);
+  return p;
+}
+
+const char* kAeVersionColumns =
+    "v.version, v.aeterm, v.aedecod, v.aelltcd, v.aetoxgr, v.aesdth, v.aeslife, v.aeshosp, v.aesdisab, v.aescong, "
+    "v.aesmie, v.aerel_anlotinib, v.aerel_sintilimab, v.aeacn_anlotinib, v.aeacn_sintilimab, v.aeout, v.aestdtc, "
+    "v.aeendtc, v.site_aware_at, v.narrative, v.recorded_at, v.recorded_by, v.reason";
+constexpr int kAeVersionColumnCount = 23;
+
+core::AeVersion aeVersionFromRow(const Statement& s, int o) {
+  core::AeVersion v;
+  v.version = s.integer(o + 0);
+  v.verbatim = s.text(o + 1);
+  v.ctcae_term = s.text(o + 2);
+  v.meddra_code = s.text(o + 3);
+  v.grade = s.integer(o + 4);
+  for (size_t i = 0; i < core::kSeriousnessCriteria.size(); ++i)
+    if (s.text(o + 5 + static_cast<int>(i)) == "Y") v.serious_criteria.push_back(core::kSeriousnessCriteria[i]);
+  v.per_drug[0].relatedness = optEnum<core::Relatedness>(s, o + 11);
+  v.per_drug[1].relatedness = optEnum<core::Relatedness>(s, o + 12);
+  v.per_drug[0].action = optEnum<core::ActionTaken>(s, o + 13);
+  v.per_drug[1].action = optEnum<core::ActionTaken>(s, o + 14);
+  v.outcome = core::parseEnum<core::Outcome>(s.text(o + 15)).value_or(core::Outcome::kUnknown);
+  v.start = s.text(o + 16);
+  v.end = s.optText(o + 17);
+  v.site_aware_at = s.text(o + 18);
+  v.narrative = s.text(o + 19);
+  v.recorded_at = s.text(o + 20);
+  v.recorded_by = s.text(o + 21);
+  v.reason = s.text(o + 22);
+  return v;
+}
+
+std::optional<core::AeReport> selectAdverseEvent(Connection& c, int64_t id) {
+  auto& s = c.prepare(std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
+                      " FROM ae_reports r JOIN participants p ON p.study_id=r.study_id"
+                      " JOIN ae_versions v ON v.ae_id=r.id WHERE r.id=? ORDER BY v.version");
+  s.bind(1, id);
+  std::optional<core::AeReport> report;
+  while (s.step()) {
+    if (!report) {
+      report.emplace();
+      report->id = s.int64(0);
+      report->study_id = s.text(1);
+      report->site = s.text(2);
+    }
+    report->versions.push_back(aeVersionFromRow(s, 3));
+  }
+  return report;
+}
+
+std::vector<audit::AuditEntry> selectAudit(Connection& c) {
+  std::vector<audit::AuditEntry> out;
+  auto& s = c.prepare(
+      "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash FROM audit_log ORDER BY seq");
+  while (s.step()) {
+    out.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8),
+                   s.text(9)});
+  }
+  return out;
+}
+
+int currentSchemaVersion(Connection& c) {
+  auto& s = c.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  int v = s.step() ? s.integer(0) : 0;
+  s.reset();
+  return v;
+}
+
+int applyMigrations(Connection& c, const core::Clock& clock) {
+  c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+  int version = currentSchemaVersion(c);
+  for (const auto& m : migrations()) {
+    if (m.version <= version) continue;
+    c.execute("BEGIN IMMEDIATE");
+    try {
+      c.execute(m.sql);
+      c.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)")
+          .bind(1, m.version)
+          .bind(2, m.name)
+          .bind(3, core::formatTimestamp(clock.nowMs()))
+          .exec();
+      c.execute("COMMIT");
+    } catch (...) {
+      c.execute("ROLLBACK");
+      throw;
+    }
+    log()->info("applied schema migration {} ({})", m.version, m.name);
+    version = m.version;
+  }
+  return version;
+}
+
+// ---- the writer's unit of work -----------------------------------------------------------
+
+class SqliteTransaction final : public Transaction {
+ public:
+  SqliteTransaction(Connection& c, std::string now) : c_(c), now_(std::move(now)) {
+    auto& s = c_.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (s.step()) {
+      seq_ = s.int64(0);
+      head_ = s.text(1);
+      s.reset();
+    } else {
+      seq_ = 0;
+      head_ = audit::kGenesisHash;
+    }
+  }
+
+  // Audit head state, saved before a unit and restored if the unit rolls back.
+  std::pair<int64_t, std::string> mark() const { return {seq_, head_}; }
+  void restore(std::pair<int64_t, std::string> m) {
+    seq_ = m.first;
+    head_ = std::move(m.second);
+  }
+
+  std::optional<core::Participant> participant(const std::string& study_id) override {
+    return selectParticipant(c_, study_id);
+  }
+  bool siteExists(const std::string& site) override {
+    auto& s = c_.prepare("SELECT 1 FROM sites WHERE id=?");
+    s.bind(1, site);
+    const bool found = s.step();
+    s.reset();
+    return found;
+  }
+  bool userExists(const std::string& name) override {
+    auto& s = c_.prepare("SELECT 1 FROM users WHERE name=?");
+    s.bind(1, name);
+    const bool found = s.step();
+    s.reset();
+    return found;
+  }
+  std::optional<core::AeReport> adverseEvent(int64_t id) override { return selectAdverseEvent(c_, id); }
+  std::optional<IdempotentReply> idempotentReply(int64_t user_id, const std::string& key) override {
+    auto& s = c_.prepare("SELECT request_hash, status, body FROM idempotency_keys WHERE user_id=? AND key=?");
+    s.bind(1, user_id).bind(2, key);
+    if (!s.step()) return std::nullopt;
+    IdempotentReply r{s.text(0), s.integer(1), s.text(2)};
+    s.reset();
+    return r;
+  }
+
+  void insertSite(const std::string& id, const std::string& name) override {
+    c_.prepare("INSERT INTO sites(id, name, created_at) VALUES (?,?,?)").bind(1, id).bind(2, name).bind(3, now_).exec();
+  }
+  int64_t insertUser(const core::User& user, const std::string& token_hash) override {
+    c_.prepare("INSERT INTO users(name, role, token_hash, created_at) VALUES (?,?,?,?)")
+        .bind(1, user.name)
+        .bind(2, core::toString(user.role))
+        .bind(3, token_hash)
+        .bind(4, now_)
+        .exec();
+    const int64_t id = c_.lastInsertRowId();
+    for (const auto& site : user.sites)
+      c_.prepare("INSERT INTO user_sites(user_id, site_id) VALUES (?,?)").bind(1, id).bind(2, site).exec();
+    return id;
+  }
+  void insertParticipant(const core::Participant& p) override {
+    c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns + ") VALUES (?,?,?,?,?,?,?,?,?)")
+        .bind(1, p.study_id)
+        .bind(2, p.site)
+        .bind(3, p.enrolled_on)
+        .bind(4, p.liver_metastases ? 1 : 0)
+        .bind(5, p.prior_thoracic_radiotherapy ? 1 : 0)
+        .bind(6, p.anlotinib_dose_mg)
+        .bind(7, p.sintilimab_dose_mg)
+        .bind(8, p.created_at)
+        .bind(9, p.created_by)
+        .exec();
+    for (const auto& b : p.baseline_labs) {
+      c_.prepare("INSERT INTO baseline_labs(study_id, test_code, value, unit, lln, uln, collected_at) VALUES (?,?,?,?,?,?,?)")
+          .bind(1, p.study_id)
+          .bind(2, b.test)
+          .bind(3, b.value)
+          .bind(4, b.unit)
+          .bind(5, b.lln)
+          .bind(6, b.uln)
+          .bind(7, b.collected_at)
+          .exec();
+    }
+  }
+  int64_t insertDose(const core::DoseRecord& d) override {
+    c_.prepare(
+          "INSERT INTO doses(study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, "
+          "recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, d.study_id)
+        .bind(2, core::toString(d.drug))
+        .bind(3, d.dose_mg)
+        .bind(4, core::toString(d.route))
+        .bind(5, d.date)
+        .bind(6, d.cycle)
+        .bind(7, d.day)
+        .bind(8, core::toString(d.status))
+        .bind(9, d.recorded_at)
+        .bind(10, d.recorded_by)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  int64_t insertAdverseEvent(const std::string& study_id, const core::AeVersion& first) override {
+    c_.prepare("INSERT INTO ae_reports(study_id, current_version, created_at) VALUES (?,?,?)")
+        .bind(1, study_id)
+        .bind(2, first.version)
+        .bind(3, now_)
+        .exec();
+    const int64_t id = c_.lastInsertRowId();
+    insertVersionRow(id, first);
+    return id;
+  }
+  void insertAeVersion(int64_t ae_id, const core::AeVersion& v) override {
+    auto& s = c_.prepare("UPDATE ae_reports SET current_version=? WHERE id=? AND current_version=?");
+    s.bind(1, v.version).bind(2, ae_id).bind(3, v.version - 1).exec();
+    if (c_.changes() != 1) throw SqliteError(SQLITE_CONSTRAINT, "AE version is not current + 1");
+    insertVersionRow(ae_id, v);
+  }
+  int64_t insertLab(const core::LabResult& l) override {
+    c_.prepare(
+          "INSERT INTO lab_results(study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, "
+          "recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, l.study_id)
+        .bind(2, l.test)
+        .bind(3, l.value)
+        .bind(4, l.unit)
+        .bind(5, l.lln)
+        .bind(6, l.uln)
+        .bind(7, l.collected_at)
+        .bind(8, l.specimen)
+        .bind(9, l.recorded_at)
+        .bind(10, l.recorded_by)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  int64_t insertVitals(const core::VitalSigns& v) override {
+    c_.prepare(
+          "INSERT INTO vital_signs(study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, "
+          "temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, v.study_id)
+        .bind(2, v.measured_at)
+        .bind(3, v.systolic_mmhg)
+        .bind(4, v.diastolic_mmhg)
+        .bind(5, v.heart_rate_bpm)
+        .bind(6, v.temperature_c)
+        .bind(7, v.weight_kg)
+        .bind(8, v.qtc_ms)
+        .bind(9, v.recorded_at)
+        .bind(10, v.recorded_by)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& r) override {
+    c_.prepare("INSERT INTO idempotency_keys(user_id, key, request_hash, status, body, created_at) VALUES (?,?,?,?,?,?)")
+        .bind(1, user_id)
+        .bind(2, key)
+        .bind(3, r.request_hash)
+        .bind(4, r.status)
+        .bind(5, r.body)
+        .bind(6, now_)
+        .exec();
+  }
+  void appendAudit(const AuditRecord& r) override {
+    audit::AuditEntry e{seq_ + 1, now_, r.actor, r.action, r.entity, r.entity_id, r.before, r.after, head_, {}};
+    e.hash = audit::computeHash(e);
+    c_.prepare(
+          "INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, e.seq)
+        .bind(2, e.at)
+        .bind(3, e.actor)
+        .bind(4, e.action)
+        .bind(5, e.entity)
+        .bind(6, e.entity_id)
+        .bind(7, e.before)
+        .bind(8, e.after)
+        .bind(9, e.prev_hash)
+        .bind(10, e.hash)
+        .exec();
+    seq_ = e.seq;
+    head_ = e.hash;
+  }
+  const std::string& now() const override { return now_; }
+
+ private:
+  void insertVersionRow(int64_t ae_id, const core::AeVersion& v) {
+    auto opt = [](const auto& o) -> std::optional<std::string> {
+      if (!o) return std::nullopt;
+      return std::string(core::toString(*o));
+    };
+    auto& s = c_.prepare(
+        "INSERT INTO ae_versions(ae_id, version, aeterm, aedecod, aelltcd, aetoxgr, aeser, aesdth, aeslife, aeshosp, "
+        "aesdisab, aescong, aesmie, aerel_anlotinib, aerel_sintilimab, aeacn_anlotinib, aeacn_sintilimab, aeout, "
+        "aestdtc, aeendtc, site_aware_at, narrative, recorded_at, recorded_by, reason) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, ae_id).bind(2, v.version).bind(3, v.verbatim).bind(4, v.ctcae_term).bind(5, v.meddra_code);
+    s.bind(6, v.grade).bind(7, yn(v.serious()));
+    for (size_t i = 0; i < core::kSeriousnessCriteria.size(); ++i)
+      s.bind(8 + static_cast<int>(i), yn(v.hasCriterion(core::kSeriousnessCriteria[i])));
+    s.bind(14, opt(v.per_drug[0].relatedness)).bind(15, opt(v.per_drug[1].relatedness));
+    s.bind(16, opt(v.per_drug[0].action)).bind(17, opt(v.per_drug[1].action));
+    s.bind(18, core::toString(v.outcome)).bind(19, v.start).bind(20, v.end).bind(21, v.site_aware_at);
+    s.bind(22, v.narrative).bind(23, v.recorded_at).bind(24, v.recorded_by).bind(25, v.reason);
+    s.exec();
+  }
+
+  Connection& c_;
+  std::string now_;
+  int64_t seq_ = 0;
+  std::string head_;
+};
+
+}  // namespace
+
+struct SqliteStore::Job {
+  const std::function<Status(Transaction&)>* work;
+  Status status;
+  std::promise<void> done;
+};
+
+SqliteStore::SqliteStore(SqliteOptions options, const core::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {
+  writer_ = std::make_unique<Connection>(options_.path, false);
+  writer_->execute("PRAGMA journal_mode=WAL");
+  writer_->execute("PRAGMA synchronous=FULL");
+  if (options_.migrate_on_open) applyMigrations(*writer_, clock_);
+  for (int i = 0; i < std::max(1, options_.read_connections); ++i) {
+    auto r = std::make_unique<Reader>();
+    r->connection = std::make_unique<Connection>(options_.path, false);
+    r->connection->execute("PRAGMA query_only=1");
+    readers_.push_back(std::move(r));
+  }
+  writer_thread_ = std::thread([this] { writerLoop(); });
+}
+
+SqliteStore::~SqliteStore() { close(); }
+
+void SqliteStore::close() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_ && !writer_thread_.joinable()) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_thread_.joinable()) writer_thread_.join();
+  readers_.clear();
+  if (writer_) {
+    try {
+      writer_->execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (const SqliteError& e) {
+      log()->warn("checkpoint at close failed: {}", e.what());
+    }
+    writer_.reset();
+  }
+}
+
+Status SqliteStore::write(const std::function<Status(Transaction&)>& work) {
+  Job job{&work, Status::ok(), {}};
+  auto done = job.done.get_future();
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_) return Status::unavailable("store is shutting down");
+    queue_.push_back(&job);
+  }
+  queue_cv_.notify_one();
+  done.wait();
+  return job.status;
+}
+
+void SqliteStore::writerLoop() {
+  std::deque<Job*> group;
+  for (;;) {
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and every queued unit has been served
+      const size_t n = std::min(queue_.size(), static_cast<size_t>(options_.max_group));
+      group.assign(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+      queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    runGroup(group);
+    for (Job* job : group) job->done.set_value();
+    group.clear();
+  }
+}
+
+void SqliteStore::runGroup(std::deque<Job*>& group) {
+  Connection& c = *writer_;
+  try {
+    c.execute("BEGIN IMMEDIATE");
+  } catch (const SqliteError& e) {
+    log()->error("cannot begin a write transaction: {}", e.what());
+    for (Job* job : group) job->status = Status::unavailable("database busy or unavailable");
+    return;
+  }
+  bool any_ok = false;
+  try {
+    SqliteTransaction tx(c, core::formatTimestamp(clock_.nowMs()));
+    for (Job* job : group) {
+      const auto mark = tx.mark();
+      c.execute("SAVEPOINT unit");
+      try {
+        job->status = (*job->work)(tx);
+      } catch (const SqliteError& e) {
+        const bool constraint = (e.code() & 0xff) == SQLITE_CONSTRAINT;
+        if (!constraint) log()->error("write failed: {}", e.what());
+        job->status = constraint ? Status::conflict(std::string("conflicts with stored data: ") + e.what())
+                                 : Status::unavailable("database error");
+      } catch (const std::exception& e) {
+        log()->error("write failed: {}", e.what());
+        job->status = Status::internal("internal error");
+      }
+      if (job->status.isOk()) {
+        c.execute("RELEASE unit");
+        any_ok = true;
+      } else {
+        c.execute("ROLLBACK TO unit");
+        c.execute("RELEASE unit");
+        tx.restore(mark);
+      }
+    }
+    c.execute("COMMIT");
+    if (any_ok) commits_.fetch_add(1, std::memory_order_relaxed);
+  } catch (const std::exception& e) {
+    log()->error("commit failed, {} units rolled back: {}", group.size(), e.what());
+    try {
+      c.execute("ROLLBACK");
+    } catch (const std::exception& e2) {
+      log()->error("rollback failed: {}", e2.what());
+    }
+    for (Job* job : group)
+      if (job->status.isOk()) job->status = Status::unavailable("commit failed");
+  }
+}
+
+template <typename T, typename F>
+Result<T> SqliteStore::read(F&& fn) {
+  if (readers_.empty()) return Status::unavailable("store is closed");
+  const size_t start = next_reader_.fetch_add(1, std::memory_order_relaxed) % readers_.size();
+  Reader* chosen = nullptr;
+  std::unique_lock<std::mutex> lock;
+  for (size_t i = 0; i < readers_.size() && !chosen; ++i) {
+    Reader* r = readers_[(start + i) % readers_.size()].get();
+    std::unique_lock<std::mutex> attempt(r->mutex, std::try_to_lock);
+    if (attempt.owns_lock()) {
+      chosen = r;
+      lock = std::move(attempt);
+    }
+  }
+  if (!chosen) {
+    chosen = readers_[start].get();
+    lock = std::unique_lock<std::mutex>(chosen->mutex);
+  }
+  try {
+    return Result<T>(fn(*chosen->connection));
+  } catch (const SqliteError& e) {
+    log()->error("read failed: {}", e.what());
+    return Status::unavailable("database read failed");
+  }
+}
+
+Result<core::User> SqliteStore::userByTokenHash(const std::string& token_hash) {
+  auto r = read<std::optional<core::User>>([&](Connection& c) -> std::optional<core::User> {
+    auto& s = c.prepare("SELECT id, name, role, disabled FROM users WHERE token_hash=?");
+    s.bind(1, token_hash);
+    if (!s.step()) return std::nullopt;
+    core::User u;
+    u.id = s.int64(0);
+    u.name = s.text(1);
+    u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
+    u.disabled = s.int64(3) != 0;
+    s.reset();
+    auto& sites = c.prepare("SELECT site_id FROM user_sites WHERE user_id=? ORDER BY site_id");
+    sites.bind(1, u.id);
+    while (sites.step()) u.sites.push_back(sites.text(0));
+    return u;
+  });
+  if (!r.isOk()) return r.status();
+  if (!r.value() || r.value()->disabled) return Status::unauthenticated("unknown or disabled token");
+  return *r.value();
+}
+
+Result<std::optional<core::Participant>> SqliteStore::participant(const std::string& study_id) {
+  return read<std::optional<core::Participant>>([&](Connection& c) { return selectParticipant(c, study_id); });
+}
+
+Result<std::vector<core::Participant>> SqliteStore::participants(const std::optional<std::vector<std::string>>& sites) {
+  return read<std::vector<core::Participant>>([&](Connection& c) {
+    std::vector<core::Participant> out;
+    auto collect = [&](Statement& s) {
+      while (s.step()) out.push_back(participantFromRow(s));
+    };
+    if (!sites) {
+      collect(c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants ORDER BY study_id"));
+    } else {
+      for (const auto& site : *sites) {
+        auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants WHERE site_id=? ORDER BY study_id");
+        s.bind(1, site);
+        collect(s);
+      }
+    }
+    for (auto& p : out) loadBaselineLabs(c, p);
+    return out;
+  });
+}
+
+Result<std::vector<core::DoseRecord>> SqliteStore::doses(const std::string& study_id, Page page) {
+  return read<std::vector<core::DoseRecord>>([&](Connection& c) {
+    std::vector<core::DoseRecord> out;
+    auto& s = c.prepare(
+        "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
+        "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
+    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+    while (s.step()) {
+      core::DoseRecord d;
+      d.id = s.int64(0);
+      d.study_id = s.text(1);
+      d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
+      d.dose_mg = s.optReal(3);
+      d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
+      d.date = s.text(5);
+      d.cycle = s.integer(6);
+      d.day = s.integer(7);
+      d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
+      d.recorded_at = s.text(9);
+      d.recorded_by = s.text(10);
+      out.push_back(std::move(d));
+    }
+    return out;
+  });
+}
+
+Result<std::optional<core::AeReport>> SqliteStore::adverseEvent(int64_t id) {
+  return read<std::optional<core::AeReport>>([&](Connection& c) { return selectAdverseEvent(c, id); });
+}
+
+Result<std::vector<core::AeReport>> SqliteStore::adverseEvents(const core::AeFilter& f) {
+  return read<std::vector<core::AeReport>>([&](Connection& c) {
+    // Dynamic WHERE built only from fixed fragments; every value is bound.
+    std::string sql = std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
+                      " FROM ae_reports r JOIN participants p ON p.study_id=r.study_id"
+                      " JOIN ae_versions v ON v.ae_id=r.id AND v.version=r.current_version WHERE r.id>?";
+    if (f.study_id) sql += " AND r.study_id=?";
+    if (f.site) sql += " AND p.site_id=?";
+    if (f.restrict_sites) {
+      sql += " AND p.site_id IN (";
+      for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
+      sql += f.sites.empty() ? "NULL)" : ")";
+    }
+    if (f.start_from) sql += " AND substr(v.aestdtc,1,10)>=?";
+    if (f.start_to) sql += " AND substr(v.aestdtc,1,10)<=?";
+    if (f.term) sql += " AND v.aedecod=? COLLATE NOCASE";
+    if (f.grade) sql += " AND v.aetoxgr=?";
+    if (f.serious) sql += " AND v.aeser=?";
+    sql += " ORDER BY r.id LIMIT ?";
+    auto& s = c.prepare(sql);
+    int i = 1;
+    s.bind(i++, f.after_id);
+    if (f.study_id) s.bind(i++, *f.study_id);
+    if (f.site) s.bind(i++, *f.site);
+    if (f.restrict_sites)
+      for (const auto& site : f.sites) s.bind(i++, site);
+    if (f.start_from) s.bind(i++, *f.start_from);
+    if (f.start_to) s.bind(i++, *f.start_to);
+    if (f.term) s.bind(i++, *f.term);
+    if (f.grade) s.bind(i++, *f.grade);
+    if (f.serious) s.bind(i++, yn(*f.serious));
+    s.bind(i++, f.limit);
+    std::vector<core::AeReport> out;
+    while (s.step()) {
+      core::AeReport r;
+      r.id = s.int64(0);
+      r.study_id = s.text(1);
+      r.site = s.text(2);
+      r.versions.push_back(aeVersionFromRow(s, 3));
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<core::LabResult>> SqliteStore::labs(const std::string& study_id, Page page) {
+  return read<std::vector<core::LabResult>>([&](Connection& c) {
+    std::vector<core::LabResult> out;
+    auto& s = c.prepare(
+        "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by "
+        "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
+    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+    while (s.step()) {
+      out.push_back({s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5), s.optReal(6), s.text(7),
+                     s.text(8), s.text(9), s.text(10)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& study_id, Page page) {
+  return read<std::vector<core::VitalSigns>>([&](Connection& c) {
+    std::vector<core::VitalSigns> out;
+    auto& s = c.prepare(
+        "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
+        "qtc_ms, recorded_at, recorded_by FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
+    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+    while (s.step()) {
+      out.push_back({s.int64(0), s.text(1), s.text(2), s.optInt(3), s.optInt(4), s.optInt(5), s.optReal(6),
+                     s.optReal(7), s.optInt(8), s.text(9), s.text(10)});
+    }
+    return out;
+  });
+}
+
+Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {
+  return read<std::vector<audit::AuditEntry>>([](Connection& c) { return selectAudit(c); });
+}
+
+Result<int> SqliteStore::schemaVersion() {
+  return read<int>([](Connection& c) { return currentSchemaVersion(c); });
+}
+
+uint64_t SqliteStore::commits() const { return commits_.load(std::memory_order_relaxed); }
+
+}  // namespace vigil::store

@@ -1,0 +1,76 @@
+#pragma once
+// SQLite implementation of Store: one file in WAL mode with synchronous=FULL, so a write that
+// write() reported as done survives a crash or power loss.
+//
+// Group commit: write() enqueues its unit of work and blocks; one writer thread takes every
+// queued unit, runs each inside its own SAVEPOINT of one transaction, commits once (one fsync)
+// and then wakes the callers. A unit that fails rolls back to its savepoint alone. Reads use a
+// small pool of separate connections, which WAL lets run beside the writer.
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/time.h"
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace vigil::store {
+
+struct SqliteOptions {
+  std::string path;            // database file; its directory must exist
+  int read_connections = 4;    // size of the reader pool
+  int max_group = 1024;        // most units of work sharing one commit
+  bool migrate_on_open = true; // apply pending migrations when opening
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens the database and starts the writer thread. Throws SqliteError when the file cannot be
+  // opened or migrated (a start-up failure). clock must outlive the store.
+  SqliteStore(SqliteOptions options, const core::Clock& clock);
+  ~SqliteStore() override;
+
+  core::Status write(const std::function<core::Status(Transaction&)>& work) override;
+
+  core::Result<core::User> userByTokenHash(const std::string& token_hash) override;
+  core::Result<std::optional<core::Participant>> participant(const std::string& study_id) override;
+  core::Result<std::vector<core::Participant>> participants(const std::optional<std::vector<std::string>>& sites) override;
+  core::Result<std::vector<core::DoseRecord>> doses(const std::string& study_id, Page page) override;
+  core::Result<std::optional<core::AeReport>> adverseEvent(int64_t id) override;
+  core::Result<std::vector<core::AeReport>> adverseEvents(const core::AeFilter& filter) override;
+  core::Result<std::vector<core::LabResult>> labs(const std::string& study_id, Page page) override;
+  core::Result<std::vector<core::VitalSigns>> vitals(const std::string& study_id, Page page) override;
+  core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
+  core::Result<int> schemaVersion() override;
+  uint64_t commits() const override;
+  void close() override;
+
+ private:
+  struct Job;
+  struct Reader {
+    std::mutex mutex;
+    std::unique_ptr<Connection> connection;
+  };
+  template <typename T, typename F>
+  core::Result<T> read(F&& fn);
+  void writerLoop();
+  void runGroup(std::deque<Job*>& group);
+
+  SqliteOptions options_;
+  const core::Clock& clock_;
+  std::unique_ptr<Connection> writer_;
+  std::vector<std::unique_ptr<Reader>> readers_;
+  std::atomic<uint64_t> next_reader_{0};
+  std::atomic<uint64_t> commits_{0};
+
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Job*> queue_;
+  bool stopping_ = false;
+  std::thread writer_thread_;
+};
+
+}  // namespace vigil::store

@@ -1,0 +1,95 @@
+#pragma once
+// The persistence interface. vigild uses SqliteStore; a PostgreSQL backend will implement the
+// same two classes. Writes run inside Store::write as a unit of work that either commits whole
+// or leaves nothing behind; the audit entry of a change is appended inside the same unit.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "audit/audit.h"
+#include "core/model.h"
+#include "core/status.h"
+
+namespace vigil::store {
+
+// The stored first answer to a POST carrying an Idempotency-Key.
+struct IdempotentReply {
+  std::string request_hash;  // SHA-256 of method, path and body of the first request
+  int status = 0;
+  std::string body;
+};
+
+// What a change wants recorded; the store stamps seq, time and hashes.
+struct AuditRecord {
+  std::string actor;
+  std::string action;
+  std::string entity;
+  std::string entity_id;
+  std::string before;
+  std::string after;
+};
+
+// A unit of work. Reads see the unit's own writes. Methods throw on database failure; the Store
+// catches, rolls the unit back and reports Status::unavailable or internal.
+class Transaction {
+ public:
+  virtual ~Transaction() = default;
+  virtual std::optional<core::Participant> participant(const std::string& study_id) = 0;
+  virtual bool siteExists(const std::string& site) = 0;
+  virtual bool userExists(const std::string& name) = 0;
+  virtual std::optional<core::AeReport> adverseEvent(int64_t id) = 0;
+  virtual std::optional<IdempotentReply> idempotentReply(int64_t user_id, const std::string& key) = 0;
+
+  virtual void insertSite(const std::string& id, const std::string& name) = 0;
+  virtual int64_t insertUser(const core::User& user, const std::string& token_hash) = 0;
+  virtual void insertParticipant(const core::Participant& participant) = 0;
+  virtual int64_t insertDose(const core::DoseRecord& dose) = 0;
+  // Creates the AE with its first version; returns the AE id.
+  virtual int64_t insertAdverseEvent(const std::string& study_id, const core::AeVersion& first) = 0;
+  // Appends version.version (which must be current + 1) and makes it current.
+  virtual void insertAeVersion(int64_t ae_id, const core::AeVersion& version) = 0;
+  virtual int64_t insertLab(const core::LabResult& lab) = 0;
+  virtual int64_t insertVitals(const core::VitalSigns& vitals) = 0;
+  virtual void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& reply) = 0;
+  virtual void appendAudit(const AuditRecord& record) = 0;
+  // The time the store stamps on this unit's rows (UTC timestamp).
+  virtual const std::string& now() const = 0;
+};
+
+struct Page {
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs work as one atomic unit and returns once it is durable (or failed). work returning a
+  // non-ok Status rolls the unit back and that Status is returned. Thread-safe; concurrent
+  // callers may share one commit (group commit).
+  virtual core::Status write(const std::function<core::Status(Transaction&)>& work) = 0;
+
+  virtual core::Result<core::User> userByTokenHash(const std::string& token_hash) = 0;
+  virtual core::Result<std::optional<core::Participant>> participant(const std::string& study_id) = 0;
+  // Participants of the given sites, or of all sites when sites is nullopt.
+  virtual core::Result<std::vector<core::Participant>> participants(const std::optional<std::vector<std::string>>& sites) = 0;
+  virtual core::Result<std::vector<core::DoseRecord>> doses(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::optional<core::AeReport>> adverseEvent(int64_t id) = 0;
+  // Matching AEs, each with only its current version, ordered by id.
+  virtual core::Result<std::vector<core::AeReport>> adverseEvents(const core::AeFilter& filter) = 0;
+  virtual core::Result<std::vector<core::LabResult>> labs(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::vector<core::VitalSigns>> vitals(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
+
+  virtual core::Result<int> schemaVersion() = 0;
+  // Number of transactions committed by write() since start (for /metrics).
+  virtual uint64_t commits() const = 0;
+  // Stops accepting writes, finishes queued ones and closes connections. Idempotent.
+  virtual void close() = 0;
+};
+
+}  // namespace vigil::store
