@@ -43,13 +43,14 @@ std::string Metrics::render(uint64_t store_commits, double uptime_seconds) const
                   static_cast<unsigned long long>(h.count));
     out += buf;
   }
-  std::snprintf(buf, sizeof buf,
+  char tail[512];
+  std::snprintf(tail, sizeof tail,
                 "# HELP vigil_store_commits_total Write transactions committed (each may carry many requests).\n"
                 "# TYPE vigil_store_commits_total counter\nvigil_store_commits_total %llu\n"
                 "# HELP vigil_uptime_seconds Seconds since vigild started.\n"
                 "# TYPE vigil_uptime_seconds gauge\nvigil_uptime_seconds %.3f\n",
                 static_cast<unsigned long long>(store_commits), uptime_seconds);
-  out += buf;
+  out += tail;
   return out;
 }
 

@@ -395,6 +395,15 @@ SqliteStore::SqliteStore(SqliteOptions options, const core::Clock& clock)
   writer_ = std::make_unique<Connection>(options_.path, false);
   writer_->execute("PRAGMA journal_mode=WAL");
   writer_->execute("PRAGMA synchronous=FULL");
+  {
+    auto& mode = writer_->prepare("PRAGMA journal_mode");
+    if (mode.step()) journal_mode_ = mode.text(0);
+    mode.reset();
+    auto& sync = writer_->prepare("PRAGMA synchronous");
+    if (sync.step()) synchronous_ = sync.integer(0);
+    sync.reset();
+  }
+  if (journal_mode_ != "wal") throw SqliteError(SQLITE_ERROR, "cannot switch " + options_.path + " to WAL mode");
   if (options_.migrate_on_open) applyMigrations(*writer_, clock_);
   for (int i = 0; i < std::max(1, options_.read_connections); ++i) {
     auto r = std::make_unique<Reader>();

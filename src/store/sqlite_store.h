@@ -7,6 +7,7 @@
 // and then wakes the callers. A unit that fails rolls back to its savepoint alone. Reads use a
 // small pool of separate connections, which WAL lets run beside the writer.
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -48,6 +49,11 @@ class SqliteStore final : public Store {
   uint64_t commits() const override;
   void close() override;
 
+  // The writer connection's durability settings as SQLite reports them after opening
+  // ("wal", and 2 for synchronous=FULL).
+  const std::string& journalMode() const { return journal_mode_; }
+  int synchronous() const { return synchronous_; }
+
  private:
   struct Job;
   struct Reader {
@@ -65,6 +71,8 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<uint64_t> next_reader_{0};
   std::atomic<uint64_t> commits_{0};
+  std::string journal_mode_;
+  int synchronous_ = -1;
 
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

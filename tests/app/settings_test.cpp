@@ -1,0 +1,75 @@
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "app/settings.h"
+#include "support/temp_dir.h"
+
+using namespace vigil;
+
+namespace {
+std::string writeConfig(const test::TempDir& dir, const std::string& body) {
+  const std::string path = dir.file("vigil.properties");
+  std::ofstream(path) << "store.path = vigil.db\nlog.file =\n" << body;
+  return path;
+}
+}  // namespace
+
+TEST_CASE("the committed vigil.properties is valid", "[app]") {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.file("var/log"));
+  auto s = app::loadSettings(VIGIL_SOURCE_DIR "/config/vigil.properties", {}, dir.path());
+  CHECK(s.http.host == "127.0.0.1");
+  CHECK(s.http.port == 8080);
+  CHECK(s.store.path == dir.file("var/vigil.db"));  // relative to the start directory
+}
+
+TEST_CASE("the command line overrides the environment, which overrides the file", "[app]") {
+  test::TempDir dir;
+  const auto cfg = writeConfig(dir, "http.port = 8080\nhttp.threads = 40\n");
+  setenv("VIGIL_HTTP_PORT", "9090", 1);
+  setenv("VIGIL_HTTP_THREADS", "48", 1);
+  auto s = app::loadSettings(cfg, {"http.port=7070"}, dir.path());
+  unsetenv("VIGIL_HTTP_PORT");
+  unsetenv("VIGIL_HTTP_THREADS");
+  CHECK(s.http.port == 7070);
+  CHECK(s.http.threads == 48);
+}
+
+TEST_CASE("a bad value stops start-up with a message naming the key", "[app]") {
+  test::TempDir dir;
+  SECTION("out of range") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "http.port = 70000\n"), {}, dir.path()),
+                      Catch::StartsWith("http.port must be 0..65535"));
+  }
+  SECTION("not a number") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"http.threads=many"}, dir.path()),
+                      Catch::StartsWith("http.threads must be an integer"));
+  }
+  SECTION("an unknown key, a likely typo") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "http.prot = 80\n"), {}, dir.path()),
+                      Catch::StartsWith("http.prot: unknown setting"));
+  }
+  SECTION("an unresolved environment reference") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "http.host = ${system.env.VIGIL_NOT_SET_ANYWHERE}\n"), {},
+                                        dir.path()),
+                      Catch::StartsWith("http.host: unresolved reference"));
+  }
+  SECTION("a log level that does not exist") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "log.level = loud\n"), {}, dir.path()),
+                      Catch::StartsWith("log.level must be one of"));
+  }
+  SECTION("a database directory that does not exist") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"store.path=/nonexistent/dir/v.db"}, dir.path()),
+                      Catch::StartsWith("store.path: directory"));
+  }
+}
+
+TEST_CASE("the site file overrides the main file", "[app]") {
+  test::TempDir dir;
+  std::ofstream(dir.file("site.properties")) << "http.port = 8443\n";
+  auto s = app::loadSettings(writeConfig(dir, "config.site_file = site.properties\n"), {}, dir.path());
+  CHECK(s.http.port == 8443);
+}

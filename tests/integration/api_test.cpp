@@ -1,0 +1,288 @@
+// The real vigild on 127.0.0.1 with an ephemeral port and a temporary database, driven over HTTP.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "store/sqlite.h"
+#include "support/daemon.h"
+
+using namespace vigil::test;
+using nlohmann::json;
+
+namespace {
+
+struct Running {
+  Daemon d;
+  std::string inv;
+  explicit Running(const std::vector<std::string>& args = {}) {
+    inv = d.addUser("inv1", "investigator", {"S01"});
+    d.start(args);
+    REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  }
+};
+
+bool hasField(const HttpResult& r, const std::string& field) {
+  const json body = r.json();
+  for (const auto& e : body["errors"])
+    if (e["field"] == field) return true;
+  return false;
+}
+
+size_t count(const Daemon& d, const std::string& path, const std::string& token) {
+  auto r = d.get(path, token);
+  REQUIRE(r.status == 200);
+  return r.json()["items"].size();
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("a site records a participant, doses, an AE, labs and vitals and reads them back", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  auto p = d.get("/api/v1/participants/S01-001", r.inv);
+  REQUIRE(p.status == 200);
+  CHECK(p.json()["baseline_labs"][0]["uln"] == 40.0);
+  CHECK(p.json()["dose_mg"]["anlotinib"] == 12);
+
+  CHECK(d.post("/api/v1/dosing", r.inv, doseBody("S01-001")).status == 201);
+  auto doses = d.get("/api/v1/dosing?participant=S01-001", r.inv);
+  REQUIRE(doses.status == 200);
+  CHECK(doses.json()["items"][0]["dose_mg"] == 12.0);
+
+  auto ae = d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001"));
+  REQUIRE(ae.status == 201);
+  const int64_t id = ae.json()["id"];
+  auto got = d.get("/api/v1/adverse-events/" + std::to_string(id), r.inv);
+  REQUIRE(got.status == 200);
+  CHECK(got.json()["ctcae_term"] == "Epistaxis");
+  CHECK(got.json()["relatedness"]["anlotinib"] == "possible");
+  CHECK(got.json()["versions"].size() == 1);
+
+  auto lab = d.post("/api/v1/labs", r.inv, labBody("S01-001"));
+  REQUIRE(lab.status == 201);
+  json batch = {{"results", json::array()}};
+  for (int i = 0; i < 3; ++i) batch["results"].push_back(labBody("S01-001"));
+  auto stored = d.post("/api/v1/labs", r.inv, batch);
+  REQUIRE(stored.status == 201);
+  CHECK(stored.json()["stored"] == 3);
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 4);
+  auto page = d.get("/api/v1/labs?participant=S01-001&limit=2", r.inv).json();
+  CHECK(page["items"].size() == 2);
+  auto rest = d.get("/api/v1/labs?participant=S01-001&after_id=" + std::to_string(page["next_after_id"].get<int64_t>()), r.inv);
+  CHECK(rest.json()["items"].size() == 2);
+
+  REQUIRE(d.post("/api/v1/vitals", r.inv, vitalsBody("S01-001")).status == 201);
+  auto vitals = d.get("/api/v1/vitals?participant=S01-001", r.inv).json();
+  CHECK(vitals["items"][0]["systolic_mmhg"] == 172);
+}
+
+TEST_CASE("AE lists filter by participant, site, dates, term, grade and seriousness", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  auto serious = aeBody("S01-001");
+  serious["ctcae_term"] = "Esophageal hemorrhage";
+  serious["meddra_code"] = "10015088";
+  serious["grade"] = 3;
+  serious["serious_criteria"] = {"hospitalization"};
+  serious["start"] = "2026-02-20";
+  serious["site_aware_at"] = "2026-02-20T10:00:00Z";
+  REQUIRE(d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001")).status == 201);
+  REQUIRE(d.post("/api/v1/adverse-events", r.inv, serious).status == 201);
+  const std::string base = "/api/v1/adverse-events?participant=S01-001";
+  CHECK(count(d, base, r.inv) == 2);
+  CHECK(count(d, base + "&serious=true", r.inv) == 1);
+  CHECK(count(d, base + "&grade=3", r.inv) == 1);
+  CHECK(count(d, base + "&term=esophageal%20hemorrhage", r.inv) == 1);
+  CHECK(count(d, base + "&from=2026-02-11", r.inv) == 1);
+  CHECK(count(d, base + "&to=2026-02-10", r.inv) == 1);
+  CHECK(count(d, "/api/v1/adverse-events?site=S01", r.inv) == 2);
+  auto bad = d.get("/api/v1/adverse-events?grade=9&serious=maybe&colour=red", r.inv);
+  CHECK(bad.status == 400);
+  CHECK(hasField(bad, "grade"));
+  CHECK(hasField(bad, "serious"));
+  CHECK(hasField(bad, "colour"));
+}
+
+TEST_CASE("every class of bad input gets problem+json naming the field, and nothing is stored", "[integration]") {
+  Running r({"--set=http.max_body_bytes=4096"});
+  auto& d = r.d;
+  const size_t aes_before = count(d, "/api/v1/adverse-events", r.inv);
+
+  SECTION("malformed JSON") {
+    auto res = d.request("POST", "/api/v1/adverse-events", r.inv, "{\"study_id\": ");
+    CHECK(res.status == 400);
+    CHECK(res.content_type == "application/problem+json");
+  }
+  SECTION("a wrong content type") {
+    auto res = d.request("POST", "/api/v1/adverse-events", r.inv, aeBody("S01-001").dump(),
+                         {{"Content-Type", "text/plain"}});
+    CHECK(res.status == 415);
+  }
+  SECTION("a body over the size limit") {
+    auto body = aeBody("S01-001");
+    body["narrative"] = std::string(5000, 'x');
+    auto res = d.post("/api/v1/adverse-events", r.inv, body);
+    CHECK(res.status == 413);
+    CHECK(res.content_type == "application/problem+json");
+  }
+  SECTION("types, required fields, enumerations, times and unknown fields together") {
+    auto body = aeBody("S01-001");
+    body["grade"] = "two";
+    body.erase("meddra_code");
+    body["outcome"] = "better";
+    body["site_aware_at"] = "2026-02-10 08:00";
+    body["aeterm"] = "x";
+    auto res = d.post("/api/v1/adverse-events", r.inv, body);
+    CHECK(res.status == 422);
+    CHECK(res.content_type == "application/problem+json");
+    CHECK(res.json()["status"] == 422);
+    CHECK(hasField(res, "grade"));
+    CHECK(hasField(res, "meddra_code"));
+    CHECK(hasField(res, "outcome"));
+    CHECK(hasField(res, "site_aware_at"));
+    CHECK(hasField(res, "aeterm"));
+  }
+  SECTION("incoherent dates") {
+    auto body = aeBody("S01-001");
+    body["outcome"] = "recovered";
+    body["end"] = "2026-02-01";
+    auto res = d.post("/api/v1/adverse-events", r.inv, body);
+    CHECK(res.status == 422);
+    CHECK(hasField(res, "end"));
+  }
+  SECTION("a dose before enrolment") {
+    auto body = doseBody("S01-001");
+    body["date"] = "2026-01-01";
+    auto res = d.post("/api/v1/dosing", r.inv, body);
+    CHECK(res.status == 422);
+    CHECK(hasField(res, "date"));
+    CHECK(count(d, "/api/v1/dosing?participant=S01-001", r.inv) == 0);
+  }
+  SECTION("a lab without its unit") {
+    auto body = labBody("S01-001");
+    body.erase("unit");
+    auto res = d.post("/api/v1/labs", r.inv, body);
+    CHECK(res.status == 422);
+    CHECK(hasField(res, "unit"));
+    CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 0);
+  }
+  SECTION("an unknown participant") {
+    auto res = d.post("/api/v1/adverse-events", r.inv, aeBody("S01-404"));
+    CHECK(res.status == 422);
+    CHECK(hasField(res, "study_id"));
+  }
+  CHECK(count(d, "/api/v1/adverse-events", r.inv) == aes_before);
+}
+
+TEST_CASE("an idempotent retry returns the first answer without a second row", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "site-S01-ae-0001"}};
+  auto first = d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001"), key);
+  auto retry = d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001"), key);
+  REQUIRE(first.status == 201);
+  CHECK(retry.status == 201);
+  CHECK(retry.body == first.body);
+  CHECK(retry.headers["Idempotent-Replayed"] == "true");
+  CHECK(count(d, "/api/v1/adverse-events", r.inv) == 1);
+  auto changed = aeBody("S01-001");
+  changed["grade"] = 2;
+  CHECK(d.post("/api/v1/adverse-events", r.inv, changed, key).status == 409);
+  CHECK(count(d, "/api/v1/adverse-events", r.inv) == 1);
+}
+
+TEST_CASE("an AE update is a new version and the history is kept", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  const int64_t id = d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001")).json()["id"];
+  const std::string path = "/api/v1/adverse-events/" + std::to_string(id);
+  auto update = aeBody("S01-001");
+  update["grade"] = 2;
+  update["outcome"] = "recovered";
+  update["end"] = "2026-02-14";
+  update["base_version"] = 1;
+  auto without_reason = d.request("PUT", path, r.inv, update.dump());
+  CHECK(without_reason.status == 422);
+  CHECK(hasField(without_reason, "reason"));
+  update["reason"] = "source data verification: grade 2";
+  auto res = d.request("PUT", path, r.inv, update.dump());
+  REQUIRE(res.status == 200);
+  auto got = d.get(path, r.inv).json();
+  CHECK(got["version"] == 2);
+  CHECK(got["grade"] == 2);
+  REQUIRE(got["versions"].size() == 2);
+  CHECK(got["versions"][0]["grade"] == 1);
+  CHECK(got["versions"][0]["outcome"] == "recovering");
+  CHECK(got["versions"][1]["reason"] == "source data verification: grade 2");
+  CHECK(got["versions"][1]["recorded_by"] == "inv1");
+  CHECK(d.request("PUT", path, r.inv, update.dump()).status == 409);  // base_version 1 is stale
+}
+
+TEST_CASE("the audit trail verifies, and a tampered row is named", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  REQUIRE(d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001")).status == 201);
+  REQUIRE(d.post("/api/v1/labs", r.inv, labBody("S01-001")).status == 201);
+  REQUIRE(d.stop() == 0);
+  auto ok = d.ctl({"audit", "verify"});
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("verifies: 5 entries"));  // site, user, participant, AE, lab
+
+  {
+    // Someone with file access removes the guard and edits the AE's audit row.
+    vigil::store::Connection raw(d.dbPath(), false);
+    raw.execute("DROP TRIGGER audit_log_no_update");
+    raw.execute("UPDATE audit_log SET after=replace(after, '\"grade\":1', '\"grade\":3') WHERE entity='adverse_event'");
+  }
+  auto broken = d.ctl({"audit", "verify"});
+  CHECK(broken.exit_code == 1);
+  CHECK_THAT(broken.out, Catch::Contains("BROKEN at row 4"));
+}
+
+TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  auto health = d.get("/healthz", "");
+  REQUIRE(health.status == 200);
+  CHECK(health.json()["status"] == "ok");
+  CHECK(health.json()["schema_version"] == 1);
+  CHECK(health.json()["database"] == "ok");
+  CHECK(d.get("/metrics", "").status == 401);
+  auto metrics = d.get("/metrics", r.inv);
+  REQUIRE(metrics.status == 200);
+  CHECK_THAT(metrics.body, Catch::Contains("route=\"/api/v1/participants\",status=\"201\"} 1"));
+  CHECK_THAT(metrics.body, Catch::Contains("vigil_http_request_duration_seconds_bucket{route=\"/api/v1/participants\""));
+  CHECK_THAT(metrics.body, Catch::Contains("vigil_store_commits_total "));
+}
+
+TEST_CASE("unknown routes and methods get problem+json", "[integration]") {
+  Running r;
+  CHECK(r.d.get("/api/v1/nothing", r.inv).status == 404);
+  auto res = r.d.request("DELETE", "/api/v1/adverse-events/1", r.inv);
+  CHECK(res.status == 405);
+  CHECK(res.content_type == "application/problem+json");
+}
+
+TEST_CASE("log lines carry no participant data beyond the study ID", "[integration]") {
+  Running r({"--set=log.level=trace"});
+  auto body = aeBody("S01-001");
+  body["verbatim"] = "bleeding noted by Mrs Wang Xiuying";
+  body["narrative"] = "Patient Wang Xiuying, born 1961-04-02, admitted";
+  REQUIRE(r.d.post("/api/v1/adverse-events", r.inv, body).status == 201);
+  body["grade"] = "bad";
+  REQUIRE(r.d.post("/api/v1/adverse-events", r.inv, body).status == 422);
+  REQUIRE(r.d.stop() == 0);
+  const std::string log = slurp(r.d.logPath());
+  CHECK_THAT(log, Catch::Contains("POST /api/v1/adverse-events -> 201"));  // the log is being written
+  CHECK(log.find("Wang") == std::string::npos);
+  CHECK(log.find("1961") == std::string::npos);
+  CHECK(log.find("bleeding noted") == std::string::npos);
+}

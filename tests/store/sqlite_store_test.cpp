@@ -1,0 +1,234 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "store/sqlite.h"
+#include "store/sqlite_store.h"
+#include "support/fixed_clock.h"
+#include "support/temp_dir.h"
+
+using namespace vigil;
+using core::Status;
+
+namespace {
+
+const int64_t kNow = *core::parseTimestamp("2026-03-01T00:00:00Z");
+
+store::SqliteOptions options(const test::TempDir& dir) {
+  store::SqliteOptions o;
+  o.path = dir.file("vigil.db");
+  return o;
+}
+
+Status addSite(store::Store& s, const std::string& id) {
+  return s.write([&](store::Transaction& tx) {
+    tx.insertSite(id, "Site " + id);
+    tx.appendAudit({"test", "create", "site", id, "", "{}"});
+    return Status::ok();
+  });
+}
+
+bool siteExists(store::Store& s, const std::string& id) {
+  bool found = false;
+  REQUIRE(s.write([&](store::Transaction& tx) {
+            found = tx.siteExists(id);
+            return Status::ok();
+          }).isOk());
+  return found;
+}
+
+core::Participant participant(const std::string& id, const std::string& site) {
+  core::Participant p;
+  p.study_id = id;
+  p.site = site;
+  p.enrolled_on = "2026-01-05";
+  p.created_at = "2026-01-05T00:00:00.000Z";
+  p.created_by = "inv";
+  p.baseline_labs.push_back({"ALT", 30, "U/L", 7.0, 40.0, std::nullopt});
+  return p;
+}
+
+core::AeVersion aeVersion(int version, int grade, const std::string& term) {
+  core::AeVersion v;
+  v.version = version;
+  v.verbatim = term;
+  v.ctcae_term = term;
+  v.meddra_code = "10015090";
+  v.grade = grade;
+  v.outcome = core::Outcome::kNotRecovered;
+  v.start = "2026-02-10";
+  v.site_aware_at = "2026-02-10T08:00:00.000Z";
+  v.recorded_at = "2026-02-10T09:00:00.000Z";
+  v.recorded_by = "inv";
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("opening a new database applies the migrations in WAL mode with synchronous=FULL", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  CHECK(s.journalMode() == "wal");
+  CHECK(s.synchronous() == 2);  // FULL
+  auto v = s.schemaVersion();
+  REQUIRE(v.isOk());
+  CHECK(v.value() == 1);
+}
+
+TEST_CASE("committed writes survive closing and reopening; migrations are not re-run", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  {
+    store::SqliteStore s(options(dir), clock);
+    REQUIRE(addSite(s, "S01").isOk());
+  }
+  store::SqliteStore s(options(dir), clock);
+  CHECK(siteExists(s, "S01"));
+  CHECK(s.schemaVersion().value() == 1);
+  auto audit = s.auditEntries();
+  REQUIRE(audit.isOk());
+  CHECK(audit.value().size() == 1);
+}
+
+TEST_CASE("concurrent writers share commits (group commit)", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  // The first unit holds the writer until the others have queued behind it.
+  std::atomic<bool> release{false};
+  std::thread first([&] {
+    CHECK(s.write([&](store::Transaction& tx) {
+              while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+              tx.insertSite("S0", "first");
+              return Status::ok();
+            }).isOk());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::vector<std::thread> others;
+  for (int i = 1; i <= 20; ++i)
+    others.emplace_back([&, i] { CHECK(addSite(s, "S" + std::to_string(i)).isOk()); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  release = true;
+  first.join();
+  for (auto& t : others) t.join();
+  // 21 units: one alone, the 20 queued ones together (a straggler may add a commit).
+  CHECK(s.commits() >= 2);
+  CHECK(s.commits() <= 4);
+  for (int i = 0; i <= 20; ++i) CHECK(siteExists(s, "S" + std::to_string(i)));
+  const auto report = audit::verifyChain(s.auditEntries().value());
+  CHECK_FALSE(report.first_broken_seq);
+  CHECK(report.entries == 20);
+}
+
+TEST_CASE("a failing unit rolls back alone, audit entry included", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  REQUIRE(addSite(s, "A").isOk());
+  const Status failed = s.write([&](store::Transaction& tx) {
+    tx.insertSite("B", "b");
+    tx.appendAudit({"test", "create", "site", "B", "", "{}"});
+    return Status::invalid("rejected after writing");
+  });
+  CHECK(failed.code() == core::StatusCode::kInvalid);
+  REQUIRE(addSite(s, "C").isOk());
+  CHECK(siteExists(s, "A"));
+  CHECK_FALSE(siteExists(s, "B"));
+  CHECK(siteExists(s, "C"));
+  const auto entries = s.auditEntries().value();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1].entity_id == "C");
+  CHECK_FALSE(audit::verifyChain(entries).first_broken_seq);
+}
+
+TEST_CASE("a constraint violation is reported as a conflict", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  REQUIRE(addSite(s, "A").isOk());
+  CHECK(addSite(s, "A").code() == core::StatusCode::kConflict);
+}
+
+TEST_CASE("AE versions accumulate; the current version is the latest", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  REQUIRE(addSite(s, "S01").isOk());
+  int64_t id = 0;
+  REQUIRE(s.write([&](store::Transaction& tx) {
+             tx.insertParticipant(participant("S01-001", "S01"));
+             id = tx.insertAdverseEvent("S01-001", aeVersion(1, 2, "Epistaxis"));
+             auto v2 = aeVersion(2, 3, "Epistaxis");
+             v2.serious_criteria = {core::Seriousness::kHospitalization};
+             v2.reason = "worsened";
+             tx.insertAeVersion(id, v2);
+             return Status::ok();
+           }).isOk());
+  auto ae = s.adverseEvent(id);
+  REQUIRE(ae.isOk());
+  REQUIRE(ae.value());
+  REQUIRE(ae.value()->versions.size() == 2);
+  CHECK(ae.value()->versions[0].grade == 2);
+  CHECK(ae.value()->current().grade == 3);
+  CHECK(ae.value()->current().serious());
+  CHECK(ae.value()->current().reason == "worsened");
+  CHECK(ae.value()->site == "S01");
+
+  SECTION("a version that is not current + 1 is refused") {
+    const Status s2 = s.write([&](store::Transaction& tx) {
+      tx.insertAeVersion(id, aeVersion(2, 4, "Epistaxis"));
+      return Status::ok();
+    });
+    CHECK(s2.code() == core::StatusCode::kConflict);
+  }
+  SECTION("the list shows only the current version and filters on it") {
+    core::AeFilter f;
+    f.grade = 3;
+    CHECK(s.adverseEvents(f).value().size() == 1);
+    f.grade = 2;
+    CHECK(s.adverseEvents(f).value().empty());
+    core::AeFilter by_term;
+    by_term.term = "EPISTAXIS";
+    CHECK(s.adverseEvents(by_term).value().size() == 1);
+    core::AeFilter serious;
+    serious.serious = false;
+    CHECK(s.adverseEvents(serious).value().empty());
+    core::AeFilter range;
+    range.start_from = "2026-02-11";
+    CHECK(s.adverseEvents(range).value().empty());
+    range.start_from = "2026-02-10";
+    range.start_to = "2026-02-10";
+    CHECK(s.adverseEvents(range).value().size() == 1);
+    core::AeFilter other_site;
+    other_site.restrict_sites = true;
+    other_site.sites = {"S02"};
+    CHECK(s.adverseEvents(other_site).value().empty());
+  }
+}
+
+TEST_CASE("the audit log and AE versions refuse UPDATE and DELETE", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  REQUIRE(addSite(s, "S01").isOk());
+  REQUIRE(s.write([&](store::Transaction& tx) {
+             tx.insertParticipant(participant("S01-001", "S01"));
+             tx.insertAdverseEvent("S01-001", aeVersion(1, 2, "Epistaxis"));
+             return Status::ok();
+           }).isOk());
+  store::Connection raw(dir.file("vigil.db"), false);
+  CHECK_THROWS_WITH(raw.execute("UPDATE ae_versions SET aetoxgr=1"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("UPDATE audit_log SET actor='x'"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("DELETE FROM audit_log"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("DELETE FROM ae_versions"), Catch::Contains("append-only"));
+}
+
+TEST_CASE("a write after close is refused, not lost silently", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  s.close();
+  CHECK(addSite(s, "S01").code() == core::StatusCode::kUnavailable);
+}
