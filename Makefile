@@ -33,6 +33,7 @@ asan: deps
 
 # Benchmarks are run by hand; figures go to docs/BENCHMARKS.md.
 bench: build-release
+	@scripts/install-deps bench
 	@cmake -S . -B $(RELEASE_DIR) -DVIGIL_BUILD_BENCH=ON >/dev/null
 	@cmake --build $(RELEASE_DIR) -j$(JOBS)
 	tests/bench/run-all $(RELEASE_DIR)

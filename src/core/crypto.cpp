@@ -2,16 +2,26 @@
 
 #include <sys/random.h>
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+#include <openssl/evp.h>
+
 #include <stdexcept>
 
 namespace vigil::core {
 
+// OpenSSL's one-shot digest: several times faster than Poco::SHA2Engine (it uses the CPU's SHA
+// extensions), which matters because every audit row and idempotent request is hashed.
 std::string sha256Hex(std::string_view data) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(data.data(), static_cast<unsigned>(data.size()));
-  return Poco::DigestEngine::digestToHex(engine.digest());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  static const char kHex[] = "0123456789abcdef";
+  std::string out(length * 2, '0');
+  for (unsigned int i = 0; i < length; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
 }
 
 std::string newApiToken() {

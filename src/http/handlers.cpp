@@ -46,8 +46,10 @@ Response write(Api& api, const Request& req, Fn fn) {
   Response error;
   auto body = parseBody(req, error);
   if (!body) return error;
-  intake::WriteContext ctx{*req.user, req.idempotency_key,
-                           core::sha256Hex(req.method + " " + req.path + "\n" + req.body)};
+  // The request hash is only needed to recognise a retried request carrying the same key.
+  std::string request_hash;
+  if (req.idempotency_key) request_hash = core::sha256Hex(req.method + " " + req.path + "\n" + req.body);
+  intake::WriteContext ctx{*req.user, req.idempotency_key, std::move(request_hash)};
   return fromReply(fn(api.intake(), ctx, *body));
 }
 

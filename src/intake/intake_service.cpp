@@ -1,7 +1,7 @@
 #include "intake/intake_service.h"
 
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <map>
 
 #include "core/crypto.h"
 #include "intake/access.h"
@@ -202,9 +202,9 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
       l.recorded_by = ctx.user.name;
       l.id = tx.insertLab(l);
       ids.push_back(l.id);
-      tx.appendAudit(auditOf(ctx.user, "create", "lab_result", std::to_string(l.id), "", toJson(l).dump()));
+      tx.appendAudit(auditOf(ctx.user, "create", "lab_result", std::to_string(l.id), "", toJsonText(l)));
     }
-    reply = {201, batch ? json{{"stored", labs.size()}, {"ids", std::move(ids)}}.dump() : toJson(labs.front()).dump(), false};
+    reply = {201, batch ? json{{"stored", labs.size()}, {"ids", std::move(ids)}}.dump() : toJsonText(labs.front()), false};
     return Status::ok();
   });
 }
@@ -316,8 +316,9 @@ Result<std::string> IntakeService::adverseEvents(const core::User& user, core::A
 // ---- administration ----------------------------------------------------------------------------
 
 Status IntakeService::addSite(const std::string& actor, const std::string& id, const std::string& name) {
-  static const std::regex kSite("^[A-Za-z0-9][A-Za-z0-9-]{0,15}$");
-  if (!std::regex_match(id, kSite)) return Status::invalid("site id must be 1-16 letters, digits or '-'");
+  Errors errors;
+  (void)decodeSiteId(id, errors);
+  if (!errors.empty()) return Status::invalid("site id must be 1-16 letters, digits or '-'");
   if (name.empty()) return Status::invalid("site name is required");
   return store_.write([&](store::Transaction& tx) -> Status {
     if (tx.siteExists(id)) return Status::conflict("site " + id + " already exists");

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
-#include <regex>
+#include <string_view>
 #include <set>
 
 #include "core/time.h"
@@ -14,18 +15,31 @@ namespace {
 using nlohmann::json;
 enum class Need { kRequired, kOptional };
 
-const std::regex& studyIdPattern() {
-  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9-]{0,31}$");
-  return re;
-}
-const std::regex& siteIdPattern() {
-  static const std::regex re("^[A-Za-z0-9][A-Za-z0-9-]{0,15}$");
-  return re;
-}
-const std::regex& testCodePattern() {
-  static const std::regex re("^[A-Z][A-Z0-9]{0,7}$");
-  return re;
-}
+// Identifier shapes, checked by hand: std::regex costs microseconds per call and a lab batch
+// checks 20,000 identifiers.
+struct Pattern {
+  bool (*first)(char);
+  bool (*rest)(char);
+  size_t min_len;
+  size_t max_len;
+  const char* description;
+  bool matches(std::string_view s) const {
+    if (s.size() < min_len || s.size() > max_len || !first(s[0])) return false;
+    for (size_t i = 1; i < s.size(); ++i)
+      if (!rest(s[i])) return false;
+    return true;
+  }
+};
+bool isAlnum(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool isAlnumDash(char c) { return isAlnum(c) || c == '-'; }
+bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool isUpperDigit(char c) { return isUpper(c) || (c >= '0' && c <= '9'); }
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+const Pattern kStudyId{isAlnum, isAlnumDash, 1, 32, "1-32 letters, digits or '-'"};
+const Pattern kSiteId{isAlnum, isAlnumDash, 1, 16, "1-16 letters, digits or '-'"};
+const Pattern kTestCode{isUpper, isUpperDigit, 1, 8, "an SDTM LBTESTCD (upper case, up to 8)"};
+const Pattern kMeddraCode{isDigit, isDigit, 8, 8, "an 8-digit MedDRA code"};
 
 // Reads the fields of one JSON object, remembering which names were read so that the rest can
 // be reported as unknown, and collecting every problem into errors.
@@ -67,9 +81,9 @@ class Fields {
     return s;
   }
 
-  std::optional<std::string> matching(const std::string& name, Need need, const std::regex& re, const char* what) {
+  std::optional<std::string> matching(const std::string& name, Need need, const Pattern& pattern) {
     auto s = string(name, need, 64);
-    if (s && !std::regex_match(*s, re)) return fail(name, std::string("must be ") + what), std::nullopt;
+    if (s && !pattern.matches(*s)) return fail(name, std::string("must be ") + pattern.description), std::nullopt;
     return s;
   }
 
@@ -170,6 +184,54 @@ class Fields {
   bool valid_ = true;
 };
 
+// Writes one flat JSON object. Keys must be given in ascending order so the text equals
+// nlohmann's dump() of the same object (its objects are sorted maps).
+class FlatJsonWriter {
+ public:
+  FlatJsonWriter() { out_.reserve(320); out_ += '{'; }
+  void key(std::string_view k) {
+    if (out_.size() > 1) out_ += ',';
+    string(k);
+    out_ += ':';
+  }
+  void field(std::string_view k, std::string_view v) { key(k), string(v); }
+  void field(std::string_view k, int64_t v) { key(k), out_ += std::to_string(v); }
+  void field(std::string_view k, double v) { key(k), number(v); }
+  void field(std::string_view k, const std::optional<double>& v) {
+    key(k);
+    if (v) number(*v);
+    else out_ += "null";
+  }
+  std::string finish() { return std::move(out_ += '}'); }
+
+ private:
+  void number(double v) { out_ += json(v).dump(); }  // nlohmann's exact number format
+  void string(std::string_view s) {
+    out_ += '"';
+    for (char c : s) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            out_ += buf;
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+  std::string out_;
+};
+
 json opt(const std::optional<std::string>& v) { return v ? json(*v) : json(nullptr); }
 template <typename T>
 json optNum(const std::optional<T>& v) {
@@ -178,11 +240,16 @@ json optNum(const std::optional<T>& v) {
 
 }  // namespace
 
+std::string decodeSiteId(const std::string& id, Errors& errors) {
+  if (!kSiteId.matches(id)) errors.push_back({"site", std::string("must be ") + kSiteId.description});
+  return id;
+}
+
 core::Participant decodeParticipant(const json& body, Errors& errors) {
   Fields f(body, "", errors);
   core::Participant p;
-  p.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
-  p.site = f.matching("site", Need::kRequired, siteIdPattern(), "1-16 letters, digits or '-'").value_or("");
+  p.study_id = f.matching("study_id", Need::kRequired, kStudyId).value_or("");
+  p.site = f.matching("site", Need::kRequired, kSiteId).value_or("");
   p.enrolled_on = f.date("enrolled_on", Need::kRequired).value_or("");
   p.liver_metastases = f.boolean("liver_metastases", Need::kRequired).value_or(false);
   p.prior_thoracic_radiotherapy = f.boolean("prior_thoracic_radiotherapy", Need::kRequired).value_or(false);
@@ -212,7 +279,7 @@ core::Participant decodeParticipant(const json& body, Errors& errors) {
       const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
       Fields l((*labs)[i], prefix, errors);
       core::BaselineLab b;
-      b.test = l.matching("test", Need::kRequired, testCodePattern(), "an SDTM LBTESTCD (upper case, up to 8)").value_or("");
+      b.test = l.matching("test", Need::kRequired, kTestCode).value_or("");
       b.value = l.number("value", Need::kRequired, -1e12, 1e12).value_or(0);
       b.unit = l.string("unit", Need::kRequired, 20).value_or("");
       b.lln = l.number("lln", Need::kOptional, -1e12, 1e12);
@@ -231,7 +298,7 @@ core::Participant decodeParticipant(const json& body, Errors& errors) {
 core::DoseRecord decodeDose(const json& body, Errors& errors) {
   Fields f(body, "", errors);
   core::DoseRecord d;
-  d.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  d.study_id = f.matching("study_id", Need::kRequired, kStudyId).value_or("");
   const auto drug = f.enumeration<core::Drug>("drug", Need::kRequired);
   d.drug = drug.value_or(core::Drug::kAnlotinib);
   d.status = f.enumeration<core::DoseStatus>("status", Need::kRequired).value_or(core::DoseStatus::kGiven);
@@ -261,13 +328,11 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
   Fields f(body, "", errors);
   AeInput in;
   auto& v = in.version;
-  in.study_id = f.matching("study_id", is_update ? Need::kOptional : Need::kRequired, studyIdPattern(),
-                           "1-32 letters, digits or '-'")
+  in.study_id = f.matching("study_id", is_update ? Need::kOptional : Need::kRequired, kStudyId)
                     .value_or("");
   v.verbatim = f.string("verbatim", Need::kRequired, 200).value_or("");
   v.ctcae_term = f.string("ctcae_term", Need::kRequired, 200).value_or("");
-  static const std::regex kMeddra("^[0-9]{8}$");
-  v.meddra_code = f.matching("meddra_code", Need::kRequired, kMeddra, "an 8-digit MedDRA code").value_or("");
+  v.meddra_code = f.matching("meddra_code", Need::kRequired, kMeddraCode).value_or("");
   const auto grade = f.integer("grade", Need::kRequired, 1, 5);
   v.grade = static_cast<int>(grade.value_or(1));
   if (const json* crit = f.array("serious_criteria", Need::kRequired)) {
@@ -333,8 +398,8 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
 core::LabResult decodeLab(const json& body, const std::string& prefix, Errors& errors) {
   Fields f(body, prefix, errors);
   core::LabResult l;
-  l.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
-  l.test = f.matching("test", Need::kRequired, testCodePattern(), "an SDTM LBTESTCD (upper case, up to 8)").value_or("");
+  l.study_id = f.matching("study_id", Need::kRequired, kStudyId).value_or("");
+  l.test = f.matching("test", Need::kRequired, kTestCode).value_or("");
   l.value = f.number("value", Need::kRequired, -1e12, 1e12).value_or(0);
   l.unit = f.string("unit", Need::kRequired, 20).value_or("");
   l.lln = f.number("lln", Need::kOptional, -1e12, 1e12);
@@ -349,7 +414,7 @@ core::LabResult decodeLab(const json& body, const std::string& prefix, Errors& e
 core::VitalSigns decodeVitals(const json& body, Errors& errors) {
   Fields f(body, "", errors);
   core::VitalSigns v;
-  v.study_id = f.matching("study_id", Need::kRequired, studyIdPattern(), "1-32 letters, digits or '-'").value_or("");
+  v.study_id = f.matching("study_id", Need::kRequired, kStudyId).value_or("");
   v.measured_at = f.timestamp("measured_at", Need::kRequired).value_or("");
   // Physiologically possible ranges: values outside are entry errors, not toxicities.
   auto i = [&](const char* name, int64_t lo, int64_t hi) -> std::optional<int> {
@@ -440,6 +505,22 @@ json toJson(const core::LabResult& l) {
           {"value", l.value},     {"unit", l.unit},                 {"lln", optNum(l.lln)},
           {"uln", optNum(l.uln)}, {"collected_at", l.collected_at}, {"specimen", l.specimen},
           {"recorded_at", l.recorded_at}, {"recorded_by", l.recorded_by}};
+}
+
+std::string toJsonText(const core::LabResult& l) {
+  FlatJsonWriter w;
+  w.field("collected_at", l.collected_at);
+  w.field("id", l.id);
+  w.field("lln", l.lln);
+  w.field("recorded_at", l.recorded_at);
+  w.field("recorded_by", l.recorded_by);
+  w.field("specimen", l.specimen);
+  w.field("study_id", l.study_id);
+  w.field("test", l.test);
+  w.field("uln", l.uln);
+  w.field("unit", l.unit);
+  w.field("value", l.value);
+  return w.finish();
 }
 
 json toJson(const core::VitalSigns& v) {

@@ -15,6 +15,9 @@ namespace vigil::intake {
 
 using Errors = std::vector<core::FieldError>;
 
+// Checks a site id's shape (1-16 letters, digits or '-'); returns it.
+std::string decodeSiteId(const std::string& id, Errors& errors);
+
 core::Participant decodeParticipant(const nlohmann::json& body, Errors& errors);
 core::DoseRecord decodeDose(const nlohmann::json& body, Errors& errors);
 
@@ -36,6 +39,9 @@ nlohmann::json toJson(const core::AeVersion& v);
 // The AE with its current fields at top level; with_history adds "versions" (oldest first).
 nlohmann::json toJson(const core::AeReport& r, bool with_history);
 nlohmann::json toJson(const core::LabResult& l);
+// The same document as toJson(l).dump(), written directly: a lab batch serialises 10,000 of
+// these inside its transaction, where building nlohmann objects dominated the time.
+std::string toJsonText(const core::LabResult& l);
 nlohmann::json toJson(const core::VitalSigns& v);
 
 }  // namespace vigil::intake

@@ -5,7 +5,9 @@
 // Group commit: write() enqueues its unit of work and blocks; one writer thread takes every
 // queued unit, runs each inside its own SAVEPOINT of one transaction, commits once (one fsync)
 // and then wakes the callers. A unit that fails rolls back to its savepoint alone. Reads use a
-// small pool of separate connections, which WAL lets run beside the writer.
+// small pool of separate connections, which WAL lets run beside the writer. Checkpoints (copying
+// the WAL back into the database file) run on a background connection once a second after
+// writes, not inside commits.
 
 #include <atomic>
 #include <condition_variable>
@@ -64,6 +66,7 @@ class SqliteStore final : public Store {
   core::Result<T> read(F&& fn);
   void writerLoop();
   void runGroup(std::deque<Job*>& group);
+  void checkpointLoop();
 
   SqliteOptions options_;
   const core::Clock& clock_;
@@ -79,6 +82,12 @@ class SqliteStore final : public Store {
   std::deque<Job*> queue_;
   bool stopping_ = false;
   std::thread writer_thread_;
+
+  // WAL checkpoints run on their own connection and thread, so a commit never waits for one.
+  std::unique_ptr<Connection> checkpointer_;
+  std::thread checkpoint_thread_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
 };
 
 }  // namespace vigil::store

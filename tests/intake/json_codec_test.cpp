@@ -247,3 +247,20 @@ TEST_CASE("a body that is not an object is one clear error", "[intake]") {
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].field == "(body)");
 }
+
+TEST_CASE("the direct lab serialiser writes exactly what nlohmann writes", "[intake]") {
+  core::LabResult l;
+  l.id = 42;
+  l.study_id = "S01-001";
+  l.test = "ALT";
+  l.value = 0.1 + 0.2;  // not exactly representable: the number format must round-trip too
+  l.unit = "U/L \"quoted\" \\ tab\t nl\n ctl\x01 µ";
+  l.lln = std::nullopt;
+  l.uln = 40;
+  l.collected_at = "2026-02-01T08:00:00.000Z";
+  l.specimen = "";
+  l.recorded_at = "2026-02-01T09:00:00.000Z";
+  l.recorded_by = "inv1";
+  CHECK(intake::toJsonText(l) == intake::toJson(l).dump());
+  CHECK(json::parse(intake::toJsonText(l))["unit"] == l.unit);
+}
