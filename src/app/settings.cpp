@@ -24,7 +24,7 @@ const std::set<std::string>& knownKeys() {
       "http.max_body_bytes", "http.keep_alive_seconds", "http.token_cache_seconds",
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
-      "run.port_file",    "config.site_file"};
+      "run.port_file",    "config.site_file", "ctcae.dir"};
   return keys;
 }
 
@@ -155,6 +155,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.log.max_files = static_cast<int>(r.integer("log.max_files", 5, 1, 100));
   s.log.console = r.boolean("log.console", true);
   s.port_file = absolute(r.text("run.port_file", "", true), base_dir);
+  s.ctcae_dir = absolute(r.text("ctcae.dir", "ctcae", false), base_dir);
+  if (!std::filesystem::exists(s.ctcae_dir + "/terms.tsv"))
+    throw SettingsError("ctcae.dir: " + s.ctcae_dir + " holds no terms.tsv");
 
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
   if (!std::filesystem::is_directory(store_dir))
@@ -177,6 +180,7 @@ std::vector<std::string> describe(const Settings& s) {
       "store.read_connections=" + std::to_string(s.store.read_connections),
       "store.max_group=" + std::to_string(s.store.max_group),
       "log.level=" + s.log.level,
+      "ctcae.dir=" + s.ctcae_dir,
       "log.file=" + s.log.file,
   };
 }

@@ -33,6 +33,7 @@ struct Settings {
   http::HttpOptions http;
   store::SqliteOptions store;
   LogSettings log;
+  std::string ctcae_dir;  // CTCAE terminology and grading data (ctcae/)
   std::string port_file;  // when set, vigild writes its bound port here after start
   std::string config_file;
 };

@@ -9,7 +9,10 @@
 #include <iostream>
 
 #include "app/settings.h"
+#include <nlohmann/json.hpp>
+
 #include "audit/audit.h"
+#include "grading/grade_lines.h"
 #include "intake/intake_service.h"
 #include "store/sqlite_store.h"
 
@@ -51,11 +54,20 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("name", "site or user name", "NAME");
   add("role", "investigator, safety_officer, dsmb or admin (user add)", "ROLE");
   add("site", "site an investigator is bound to; repeatable (user add)", "SITE", true);
+  add("test", "grade: LBTESTCD or LOINC code of one value", "TEST");
+  add("value", "grade: the value", "NUMBER");
+  add("unit", "grade: its unit", "UNIT");
+  add("lln", "grade: lower limit of normal", "NUMBER");
+  add("uln", "grade: upper limit of normal", "NUMBER");
+  add("baseline", "grade: the participant's baseline value", "NUMBER");
+  add("on-anticoagulation", "grade: the participant is anticoagulated (INR)", nullptr);
+  add("ctcae-dir", "grade: CTCAE data directory (default: ctcae.dir from the settings)", "DIR");
 }
 
 void VigilctlApp::handleOption(const std::string& name, const std::string& value) {
   Application::handleOption(name, value);
   if (name == "help") help_ = true;
+  else if (name == "on-anticoagulation") values_[name] = "true";
   else if (name == "config") config_file_ = value;
   else if (name == "set") overrides_.push_back(value);
   else if (name == "site") sites_.push_back(value);
@@ -77,7 +89,9 @@ int VigilctlApp::usage(const std::string& problem) {
       "  db migrate                                  apply pending schema migrations\n"
       "  site add --id=S01 --name=NAME               register a trial site\n"
       "  user add --name=N --role=R [--site=S ...]   create a user and print its API token once\n"
-      "  audit verify                                recompute the audit hash chain");
+      "  audit verify                                recompute the audit hash chain\n"
+      "  grade                                       grade JSON lines from stdin (see docs/grade.md)\n"
+      "  grade --test=HGB --value=85 --unit=g/L [--lln= --uln= --baseline= --on-anticoagulation]");
   help.format(problem.empty() ? std::cout : std::cerr);
   return problem.empty() ? 0 : 64;  // EX_USAGE
 }
@@ -85,6 +99,7 @@ int VigilctlApp::usage(const std::string& problem) {
 int VigilctlApp::main(const std::vector<std::string>& args) {
   if (help_ || args.empty()) return usage(help_ ? "" : "no command given");
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
+  if (args[0] == "grade" && args.size() == 1) return grade();
   static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify"};
   if (!kCommands.count(command) || args.size() > 2) return usage("unknown command '" + command + "'");
 
@@ -145,6 +160,46 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   }
   std::cout << "audit trail verifies: " << report.entries << " entries\n";
   return 0;
+}
+
+int VigilctlApp::grade() {
+  // Grading needs no database: the CTCAE directory comes from --ctcae-dir, else the settings,
+  // else the copy the binary was built from.
+  std::string dir = option("ctcae-dir");
+  if (dir.empty()) {
+    try {
+      dir = loadSettings(config_file_, overrides_, base_dir_).ctcae_dir;
+    } catch (const std::exception&) {
+      dir = VIGIL_DEFAULT_CTCAE_DIR;
+    }
+  }
+  auto grader = grading::LabGrader::load(dir);
+  if (!grader.isOk()) {
+    std::cerr << "vigilctl: " << grader.status().message() << "\n";
+    return 78;
+  }
+  if (option("test").empty()) {
+    grading::gradeLines(grader.value(), stdin, stdout);
+    return 0;
+  }
+  // One value from the options, answered as the line {"test":...} would be.
+  nlohmann::json line = {{"test", option("test")}};
+  for (const char* key : {"value", "lln", "uln", "baseline"}) {
+    if (option(key).empty()) continue;
+    try {
+      size_t used = 0;
+      line[key] = std::stod(option(key), &used);
+      if (used != option(key).size()) throw std::invalid_argument(key);
+    } catch (const std::exception&) {
+      return usage(std::string("--") + key + " must be a number");
+    }
+  }
+  if (!option("unit").empty()) line["unit"] = option("unit");
+  if (!option("on-anticoagulation").empty()) line["on_anticoagulation"] = true;
+  std::string out;
+  grading::gradeLine(grader.value(), line.dump(), out);
+  std::cout << out;
+  return out.find("\"error\"") == std::string::npos ? 0 : 65;
 }
 
 }  // namespace vigil::app

@@ -1,0 +1,317 @@
+#include "grading/lab_grader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "grading/catalogue.h"
+
+namespace vigil::grading {
+namespace {
+
+using nlohmann::json;
+
+// -1, 0 or +1 as a is below, equal to or above b, treating 12 significant digits as exact.
+inline int compare(double a, double b) {
+  const double diff = a - b;
+  const double tolerance = 1e-12 * std::max(std::fabs(a), std::fabs(b));
+  if (diff > tolerance) return 1;
+  if (diff < -tolerance) return -1;
+  return 0;
+}
+
+inline bool holds(Op op, double value, double limit) {
+  const int c = compare(value, limit);
+  switch (op) {
+    case Op::kAbove: return c > 0;
+    case Op::kAtLeast: return c >= 0;
+    case Op::kBelow: return c < 0;
+    case Op::kAtMost: return c <= 0;
+  }
+  return false;
+}
+
+const char* missingReason(RefKind ref) {
+  switch (ref) {
+    case RefKind::kLln: return "needs the lower limit of normal (lln)";
+    case RefKind::kUln: return "needs the upper limit of normal (uln)";
+    case RefKind::kBaseline:
+    case RefKind::kBaselinePlus: return "needs the participant's baseline value";
+    case RefKind::kAbsolute:
+    case RefKind::kUlnPlus: return "needs the unit of the value";
+  }
+  return "needs more input";
+}
+
+struct ScaleResult {
+  bool decided = false;
+  int grade = 0;
+  int worst = 0;
+  const Band* band = nullptr;
+  const char* reason = nullptr;
+};
+
+// Evaluates one scale: most severe band first.
+ScaleResult evaluate(const Scale& scale, const PreparedUnit& unit, const LabInput& in, double value) {
+  ScaleResult r;
+  const double f = unit.factor;
+  for (auto it = scale.bands.rbegin(); it != scale.bands.rend(); ++it) {
+    const Band& b = *it;
+    double limit = 0;
+    switch (b.ref) {
+      case RefKind::kLln:
+        if (!in.lln) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        limit = b.k * (*in.lln * f);
+        break;
+      case RefKind::kUln:
+        if (!in.uln) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        limit = b.k * (*in.uln * f);
+        break;
+      case RefKind::kBaseline:
+        if (!in.baseline) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        limit = b.k * (*in.baseline * f);
+        break;
+      case RefKind::kAbsolute:
+        if (!unit.system) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        limit = b.amount[static_cast<int>(*unit.system)];
+        break;
+      case RefKind::kUlnPlus:
+        if (!in.uln) return {false, 0, 0, nullptr, missingReason(RefKind::kUln)};
+        if (!unit.system) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        limit = *in.uln * f + b.amount[static_cast<int>(*unit.system)];
+        break;
+      case RefKind::kBaselinePlus:
+        if (!in.baseline) return {false, 0, 0, nullptr, missingReason(b.ref)};
+        if (!unit.system) return {false, 0, 0, nullptr, missingReason(RefKind::kAbsolute)};
+        limit = *in.baseline * f + b.amount[static_cast<int>(*unit.system)];
+        break;
+    }
+    if (holds(b.op, value, limit)) return {true, b.grade, b.worst_case, &b, nullptr};
+  }
+  return {true, 0, 0, nullptr, nullptr};
+}
+
+// Whether a scale applies; nullopt when the inputs cannot tell (reason set).
+std::optional<bool> applies(const Scale& scale, const Criterion& c, const LabInput& in, const char*& reason) {
+  switch (scale.when) {
+    case When::kAlways: return true;
+    case When::kAnticoagulated: return in.on_anticoagulation;
+    case When::kNotAnticoagulated: return !in.on_anticoagulation;
+    case When::kWithBaseline: return true;  // its bands report a missing baseline themselves
+    case When::kBaselineNormal:
+    case When::kBaselineAbnormal: {
+      const std::optional<double>& ref = c.high ? in.uln : in.lln;
+      if (!in.baseline) {
+        reason = "needs the participant's baseline value (CTCAE grades differently when the baseline was abnormal)";
+        return std::nullopt;
+      }
+      if (!ref) {
+        reason = c.high ? "needs the upper limit of normal (uln)" : "needs the lower limit of normal (lln)";
+        return std::nullopt;
+      }
+      const bool normal = c.high ? compare(*in.baseline, *ref) <= 0 : compare(*in.baseline, *ref) >= 0;
+      return scale.when == When::kBaselineNormal ? normal : !normal;
+    }
+  }
+  return true;
+}
+
+Op parseOp(const std::string& s) {
+  if (s == ">") return Op::kAbove;
+  if (s == ">=") return Op::kAtLeast;
+  if (s == "<") return Op::kBelow;
+  if (s == "<=") return Op::kAtMost;
+  throw std::invalid_argument("unknown op '" + s + "'");
+}
+
+When parseWhen(const std::string& s) {
+  static const std::pair<const char*, When> kWhen[] = {{"always", When::kAlways},
+                                                       {"baseline_normal", When::kBaselineNormal},
+                                                       {"baseline_abnormal", When::kBaselineAbnormal},
+                                                       {"with_baseline", When::kWithBaseline},
+                                                       {"anticoagulated", When::kAnticoagulated},
+                                                       {"not_anticoagulated", When::kNotAnticoagulated}};
+  for (const auto& [name, w] : kWhen)
+    if (s == name) return w;
+  throw std::invalid_argument("unknown scale condition '" + s + "'");
+}
+
+Band parseBand(const json& j, const Analyte& a) {
+  Band b;
+  b.grade = j.at("grade").get<int>();
+  b.worst_case = j.value("worst_case", b.grade);
+  b.qualifier = j.value("qualifier", "");
+  b.op = parseOp(j.at("op").get<std::string>());
+  const json& limit = j.at("limit");
+  if (limit.size() != 1) throw std::invalid_argument("a limit has exactly one kind");
+  const std::string kind = limit.begin().key();
+  const json& v = limit.begin().value();
+  auto amounts = [&] {
+    b.amount[0] = v.at("si").get<double>();
+    b.amount[1] = v.at("us").get<double>();
+  };
+  if (kind == "lln") b.ref = RefKind::kLln, b.k = v.get<double>();
+  else if (kind == "uln") b.ref = RefKind::kUln, b.k = v.get<double>();
+  else if (kind == "baseline") b.ref = RefKind::kBaseline, b.k = v.get<double>();
+  else if (kind == "abs") b.ref = RefKind::kAbsolute, amounts();
+  else if (kind == "uln_plus") b.ref = RefKind::kUlnPlus, amounts();
+  else if (kind == "baseline_plus") b.ref = RefKind::kBaselinePlus, amounts();
+  else throw std::invalid_argument("unknown limit kind '" + kind + "'");
+  if (b.grade < 0 || b.grade > 4 || b.worst_case < b.grade || b.worst_case > 5)
+    throw std::invalid_argument(a.code + ": bad grade or worst_case");
+  return b;
+}
+
+json readJson(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  return json::parse(in);
+}
+
+}  // namespace
+
+core::Result<LabGrader> LabGrader::load(const std::string& dir) {
+  LabGrader g;
+  std::string file = dir + "/units.json";
+  try {
+    const json units = readJson(file);
+    for (const auto& [canonical, spellings] : units.at("aliases").items()) {
+      g.unit_alias_[canonical] = canonical;
+      for (const auto& s : spellings) g.unit_alias_[s.get<std::string>()] = canonical;
+    }
+    for (const auto& c : units.at("conversions"))
+      g.conversions_[c.at("from").get<std::string>()].emplace_back(c.at("to").get<std::string>(), c.at("factor").get<double>());
+
+    file = dir + "/lab_criteria.json";
+    const json criteria = readJson(file);
+    if (criteria.at("format") != "vigil-ctcae-lab-criteria/1") throw std::invalid_argument("unknown format");
+    for (const auto& ja : criteria.at("analytes")) {
+      Analyte a;
+      a.code = ja.at("code").get<std::string>();
+      a.name = ja.at("name").get<std::string>();
+      a.loinc = ja.at("loinc").get<std::vector<std::string>>();
+      a.si_unit = ja.at("si_unit").get<std::string>();
+      a.us_unit = ja.at("us_unit").is_null() ? "" : ja.at("us_unit").get<std::string>();
+      if (ja.contains("molar_mass_g_per_mol")) a.molar_mass = ja.at("molar_mass_g_per_mol").get<double>();
+      for (const auto& u : {a.si_unit, a.us_unit})
+        if (!u.empty() && !g.unit_alias_.count(u)) throw std::invalid_argument(a.code + ": unit " + u + " is not in units.json");
+      for (const auto& jc : ja.at("criteria")) {
+        Criterion c;
+        c.term = jc.at("term").get<std::string>();
+        c.meddra_code = jc.at("meddra_code").get<std::string>();
+        const std::string direction = jc.at("direction").get<std::string>();
+        if (direction != "high" && direction != "low") throw std::invalid_argument(a.code + ": direction must be high or low");
+        c.high = direction == "high";
+        for (const auto& js : jc.at("scales")) {
+          Scale s;
+          s.when = parseWhen(js.value("when", "always"));
+          for (const auto& jb : js.at("bands")) s.bands.push_back(parseBand(jb, a));
+          for (const auto& b : s.bands) s.top_grade = std::max(s.top_grade, b.grade);
+          c.scales.push_back(std::move(s));
+        }
+        a.criteria.push_back(std::move(c));
+      }
+      if (a.criteria.empty() || a.criteria.size() > kMaxCriteriaPerAnalyte)
+        throw std::invalid_argument(a.code + ": needs 1 to " + std::to_string(kMaxCriteriaPerAnalyte) + " criteria");
+      const size_t index = g.analytes_.size();
+      g.by_code_[toLower(a.code)] = index;
+      for (const auto& l : a.loinc) g.by_code_[l] = index;
+      g.analytes_.push_back(std::move(a));
+    }
+  } catch (const std::exception& e) {
+    return core::Status::invalid(file + ": " + e.what());
+  }
+  return g;
+}
+
+const Analyte* LabGrader::find(std::string_view test) const {
+  auto it = by_code_.find(toLower(test));
+  return it == by_code_.end() ? nullptr : &analytes_[it->second];
+}
+
+core::Result<PreparedUnit> LabGrader::prepare(const Analyte& a, std::string_view unit) const {
+  const bool unitless = a.si_unit == "ratio" || a.si_unit == "pH" || a.si_unit == "plus";
+  if (unit.empty()) {
+    if (unitless) return PreparedUnit{UnitSystem::kSi, 1};
+    return PreparedUnit{std::nullopt, 1};
+  }
+  auto alias = unit_alias_.find(std::string(unit));
+  auto expected = [&] {
+    return a.si_unit + (a.us_unit.empty() || a.us_unit == a.si_unit ? "" : " or " + a.us_unit);
+  };
+  if (alias == unit_alias_.end())
+    return core::Status::invalid("unknown unit '" + std::string(unit) + "' for " + a.code + " (use " + expected() + ")");
+  const std::string& u = alias->second;
+  if (u == a.si_unit) return PreparedUnit{UnitSystem::kSi, 1};
+  if (!a.us_unit.empty() && u == a.us_unit) return PreparedUnit{UnitSystem::kUs, 1};
+  if (auto it = conversions_.find(u); it != conversions_.end()) {
+    for (const auto& [to, factor] : it->second) {
+      if (to == a.si_unit) return PreparedUnit{UnitSystem::kSi, factor};
+      if (!a.us_unit.empty() && to == a.us_unit) return PreparedUnit{UnitSystem::kUs, factor};
+    }
+  }
+  if (a.molar_mass) {
+    // Mass to amount concentration: 1 mg/dL = 10 mg/L = 10/M mmol/L = 10000/M umol/L.
+    const double m = *a.molar_mass;
+    if (u == "mg/dL" && a.si_unit == "mmol/L") return PreparedUnit{UnitSystem::kSi, 10 / m};
+    if (u == "mg/dL" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 10000 / m};
+    if (u == "umol/L" && a.si_unit == "mmol/L") return PreparedUnit{UnitSystem::kSi, 0.001};
+    if (u == "mmol/L" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 1000};
+  }
+  return core::Status::invalid("unit '" + std::string(unit) + "' does not fit " + a.code + " (use " + expected() + ")");
+}
+
+void LabGrader::grade(const Analyte& a, const PreparedUnit& unit, const LabInput& in, TermGrade* out) const {
+  const double value = in.value * unit.factor;
+  for (size_t ci = 0; ci < a.criteria.size(); ++ci) {
+    const Criterion& c = a.criteria[ci];
+    TermGrade& r = out[ci];
+    r = TermGrade{&c, std::nullopt, std::nullopt, {}, {}};
+    int grade = 0, worst = 0;
+    const Band* qualifying = nullptr;
+    const char* undecided = nullptr;
+    int undecided_top = 0;
+    for (const Scale& s : c.scales) {
+      const char* why = nullptr;
+      const auto applicable = applies(s, c, in, why);
+      ScaleResult sr;
+      if (!applicable) {
+        sr.reason = why;
+      } else if (!*applicable) {
+        continue;
+      } else {
+        sr = evaluate(s, unit, in, value);
+      }
+      if (!sr.decided) {
+        if (s.top_grade > undecided_top) {
+          undecided_top = s.top_grade;
+          undecided = sr.reason;
+        }
+        continue;
+      }
+      if (sr.grade > grade || (sr.grade == grade && sr.worst > worst)) {
+        grade = sr.grade;
+        qualifying = sr.band;
+      }
+      worst = std::max(worst, sr.worst);
+    }
+    if (undecided && undecided_top > grade) {
+      r.reason = undecided;
+      continue;
+    }
+    r.grade = grade;
+    r.worst_case_grade = std::max(grade, worst);
+    if (worst > grade && qualifying) r.qualifier = qualifying->qualifier;
+  }
+}
+
+core::Result<std::vector<TermGrade>> LabGrader::grade(const Analyte& a, std::string_view unit, const LabInput& in) const {
+  auto prepared = prepare(a, unit);
+  if (!prepared.isOk()) return prepared.status();
+  std::vector<TermGrade> out(a.criteria.size());
+  grade(a, prepared.value(), in, out.data());
+  return out;
+}
+
+}  // namespace vigil::grading
