@@ -1,0 +1,78 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "grading/grade_lines.h"
+
+using namespace vigil::grading;
+using nlohmann::json;
+
+namespace {
+const LabGrader& grader() {
+  static const LabGrader g = std::move(LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
+  return g;
+}
+std::string answer(const std::string& line) {
+  std::string out;
+  gradeLine(grader(), line, out);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("vigilctl grade answers the documented example exactly", "[grading]") {
+  CHECK(answer(R"({"id":"r1","test":"K","value":2.8,"unit":"mmol/L","lln":3.5,"uln":5.1,"baseline":4.0})") ==
+        "{\"id\":\"r1\",\"results\":[{\"term\":\"Hypokalemia\",\"grade\":3,\"worst_case_grade\":3},"
+        "{\"term\":\"Hyperkalemia\",\"grade\":0,\"worst_case_grade\":0}]}\n");
+}
+
+TEST_CASE("grade lines: nulls carry a reason, qualifiers are named, ids echo as given", "[grading]") {
+  auto null_line = json::parse(answer(R"({"id":7,"test":"ALT","value":250,"unit":"U/L","uln":40})"));
+  CHECK(null_line["id"] == 7);
+  CHECK(null_line["results"][0]["grade"].is_null());
+  CHECK(null_line["results"][0]["reason"].get<std::string>().find("baseline") != std::string::npos);
+  auto qualified = json::parse(answer(R"({"id":"q","test":"K","value":3.2,"unit":"mmol/L","lln":3.5,"uln":5.1})"));
+  CHECK(qualified["results"][0]["worst_case_grade"] == 2);
+  CHECK(qualified["results"][0]["qualifier"] == "symptomatic; intervention indicated");
+  auto inr = json::parse(answer(R"({"id":"i","test":"INR","value":2.0,"baseline":1.0,"on_anticoagulation":true})"));
+  CHECK(inr["results"][0]["grade"] == 2);
+  auto not_anticoagulated = json::parse(answer(R"({"id":"i","test":"INR","value":2.0,"baseline":1.0})"));
+  CHECK(not_anticoagulated["results"][0]["grade"] == 2);  // >1.5 - 2.5 absolute
+  auto escaped = json::parse(answer(R"({"id":"a\"b","test":"TSH","value":5,"unit":"mIU/L","uln":4.2})"));
+  CHECK(escaped["id"] == "a\"b");
+}
+
+TEST_CASE("grade lines: a malformed line gets an error and names its id where it can", "[grading]") {
+  auto unknown = json::parse(answer(R"({"id":"x","test":"FOO","value":1})"));
+  CHECK(unknown["id"] == "x");
+  CHECK(unknown["error"].get<std::string>().find("unknown test") != std::string::npos);
+  CHECK(json::parse(answer("not json"))["error"].is_string());
+  CHECK(json::parse(answer(R"({"id":"u","test":"HGB","value":9,"unit":"mg"})"))["error"].is_string());
+  CHECK(json::parse(answer(R"({"id":"v","test":"HGB"})"))["error"] == "value is required");
+  CHECK(json::parse(answer(R"({"id":"w","test":"HGB","value":"9"})"))["error"].is_string());
+  CHECK(json::parse(answer(R"({"id":"n","test":"HGB","value":9,"nested":{"a":1}})"))["error"].is_string());
+}
+
+TEST_CASE("grade lines: the stream keeps order and skips blank lines", "[grading]") {
+  std::string input =
+      "{\"id\":1,\"test\":\"PLAT\",\"value\":74,\"unit\":\"10^9/L\",\"lln\":150}\n\n"
+      "oops\r\n"
+      "{\"id\":3,\"test\":\"PLAT\",\"value\":75,\"unit\":\"10^9/L\",\"lln\":150}";
+  std::FILE* in = fmemopen(input.data(), input.size(), "r");
+  char* buf = nullptr;
+  size_t size = 0;
+  std::FILE* out = open_memstream(&buf, &size);
+  CHECK(gradeLines(grader(), in, out) == 3);
+  std::fclose(in);
+  std::fclose(out);
+  std::string text(buf, size);
+  free(buf);
+  std::vector<json> lines;
+  size_t start = 0, nl;
+  while ((nl = text.find('\n', start)) != std::string::npos) {
+    lines.push_back(json::parse(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0]["results"][0]["grade"] == 2);
+  CHECK(lines[1]["error"].is_string());
+  CHECK(lines[2]["results"][0]["grade"] == 1);  // 75 exactly keeps grade 1
+}
