@@ -121,7 +121,14 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     std::cerr << "vigilctl: cannot open " << settings.store.path << ": " << e.what() << "\n";
     return 74;  // EX_IOERR
   }
-  intake::IntakeService intake(*store, clock);
+  auto catalogue = grading::Catalogue::load(settings.ctcae_dir + "/terms.tsv");
+  auto grader = grading::LabGrader::load(settings.ctcae_dir);
+  if (!catalogue.isOk() || !grader.isOk()) {
+    std::cerr << "vigilctl: cannot load CTCAE data: "
+              << (catalogue.isOk() ? grader.status().message() : catalogue.status().message()) << "\n";
+    return 78;
+  }
+  intake::IntakeService intake(*store, clock, catalogue.value(), grader.value());
 
   if (command == "db migrate") {
     auto v = store->schemaVersion();

@@ -12,6 +12,8 @@
 
 #include "app/logging.h"
 #include "core/version.h"
+#include "grading/catalogue.h"
+#include "grading/lab_grader.h"
 #include "http/server.h"
 #include "intake/intake_service.h"
 #include "store/sqlite_store.h"
@@ -69,6 +71,15 @@ int VigildApp::main(const std::vector<std::string>& args) {
   log->info("vigild {} starting", core::kVersion);
   for (const auto& line : describe(settings_)) log->info("setting {}", line);
 
+  auto catalogue = grading::Catalogue::load(settings_.ctcae_dir + "/terms.tsv");
+  auto grader = grading::LabGrader::load(settings_.ctcae_dir);
+  if (!catalogue.isOk() || !grader.isOk()) {
+    log->error("cannot load CTCAE data from {}: {}", settings_.ctcae_dir,
+               catalogue.isOk() ? grader.status().message() : catalogue.status().message());
+    return EXIT_CONFIG;
+  }
+  log->info("CTCAE v5.0: {} terms, {} gradable analytes", catalogue.value().size(), grader.value().analytes().size());
+
   core::SystemClock clock;
   std::unique_ptr<store::SqliteStore> store;
   try {
@@ -80,7 +91,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   auto version = store->schemaVersion();
   log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
 
-  intake::IntakeService intake(*store, clock);
+  intake::IntakeService intake(*store, clock, catalogue.value(), grader.value());
   http::Server server(settings_.http, intake, *store, clock);
   try {
     server.start();

@@ -67,6 +67,10 @@ std::string choices(const Names<E, N>& names) {
 
 }  // namespace
 
+constexpr Names<CandidateStatus, 3> kCandidateStatuses{{{{CandidateStatus::kPending, "pending"},
+                                                         {CandidateStatus::kConfirmed, "confirmed"},
+                                                         {CandidateStatus::kDismissed, "dismissed"}}}};
+
 #define VIGIL_ENUM_NAMES(Type, table)                                                        \
   std::string_view toString(Type v) { return nameOf(table, v); }                             \
   template <> std::optional<Type> parseEnum<Type>(std::string_view t) { return parse(table, t); } \
@@ -80,6 +84,7 @@ VIGIL_ENUM_NAMES(Relatedness, kRelatedness)
 VIGIL_ENUM_NAMES(ActionTaken, kActions)
 VIGIL_ENUM_NAMES(Outcome, kOutcomes)
 VIGIL_ENUM_NAMES(Seriousness, kSeriousness)
+VIGIL_ENUM_NAMES(CandidateStatus, kCandidateStatuses)
 #undef VIGIL_ENUM_NAMES
 
 bool AeVersion::hasCriterion(Seriousness s) const {

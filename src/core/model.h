@@ -153,6 +153,7 @@ struct LabResult {
   std::string specimen;       // LBSPEC
   std::string recorded_at;
   std::string recorded_by;
+  std::string grades_json = "[]";  // CTCAE grades computed on arrival (LBTOXGR per term)
 };
 
 struct VitalSigns {
@@ -167,6 +168,33 @@ struct VitalSigns {
   std::optional<int> qtc_ms;
   std::string recorded_at;
   std::string recorded_by;
+  std::string grades_json = "[]";  // CTCAE grades computed on arrival
+};
+
+// A CTCAE grade derived from a lab value or vital sign that is worse than the participant's
+// baseline: it waits for the investigator, and is not an AE until confirmed.
+enum class CandidateStatus { kPending, kConfirmed, kDismissed };
+std::string_view toString(CandidateStatus v);
+
+struct AeCandidate {
+  int64_t id = 0;
+  std::string study_id;
+  std::string ctcae_term;
+  std::string meddra_code;
+  int grade = 0;
+  int worst_case_grade = 0;
+  std::string qualifier;
+  int baseline_grade = 0;
+  std::string source;                 // "lab" or "vitals"
+  std::vector<int64_t> source_ids;    // lab result or vital-sign ids behind the grade
+  bool from_24h_urine = false;        // Proteinuria from a 24-hour collection (overrides dipstick)
+  CandidateStatus status = CandidateStatus::kPending;
+  std::optional<int64_t> ae_id;       // the AE it became, once confirmed
+  std::string decided_by;
+  std::string decided_at;
+  std::string decision_reason;
+  std::string created_at;
+  std::string updated_at;
 };
 
 }  // namespace vigil::core

@@ -218,6 +218,30 @@ Response listAes(Api& api, const Request& req) {
   return fromRead(api.intake().adverseEvents(*req.user, f));
 }
 
+Response searchTerms(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"q", "limit"});
+  auto text = q.text("q");
+  const auto limit = q.integer("limit", 1, 100).value_or(20);
+  if (!q.ok(error)) return error;
+  if (!text || text->empty()) return problem(Status::invalid("q is required", {{"q", "is required"}}), 400);
+  return jsonResponse(200, api.intake().searchTerms(*text, static_cast<size_t>(limit)));
+}
+
+Response listCandidates(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.candidates(u, id, pg); });
+}
+Response confirmCandidate(Api& api, const Request& req) {
+  auto id = aeId(req);
+  if (!id) return problem(Status::notFound("no such AE candidate"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.confirmCandidate(ctx, *id, body); });
+}
+Response dismissCandidate(Api& api, const Request& req) {
+  auto id = aeId(req);
+  if (!id) return problem(Status::notFound("no such AE candidate"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.dismissCandidate(ctx, *id, body); });
+}
+
 }  // namespace
 
 int httpStatusOf(core::StatusCode code) {
@@ -275,6 +299,10 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("GET", "/api/v1/labs", {listLabs, true});
   router_.add("POST", "/api/v1/vitals", {recordVitals, true});
   router_.add("GET", "/api/v1/vitals", {listVitals, true});
+  router_.add("GET", "/api/v1/ctcae/terms", {searchTerms, true});
+  router_.add("GET", "/api/v1/ae-candidates", {listCandidates, true});
+  router_.add("POST", "/api/v1/ae-candidates/{id}/confirm", {confirmCandidate, true});
+  router_.add("POST", "/api/v1/ae-candidates/{id}/dismiss", {dismissCandidate, true});
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

@@ -6,6 +6,7 @@
 #include "core/crypto.h"
 #include "intake/access.h"
 #include "intake/json_codec.h"
+#include "intake/measurement_grading.h"
 
 namespace vigil::intake {
 namespace {
@@ -26,7 +27,101 @@ store::AuditRecord auditOf(const core::User& user, std::string action, std::stri
   return {user.name, std::move(action), std::move(entity), std::move(id), std::move(before), std::move(after)};
 }
 
+std::string joinGrades(const std::vector<int>& grades) {
+  std::string out;
+  for (int g : grades) out += (out.empty() ? "" : ", ") + std::to_string(g);
+  return out;
+}
+
+// The strongest evidence per participant and term within one write, before it meets the
+// stored candidates.
+struct CandidateEvidence {
+  MeasurementGrade grade;
+  std::vector<int64_t> ids;
+};
+using EvidenceMap = std::map<std::pair<std::string, std::string>, CandidateEvidence>;
+
+void collectEvidence(EvidenceMap& map, const std::string& study_id, const std::vector<MeasurementGrade>& grades,
+                     int64_t source_id) {
+  for (const auto& g : grades) {
+    if (!worseThanBaseline(g)) continue;
+    auto [it, fresh] = map.try_emplace({study_id, g.term});
+    CandidateEvidence& e = it->second;
+    if (fresh) {
+      e.grade = g;
+    } else if (g.from_24h_urine != e.grade.from_24h_urine) {
+      // A 24-hour urine protein overrides the dipstick (CTCAE v5.0 navigational note).
+      if (!g.from_24h_urine) continue;
+      e.grade = g;
+      e.ids.clear();
+    } else if (g.grade > e.grade.grade || (g.grade == e.grade.grade && g.worst_case_grade > e.grade.worst_case_grade)) {
+      e.grade = g;
+    }
+    e.ids.push_back(source_id);
+  }
+}
+
+// Creates or raises the pending candidate of each participant and term; audited.
+void applyEvidence(store::Transaction& tx, const core::User& user, const std::string& source, const EvidenceMap& map) {
+  for (const auto& [key, e] : map) {
+    const auto& g = e.grade;
+    auto existing = tx.pendingCandidate(key.first, key.second);
+    if (!existing) {
+      core::AeCandidate c;
+      c.study_id = key.first;
+      c.ctcae_term = g.term;
+      c.meddra_code = g.meddra_code;
+      c.grade = *g.grade;
+      c.worst_case_grade = g.worst_case_grade.value_or(*g.grade);
+      c.qualifier = c.worst_case_grade > c.grade ? g.qualifier : "";
+      c.baseline_grade = g.baseline_grade;
+      c.source = source;
+      c.source_ids = e.ids;
+      c.from_24h_urine = g.from_24h_urine;
+      c.created_at = c.updated_at = tx.now();
+      c.id = tx.insertCandidate(c);
+      tx.appendAudit({user.name, "create", "ae_candidate", std::to_string(c.id), "", toJson(c).dump()});
+      continue;
+    }
+    core::AeCandidate updated = *existing;
+    if (existing->from_24h_urine && !g.from_24h_urine) continue;  // a dipstick never overrides 24-hour urine
+    const bool override_dipstick = g.from_24h_urine && !existing->from_24h_urine;
+    if (override_dipstick || *g.grade > updated.grade ||
+        (*g.grade == updated.grade && g.worst_case_grade.value_or(0) > updated.worst_case_grade)) {
+      updated.grade = *g.grade;
+      updated.worst_case_grade = g.worst_case_grade.value_or(*g.grade);
+      updated.qualifier = updated.worst_case_grade > updated.grade ? g.qualifier : "";
+      updated.from_24h_urine = g.from_24h_urine;
+    }
+    updated.source_ids.insert(updated.source_ids.end(), e.ids.begin(), e.ids.end());
+    updated.updated_at = tx.now();
+    tx.updateCandidate(updated);
+    tx.appendAudit({user.name, "update", "ae_candidate", std::to_string(updated.id), toJson(*existing).dump(),
+                    toJson(updated).dump()});
+  }
+}
+
 }  // namespace
+
+void IntakeService::checkTerm(AeInput& in, Errors& errors) const {
+  auto& v = in.version;
+  if (v.ctcae_term.empty()) return;  // already reported as required
+  const grading::CtcaeTerm* term = catalogue_.find(v.ctcae_term);
+  if (!term) {
+    std::string closest;
+    for (const auto* t : catalogue_.search(v.ctcae_term, 5)) closest += (closest.empty() ? "" : "; ") + t->term;
+    errors.push_back({"ctcae_term", "is not a CTCAE v5.0 term (give the exact term or its MedDRA code)" +
+                                        (closest.empty() ? std::string() : "; closest: " + closest)});
+    return;
+  }
+  if (!v.meddra_code.empty() && v.meddra_code != term->meddra_code)
+    errors.push_back({"meddra_code", "does not match " + term->term + " (MedDRA " + term->meddra_code + ")"});
+  if (!term->hasGrade(v.grade))
+    errors.push_back({"grade", term->term + " has no grade " + std::to_string(v.grade) + " in CTCAE v5.0; its grades are " +
+                                   joinGrades(term->grades())});
+  v.ctcae_term = term->term;
+  v.meddra_code = term->meddra_code;
+}
 
 bool IntakeService::inFuture(const std::string& value) const {
   const int64_t now = clock_.nowMs();
@@ -103,34 +198,40 @@ Result<Reply> IntakeService::recordDose(const WriteContext& ctx, const json& bod
   });
 }
 
+Status IntakeService::insertAe(store::Transaction& tx, const WriteContext& ctx, AeInput& in, Reply& reply,
+                               int64_t* id_out) {
+  core::Participant p;
+  if (auto s = checkWritable(ctx.user, tx, in.study_id, "study_id", &p); !s.isOk()) return s;
+  core::AeReport report;
+  report.study_id = in.study_id;
+  report.site = p.site;
+  in.version.version = 1;
+  in.version.recorded_at = tx.now();
+  in.version.recorded_by = ctx.user.name;
+  report.versions.push_back(in.version);
+  report.id = tx.insertAdverseEvent(in.study_id, in.version);
+  if (id_out) *id_out = report.id;
+  reply = {201, toJson(report, true).dump(), false};
+  tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(report.id), "", toJson(in.version).dump()));
+  return Status::ok();
+}
+
 Result<Reply> IntakeService::createAdverseEvent(const WriteContext& ctx, const json& body) {
   Errors errors;
   AeInput in = decodeAe(body, false, errors);
+  checkTerm(in, errors);
   if (!in.version.start.empty() && inFuture(in.version.start)) errors.push_back({"start", "is in the future"});
   if (in.version.end && inFuture(*in.version.end)) errors.push_back({"end", "is in the future"});
   if (!in.version.site_aware_at.empty() && inFuture(in.version.site_aware_at))
     errors.push_back({"site_aware_at", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
-    core::Participant p;
-    if (auto s = checkWritable(ctx.user, tx, in.study_id, "study_id", &p); !s.isOk()) return s;
-    core::AeReport report;
-    report.study_id = in.study_id;
-    report.site = p.site;
-    in.version.version = 1;
-    in.version.recorded_at = tx.now();
-    in.version.recorded_by = ctx.user.name;
-    report.versions.push_back(in.version);
-    report.id = tx.insertAdverseEvent(in.study_id, in.version);
-    reply = {201, toJson(report, true).dump(), false};
-    tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(report.id), "", toJson(in.version).dump()));
-    return Status::ok();
-  });
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) { return insertAe(tx, ctx, in, reply, nullptr); });
 }
 
 Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t id, const json& body) {
   Errors errors;
   AeInput in = decodeAe(body, true, errors);
+  checkTerm(in, errors);
   if (!in.version.start.empty() && inFuture(in.version.start)) errors.push_back({"start", "is in the future"});
   if (in.version.end && inFuture(*in.version.end)) errors.push_back({"end", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
@@ -178,32 +279,43 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
   } else {
     labs.push_back(decodeLab(body, "", errors));
   }
-  for (size_t i = 0; i < labs.size(); ++i)
+  for (size_t i = 0; i < labs.size(); ++i) {
+    const std::string prefix = batch ? "results[" + std::to_string(i) + "]." : std::string();
     if (!labs[i].collected_at.empty() && inFuture(labs[i].collected_at))
-      errors.push_back({(batch ? "results[" + std::to_string(i) + "]." : std::string()) + "collected_at", "is in the future"});
+      errors.push_back({prefix + "collected_at", "is in the future"});
+    // An unknown or incompatible unit for a gradable test is refused, never guessed.
+    if (!labs[i].test.empty() && !labs[i].unit.empty())
+      if (auto why = checkUnit(grader_, labs[i].test, labs[i].unit); !why.empty()) errors.push_back({prefix + "unit", why});
+  }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 
   return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
     // Check each distinct participant once; collect every unknown one.
-    std::map<std::string, Status> checked;
+    std::map<std::string, std::pair<Status, core::Participant>> checked;
     Errors unknown;
     for (size_t i = 0; i < labs.size(); ++i) {
       auto [it, fresh] = checked.try_emplace(labs[i].study_id);
-      if (fresh) it->second = checkWritable(ctx.user, tx, labs[i].study_id, "study_id", nullptr);
-      if (it->second.code() == core::StatusCode::kForbidden) return it->second;
-      if (!it->second.isOk())
+      if (fresh) it->second.first = checkWritable(ctx.user, tx, labs[i].study_id, "study_id", &it->second.second);
+      if (it->second.first.code() == core::StatusCode::kForbidden) return it->second.first;
+      if (!it->second.first.isOk())
         unknown.push_back({(batch ? "results[" + std::to_string(i) + "]." : std::string()) + "study_id",
                            "no participant with this study ID"});
     }
     if (!unknown.empty()) return Status::invalid("unknown participant", unknown);
     json ids = json::array();
+    EvidenceMap evidence;
     for (auto& l : labs) {
       l.recorded_at = tx.now();
       l.recorded_by = ctx.user.name;
+      auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second);
+      if (!grades.isOk()) return grades.status();  // units were checked before; kept as a guard
+      l.grades_json = gradesToJson(grades.value());
       l.id = tx.insertLab(l);
+      collectEvidence(evidence, l.study_id, grades.value(), l.id);
       ids.push_back(l.id);
       tx.appendAudit(auditOf(ctx.user, "create", "lab_result", std::to_string(l.id), "", toJsonText(l)));
     }
+    applyEvidence(tx, ctx.user, "lab", evidence);
     reply = {201, batch ? json{{"stored", labs.size()}, {"ids", std::move(ids)}}.dump() : toJsonText(labs.front()), false};
     return Status::ok();
   });
@@ -215,12 +327,87 @@ Result<Reply> IntakeService::recordVitals(const WriteContext& ctx, const json& b
   if (!v.measured_at.empty() && inFuture(v.measured_at)) errors.push_back({"measured_at", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
-    if (auto s = checkWritable(ctx.user, tx, v.study_id, "study_id", nullptr); !s.isOk()) return s;
+    core::Participant p;
+    if (auto s = checkWritable(ctx.user, tx, v.study_id, "study_id", &p); !s.isOk()) return s;
     v.recorded_at = tx.now();
     v.recorded_by = ctx.user.name;
+    const auto grades = gradeVitals(grader_, v, p);
+    v.grades_json = gradesToJson(grades);
     v.id = tx.insertVitals(v);
     reply = {201, toJson(v).dump(), false};
     tx.appendAudit(auditOf(ctx.user, "create", "vital_signs", std::to_string(v.id), "", reply.body));
+    EvidenceMap evidence;
+    collectEvidence(evidence, v.study_id, grades, v.id);
+    applyEvidence(tx, ctx.user, "vitals", evidence);
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::confirmCandidate(const WriteContext& ctx, int64_t id, json body) {
+  auto found = store_.candidate(id);
+  if (!found.isOk()) return found.status();
+  if (!found.value()) return Status::notFound("no AE candidate " + std::to_string(id));
+  const core::AeCandidate& found_candidate = *found.value();
+  // Defaults from the candidate; the investigator may change the grade with the clinical picture.
+  if (body.is_object()) {
+    if (!body.contains("study_id")) body["study_id"] = found_candidate.study_id;
+    if (!body.contains("ctcae_term")) body["ctcae_term"] = found_candidate.ctcae_term;
+    if (!body.contains("meddra_code")) body["meddra_code"] = found_candidate.meddra_code;
+    if (!body.contains("grade")) body["grade"] = found_candidate.grade;
+  }
+  Errors errors;
+  AeInput in = decodeAe(body, false, errors);
+  checkTerm(in, errors);
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto c = tx.candidate(id);  // read again inside the unit: it may have been decided meanwhile
+    if (!c) return Status::notFound("no AE candidate " + std::to_string(id));
+    if (c->status != core::CandidateStatus::kPending) return Status::conflict("the candidate is already " + std::string(core::toString(c->status)));
+    if (in.study_id != c->study_id)
+      return Status::invalid("study_id cannot change", {{"study_id", "differs from the candidate's participant"}});
+    int64_t ae_id = 0;
+    if (auto s = insertAe(tx, ctx, in, reply, &ae_id); !s.isOk()) return s;
+    core::AeCandidate updated = *c;
+    updated.status = core::CandidateStatus::kConfirmed;
+    updated.ae_id = ae_id;
+    updated.decided_by = ctx.user.name;
+    updated.decided_at = tx.now();
+    updated.decision_reason = "confirmed as adverse event " + std::to_string(ae_id);
+    updated.updated_at = tx.now();
+    tx.updateCandidate(updated);
+    tx.appendAudit(auditOf(ctx.user, "confirm", "ae_candidate", std::to_string(id), toJson(*c).dump(), toJson(updated).dump()));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  std::string reason;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+  } else {
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "reason") errors.push_back({it.key(), "is not a known field"});
+    if (!body.contains("reason") || !body["reason"].is_string() || body["reason"].get<std::string>().empty())
+      errors.push_back({"reason", "is required: why the candidate is not an adverse event"});
+    else
+      reason = body["reason"].get<std::string>();
+  }
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto c = tx.candidate(id);
+    if (!c) return Status::notFound("no AE candidate " + std::to_string(id));
+    if (auto s = checkWritable(ctx.user, tx, c->study_id, "study_id", nullptr); !s.isOk()) return s;
+    if (c->status != core::CandidateStatus::kPending) return Status::conflict("the candidate is already " + std::string(core::toString(c->status)));
+    core::AeCandidate updated = *c;
+    updated.status = core::CandidateStatus::kDismissed;
+    updated.decided_by = ctx.user.name;
+    updated.decided_at = tx.now();
+    updated.decision_reason = reason;
+    updated.updated_at = tx.now();
+    tx.updateCandidate(updated);
+    reply = {200, toJson(updated).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "dismiss", "ae_candidate", std::to_string(id), toJson(*c).dump(), reply.body));
     return Status::ok();
   });
 }
@@ -286,6 +473,30 @@ Result<std::string> IntakeService::vitals(const core::User& user, const std::str
   auto rows = store_.vitals(study_id, pg);
   if (!rows.isOk()) return rows.status();
   return page(rows.value());
+}
+
+Result<std::string> IntakeService::candidates(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.candidates(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
+}
+
+std::string IntakeService::searchTerms(const std::string& query, size_t limit) const {
+  json items = json::array();
+  for (const auto* t : catalogue_.search(query, limit)) {
+    json grades = json::object();
+    for (int g = 1; g <= 5; ++g)
+      grades[std::to_string(g)] = t->hasGrade(g) ? json(t->grade_text[static_cast<size_t>(g - 1)]) : json(nullptr);
+    items.push_back({{"term", t->term},
+                     {"meddra_code", t->meddra_code},
+                     {"soc", t->soc},
+                     {"grades", std::move(grades)},
+                     {"other_specify", t->other_specify},
+                     {"definition", t->definition},
+                     {"navigational_note", t->navigational_note}});
+  }
+  return json{{"items", std::move(items)}}.dump();
 }
 
 Result<std::string> IntakeService::adverseEvent(const core::User& user, int64_t id) {

@@ -14,6 +14,8 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "grading/catalogue.h"
+#include "grading/lab_grader.h"
 #include "store/store.h"
 
 namespace vigil::intake {
@@ -34,16 +36,27 @@ struct Reply {
 
 class IntakeService {
  public:
-  IntakeService(store::Store& store, const core::Clock& clock) : store_(store), clock_(clock) {}
+  // The catalogue and grader are immutable and must outlive the service.
+  IntakeService(store::Store& store, const core::Clock& clock, const grading::Catalogue& catalogue,
+                const grading::LabGrader& grader)
+      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader) {}
 
   core::Result<Reply> createParticipant(const WriteContext& ctx, const nlohmann::json& body);
   core::Result<Reply> recordDose(const WriteContext& ctx, const nlohmann::json& body);
   core::Result<Reply> createAdverseEvent(const WriteContext& ctx, const nlohmann::json& body);
   // Adds a new version; the body carries the whole report plus a required "reason".
   core::Result<Reply> updateAdverseEvent(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
-  // One result object, or {"results":[...]} with 1..kMaxLabBatch results, stored together.
+  // One result object, or {"results":[...]} with 1..kMaxLabBatch results, stored together. Each
+  // result is graded by CTCAE v5.0 against the participant's baseline and stored with its
+  // grades; a grade at least one worse than baseline creates or raises a pending AE candidate.
   core::Result<Reply> recordLabs(const WriteContext& ctx, const nlohmann::json& body);
+  // Graded as labs are: Hypertension, Fever and QTc prolonged, with candidates likewise.
   core::Result<Reply> recordVitals(const WriteContext& ctx, const nlohmann::json& body);
+  // Turns a pending candidate into an AE: the body is an AE report whose study_id, ctcae_term,
+  // meddra_code and grade default to the candidate's.
+  core::Result<Reply> confirmCandidate(const WriteContext& ctx, int64_t id, nlohmann::json body);
+  // Closes a pending candidate without an AE; the body needs {"reason": ...}.
+  core::Result<Reply> dismissCandidate(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
 
   // Reads answer JSON text; not found and forbidden come back as Status.
   core::Result<std::string> participant(const core::User& user, const std::string& study_id);
@@ -53,6 +66,9 @@ class IntakeService {
   core::Result<std::string> adverseEvents(const core::User& user, core::AeFilter filter);
   core::Result<std::string> labs(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);
+  core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
+  // CTCAE v5.0 terms for a data-entry search box, with the text of each grade.
+  std::string searchTerms(const std::string& query, size_t limit) const;
 
   // Administration (vigilctl). actor names the operator in the audit trail.
   core::Status addSite(const std::string& actor, const std::string& id, const std::string& name);
@@ -66,9 +82,17 @@ class IntakeService {
                              const std::string& field, core::Participant* out);
   core::Status readableParticipant(const core::User& user, const std::string& study_id);
   bool inFuture(const std::string& date_or_timestamp) const;
+  // Checks the AE's term and grade against CTCAE v5.0 and puts the canonical term and MedDRA
+  // code into the version; problems go to errors.
+  void checkTerm(struct AeInput& in, std::vector<core::FieldError>& errors) const;
+  // Stores a new AE (version 1) for a writable participant; answers with the AE.
+  core::Status insertAe(store::Transaction& tx, const WriteContext& ctx, struct AeInput& in, Reply& reply,
+                        int64_t* id_out);
 
   store::Store& store_;
   const core::Clock& clock_;
+  const grading::Catalogue& catalogue_;
+  const grading::LabGrader& grader_;
 };
 
 }  // namespace vigil::intake

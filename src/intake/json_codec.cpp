@@ -202,6 +202,8 @@ class FlatJsonWriter {
     if (v) number(*v);
     else out_ += "null";
   }
+  // A value that is already JSON text.
+  void raw(std::string_view k, std::string_view json_text) { key(k), out_ += json_text; }
   std::string finish() { return std::move(out_ += '}'); }
 
  private:
@@ -332,7 +334,7 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
                     .value_or("");
   v.verbatim = f.string("verbatim", Need::kRequired, 200).value_or("");
   v.ctcae_term = f.string("ctcae_term", Need::kRequired, 200).value_or("");
-  v.meddra_code = f.matching("meddra_code", Need::kRequired, kMeddraCode).value_or("");
+  v.meddra_code = f.matching("meddra_code", Need::kOptional, kMeddraCode).value_or("");
   const auto grade = f.integer("grade", Need::kRequired, 1, 5);
   v.grade = static_cast<int>(grade.value_or(1));
   if (const json* crit = f.array("serious_criteria", Need::kRequired)) {
@@ -502,6 +504,7 @@ json toJson(const core::AeReport& r, bool with_history) {
 
 json toJson(const core::LabResult& l) {
   return {{"id", l.id},           {"study_id", l.study_id},         {"test", l.test},
+          {"grades", json::parse(l.grades_json)},
           {"value", l.value},     {"unit", l.unit},                 {"lln", optNum(l.lln)},
           {"uln", optNum(l.uln)}, {"collected_at", l.collected_at}, {"specimen", l.specimen},
           {"recorded_at", l.recorded_at}, {"recorded_by", l.recorded_by}};
@@ -510,6 +513,7 @@ json toJson(const core::LabResult& l) {
 std::string toJsonText(const core::LabResult& l) {
   FlatJsonWriter w;
   w.field("collected_at", l.collected_at);
+  w.raw("grades", l.grades_json);
   w.field("id", l.id);
   w.field("lln", l.lln);
   w.field("recorded_at", l.recorded_at);
@@ -533,8 +537,33 @@ json toJson(const core::VitalSigns& v) {
           {"temperature_c", optNum(v.temperature_c)},
           {"weight_kg", optNum(v.weight_kg)},
           {"qtc_ms", optNum(v.qtc_ms)},
+          {"grades", json::parse(v.grades_json)},
           {"recorded_at", v.recorded_at},
           {"recorded_by", v.recorded_by}};
+}
+
+json toJson(const core::AeCandidate& c) {
+  json out = {{"id", c.id},
+              {"study_id", c.study_id},
+              {"ctcae_term", c.ctcae_term},
+              {"meddra_code", c.meddra_code},
+              {"grade", c.grade},
+              {"worst_case_grade", c.worst_case_grade},
+              {"baseline_grade", c.baseline_grade},
+              {"source", c.source},
+              {"source_ids", c.source_ids},
+              {"from_24h_urine", c.from_24h_urine},
+              {"status", core::toString(c.status)},
+              {"ae_id", c.ae_id ? json(*c.ae_id) : json(nullptr)},
+              {"created_at", c.created_at},
+              {"updated_at", c.updated_at}};
+  if (!c.qualifier.empty()) out["qualifier"] = c.qualifier;
+  if (c.status != core::CandidateStatus::kPending) {
+    out["decided_by"] = c.decided_by;
+    out["decided_at"] = c.decided_at;
+    out["decision_reason"] = c.decision_reason;
+  }
+  return out;
 }
 
 }  // namespace vigil::intake

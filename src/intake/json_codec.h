@@ -43,5 +43,6 @@ nlohmann::json toJson(const core::LabResult& l);
 // these inside its transaction, where building nlohmann objects dominated the time.
 std::string toJsonText(const core::LabResult& l);
 nlohmann::json toJson(const core::VitalSigns& v);
+nlohmann::json toJson(const core::AeCandidate& c);
 
 }  // namespace vigil::intake

@@ -153,6 +153,32 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
   BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 )SQL"},
+      {2, "ctcae_grades_and_candidates", R"SQL(
+ALTER TABLE lab_results ADD COLUMN grades TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE vital_signs ADD COLUMN grades TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE ae_candidates (
+  id               INTEGER PRIMARY KEY,
+  study_id         TEXT NOT NULL REFERENCES participants(study_id),
+  ctcae_term       TEXT NOT NULL,
+  meddra_code      TEXT NOT NULL,
+  grade            INTEGER NOT NULL,
+  worst_case_grade INTEGER NOT NULL,
+  qualifier        TEXT NOT NULL,
+  baseline_grade   INTEGER NOT NULL,
+  source           TEXT NOT NULL CHECK (source IN ('lab','vitals')),
+  source_ids       TEXT NOT NULL,
+  from_24h_urine   INTEGER NOT NULL DEFAULT 0,
+  status           TEXT NOT NULL CHECK (status IN ('pending','confirmed','dismissed')),
+  ae_id            INTEGER REFERENCES ae_reports(id),
+  decided_by       TEXT,
+  decided_at       TEXT,
+  decision_reason  TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX ae_candidates_pending ON ae_candidates(study_id, ctcae_term) WHERE status='pending';
+CREATE INDEX ae_candidates_participant ON ae_candidates(study_id, id);
+)SQL"},
   };
   return kMigrations;
 }

@@ -167,6 +167,59 @@ int applyMigrations(Connection& c, const core::Clock& clock) {
   return version;
 }
 
+const char* kCandidateColumns =
+    "id, study_id, ctcae_term, meddra_code, grade, worst_case_grade, qualifier, baseline_grade, source, source_ids, "
+    "from_24h_urine, status, ae_id, decided_by, decided_at, decision_reason, created_at, updated_at";
+
+std::string idsToText(const std::vector<int64_t>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "]";
+}
+
+std::vector<int64_t> idsFromText(const std::string& text) {
+  std::vector<int64_t> out;
+  int64_t v = 0;
+  bool in_number = false;
+  for (char ch : text) {
+    if (ch >= '0' && ch <= '9') {
+      v = v * 10 + (ch - '0');
+      in_number = true;
+    } else if (in_number) {
+      out.push_back(v);
+      v = 0;
+      in_number = false;
+    }
+  }
+  return out;
+}
+
+core::AeCandidate candidateFromRow(const Statement& s) {
+  core::AeCandidate c;
+  c.id = s.int64(0);
+  c.study_id = s.text(1);
+  c.ctcae_term = s.text(2);
+  c.meddra_code = s.text(3);
+  c.grade = s.integer(4);
+  c.worst_case_grade = s.integer(5);
+  c.qualifier = s.text(6);
+  c.baseline_grade = s.integer(7);
+  c.source = s.text(8);
+  c.source_ids = idsFromText(s.text(9));
+  c.from_24h_urine = s.int64(10) != 0;
+  c.status = core::parseEnum<core::CandidateStatus>(s.text(11)).value_or(core::CandidateStatus::kPending);
+  if (!s.isNull(12)) c.ae_id = s.int64(12);
+  c.decided_by = s.optText(13).value_or("");
+  c.decided_at = s.optText(14).value_or("");
+  c.decision_reason = s.optText(15).value_or("");
+  c.created_at = s.text(16);
+  c.updated_at = s.text(17);
+  return c;
+}
+
 // ---- the writer's unit of work -----------------------------------------------------------
 
 class SqliteTransaction final : public Transaction {
@@ -292,7 +345,7 @@ class SqliteTransaction final : public Transaction {
   int64_t insertLab(const core::LabResult& l) override {
     c_.prepare(
           "INSERT INTO lab_results(study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, "
-          "recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
+          "recorded_by, grades) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
         .bind(1, l.study_id)
         .bind(2, l.test)
         .bind(3, l.value)
@@ -303,13 +356,14 @@ class SqliteTransaction final : public Transaction {
         .bind(8, l.specimen)
         .bind(9, l.recorded_at)
         .bind(10, l.recorded_by)
+        .bind(11, l.grades_json)
         .exec();
     return c_.lastInsertRowId();
   }
   int64_t insertVitals(const core::VitalSigns& v) override {
     c_.prepare(
           "INSERT INTO vital_signs(study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, "
-          "temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
+          "temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by, grades) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
         .bind(1, v.study_id)
         .bind(2, v.measured_at)
         .bind(3, v.systolic_mmhg)
@@ -320,8 +374,48 @@ class SqliteTransaction final : public Transaction {
         .bind(8, v.qtc_ms)
         .bind(9, v.recorded_at)
         .bind(10, v.recorded_by)
+        .bind(11, v.grades_json)
         .exec();
     return c_.lastInsertRowId();
+  }
+  std::optional<core::AeCandidate> pendingCandidate(const std::string& study_id, const std::string& term) override {
+    auto& s = c_.prepare(std::string("SELECT ") + kCandidateColumns +
+                         " FROM ae_candidates WHERE study_id=? AND ctcae_term=? AND status='pending'");
+    s.bind(1, study_id).bind(2, term);
+    if (!s.step()) return std::nullopt;
+    auto c = candidateFromRow(s);
+    s.reset();
+    return c;
+  }
+  std::optional<core::AeCandidate> candidate(int64_t id) override {
+    auto& s = c_.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE id=?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto c = candidateFromRow(s);
+    s.reset();
+    return c;
+  }
+  int64_t insertCandidate(const core::AeCandidate& c) override {
+    auto& s = c_.prepare(
+        "INSERT INTO ae_candidates(study_id, ctcae_term, meddra_code, grade, worst_case_grade, qualifier, "
+        "baseline_grade, source, source_ids, from_24h_urine, status, created_at, updated_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, c.study_id).bind(2, c.ctcae_term).bind(3, c.meddra_code).bind(4, c.grade).bind(5, c.worst_case_grade);
+    s.bind(6, c.qualifier).bind(7, c.baseline_grade).bind(8, c.source).bind(9, idsToText(c.source_ids));
+    s.bind(10, c.from_24h_urine ? 1 : 0).bind(11, core::toString(c.status)).bind(12, now_).bind(13, now_);
+    s.exec();
+    return c_.lastInsertRowId();
+  }
+  void updateCandidate(const core::AeCandidate& c) override {
+    auto& s = c_.prepare(
+        "UPDATE ae_candidates SET grade=?, worst_case_grade=?, qualifier=?, source_ids=?, from_24h_urine=?, status=?, "
+        "ae_id=?, decided_by=?, decided_at=?, decision_reason=?, updated_at=? WHERE id=?");
+    s.bind(1, c.grade).bind(2, c.worst_case_grade).bind(3, c.qualifier).bind(4, idsToText(c.source_ids));
+    s.bind(5, c.from_24h_urine ? 1 : 0).bind(6, core::toString(c.status)).bind(7, c.ae_id);
+    auto optText = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+    s.bind(8, optText(c.decided_by)).bind(9, optText(c.decided_at)).bind(10, optText(c.decision_reason));
+    s.bind(11, now_).bind(12, c.id);
+    s.exec();
   }
   void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& r) override {
     c_.prepare("INSERT INTO idempotency_keys(user_id, key, request_hash, status, body, created_at) VALUES (?,?,?,?,?,?)")
@@ -695,12 +789,12 @@ Result<std::vector<core::LabResult>> SqliteStore::labs(const std::string& study_
   return read<std::vector<core::LabResult>>([&](Connection& c) {
     std::vector<core::LabResult> out;
     auto& s = c.prepare(
-        "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by "
+        "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
         "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
     s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
     while (s.step()) {
       out.push_back({s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5), s.optReal(6), s.text(7),
-                     s.text(8), s.text(9), s.text(10)});
+                     s.text(8), s.text(9), s.text(10), s.text(11)});
     }
     return out;
   });
@@ -711,11 +805,11 @@ Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& stu
     std::vector<core::VitalSigns> out;
     auto& s = c.prepare(
         "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
-        "qtc_ms, recorded_at, recorded_by FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
+        "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
     s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
     while (s.step()) {
       out.push_back({s.int64(0), s.text(1), s.text(2), s.optInt(3), s.optInt(4), s.optInt(5), s.optReal(6),
-                     s.optReal(7), s.optInt(8), s.text(9), s.text(10)});
+                     s.optReal(7), s.optInt(8), s.text(9), s.text(10), s.text(11)});
     }
     return out;
   });
@@ -723,6 +817,28 @@ Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& stu
 
 Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {
   return read<std::vector<audit::AuditEntry>>([](Connection& c) { return selectAudit(c); });
+}
+
+Result<std::vector<core::AeCandidate>> SqliteStore::candidates(const std::string& study_id, Page page) {
+  return read<std::vector<core::AeCandidate>>([&](Connection& c) {
+    std::vector<core::AeCandidate> out;
+    auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns +
+                        " FROM ae_candidates WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
+    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+    while (s.step()) out.push_back(candidateFromRow(s));
+    return out;
+  });
+}
+
+Result<std::optional<core::AeCandidate>> SqliteStore::candidate(int64_t id) {
+  return read<std::optional<core::AeCandidate>>([&](Connection& c) -> std::optional<core::AeCandidate> {
+    auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE id=?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto out = candidateFromRow(s);
+    s.reset();
+    return out;
+  });
 }
 
 Result<int> SqliteStore::schemaVersion() {

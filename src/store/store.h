@@ -53,6 +53,12 @@ class Transaction {
   virtual void insertAeVersion(int64_t ae_id, const core::AeVersion& version) = 0;
   virtual int64_t insertLab(const core::LabResult& lab) = 0;
   virtual int64_t insertVitals(const core::VitalSigns& vitals) = 0;
+  // The pending candidate for a participant and term, if any.
+  virtual std::optional<core::AeCandidate> pendingCandidate(const std::string& study_id, const std::string& term) = 0;
+  virtual std::optional<core::AeCandidate> candidate(int64_t id) = 0;
+  virtual int64_t insertCandidate(const core::AeCandidate& candidate) = 0;
+  // Rewrites grade, sources, status and decision of an existing candidate.
+  virtual void updateCandidate(const core::AeCandidate& candidate) = 0;
   virtual void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& reply) = 0;
   virtual void appendAudit(const AuditRecord& record) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).
@@ -84,6 +90,8 @@ class Store {
   virtual core::Result<std::vector<core::LabResult>> labs(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::VitalSigns>> vitals(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
+  virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;
 
   virtual core::Result<int> schemaVersion() = 0;
   // Number of transactions committed by write() since start (for /metrics).

@@ -12,7 +12,7 @@ using namespace vigil;
 namespace {
 std::string writeConfig(const test::TempDir& dir, const std::string& body) {
   const std::string path = dir.file("vigil.properties");
-  std::ofstream(path) << "store.path = vigil.db\nlog.file =\n" << body;
+  std::ofstream(path) << "store.path = vigil.db\nlog.file =\nctcae.dir = " VIGIL_SOURCE_DIR "/ctcae\n" << body;
   return path;
 }
 }  // namespace
@@ -20,7 +20,8 @@ std::string writeConfig(const test::TempDir& dir, const std::string& body) {
 TEST_CASE("the committed vigil.properties is valid", "[app]") {
   test::TempDir dir;
   std::filesystem::create_directories(dir.file("var/log"));
-  auto s = app::loadSettings(VIGIL_SOURCE_DIR "/config/vigil.properties", {}, dir.path());
+  auto s = app::loadSettings(VIGIL_SOURCE_DIR "/config/vigil.properties", {"ctcae.dir=" VIGIL_SOURCE_DIR "/ctcae"},
+                             dir.path());
   CHECK(s.http.host == "127.0.0.1");
   CHECK(s.http.port == 8080);
   CHECK(s.store.path == dir.file("var/vigil.db"));  // relative to the start directory
@@ -60,6 +61,10 @@ TEST_CASE("a bad value stops start-up with a message naming the key", "[app]") {
   SECTION("a log level that does not exist") {
     CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "log.level = loud\n"), {}, dir.path()),
                       Catch::StartsWith("log.level must be one of"));
+  }
+  SECTION("a CTCAE directory without its data") {
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"ctcae.dir=" + dir.path()}, dir.path()),
+                      Catch::StartsWith("ctcae.dir:"));
   }
   SECTION("a database directory that does not exist") {
     CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"store.path=/nonexistent/dir/v.db"}, dir.path()),

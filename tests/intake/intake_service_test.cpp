@@ -2,6 +2,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.h"
+#include "grading/catalogue.h"
+#include "grading/lab_grader.h"
 #include "intake/intake_service.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
@@ -13,6 +15,15 @@ using nlohmann::json;
 
 namespace {
 
+const grading::Catalogue& catalogue() {
+  static const grading::Catalogue c = std::move(grading::Catalogue::load(VIGIL_SOURCE_DIR "/ctcae/terms.tsv").value());
+  return c;
+}
+const grading::LabGrader& grader() {
+  static const grading::LabGrader g = std::move(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
+  return g;
+}
+
 struct Fixture {
   test::TempDir dir;
   test::FixedClock clock{*core::parseTimestamp("2026-03-01T00:00:00Z")};
@@ -22,7 +33,7 @@ struct Fixture {
                              return o;
                            }(),
                            clock};
-  intake::IntakeService intake{store, clock};
+  intake::IntakeService intake{store, clock, catalogue(), grader()};
   core::User inv1{1, "inv1", core::Role::kInvestigator, {"S01"}, false};
   core::User inv2{2, "inv2", core::Role::kInvestigator, {"S02"}, false};
 
@@ -43,7 +54,12 @@ struct Fixture {
   }
   json participant(const std::string& id = "S01-001", const std::string& site = "S01") {
     return {{"study_id", id}, {"site", site}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
-            {"prior_thoracic_radiotherapy", false}};
+            {"prior_thoracic_radiotherapy", false},
+            {"baseline_labs", {{{"test", "ALT"}, {"value", 30}, {"unit", "U/L"}, {"lln", 7}, {"uln", 40}},
+                               {{"test", "HGB"}, {"value", 95}, {"unit", "g/L"}, {"lln", 120}, {"uln", 160}}}}};
+  }
+  std::vector<core::AeCandidate> candidates(const std::string& id = "S01-001") {
+    return store.candidates(id, {0, 1000}).value();
   }
   json ae(const std::string& id = "S01-001") {
     return {{"study_id", id},
@@ -206,7 +222,7 @@ TEST_CASE("a lab batch is stored whole or not at all", "[intake]") {
     REQUIRE(r.isOk());
     CHECK(json::parse(r.value().body)["stored"] == 5);
     CHECK(f.labCount() == 5);
-    CHECK(f.auditCount() == audit_before + 5);
+    CHECK(f.auditCount() == audit_before + 5 + 1);  // five results and the ALT candidate they open
   }
 }
 
@@ -251,4 +267,199 @@ TEST_CASE("user creation checks role and site binding", "[intake]") {
         core::StatusCode::kInvalid);
   CHECK(f.intake.addUser("test", {0, "inv1", core::Role::kAdmin, {}, false}).status().code() ==
         core::StatusCode::kConflict);
+}
+
+TEST_CASE("an AE term must be a CTCAE v5.0 term; unknown terms get the closest suggestions", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  auto body = f.ae();
+  body["ctcae_term"] = "Esophageal haemorrhage";
+  body.erase("meddra_code");
+  auto r = f.intake.createAdverseEvent(f.ctx(f.inv1), body);
+  REQUIRE(r.status().code() == core::StatusCode::kInvalid);
+  CHECK(r.status().fields().at(0).field == "ctcae_term");
+  CHECK_THAT(r.status().fields().at(0).detail, Catch::Contains("closest: Esophageal hemorrhage"));
+
+  SECTION("the exact name in any case, or the MedDRA code, is accepted and stored canonically") {
+    body["ctcae_term"] = "ESOPHAGEAL HEMORRHAGE";
+    auto ok = f.intake.createAdverseEvent(f.ctx(f.inv1), body);
+    REQUIRE(ok.isOk());
+    CHECK(json::parse(ok.value().body)["ctcae_term"] == "Esophageal hemorrhage");
+    CHECK(json::parse(ok.value().body)["meddra_code"] == "10015384");
+    body["ctcae_term"] = "10015090";
+    CHECK(json::parse(f.intake.createAdverseEvent(f.ctx(f.inv1), body).value().body)["ctcae_term"] == "Epistaxis");
+  }
+  SECTION("a grade the term does not have is refused, naming the grades it has") {
+    body["ctcae_term"] = "Alopecia";
+    body["grade"] = 3;
+    auto bad = f.intake.createAdverseEvent(f.ctx(f.inv1), body);
+    REQUIRE(bad.status().code() == core::StatusCode::kInvalid);
+    CHECK(bad.status().fields().at(0).field == "grade");
+    CHECK_THAT(bad.status().fields().at(0).detail, Catch::Contains("its grades are 1, 2"));
+  }
+  SECTION("a MedDRA code that belongs to another term is refused") {
+    body["ctcae_term"] = "Epistaxis";
+    body["meddra_code"] = "10015384";
+    CHECK(f.intake.createAdverseEvent(f.ctx(f.inv1), body).status().fields().at(0).field == "meddra_code");
+  }
+  SECTION("an 'Other, specify' term is accepted with its verbatim") {
+    body["ctcae_term"] = "Gastrointestinal disorders - Other, specify";
+    body["verbatim"] = "gastric outlet obstruction";
+    CHECK(f.intake.createAdverseEvent(f.ctx(f.inv1), body).isOk());
+  }
+}
+
+TEST_CASE("labs are graded on arrival against the participant's baseline", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  // ALT 250 U/L, ULN 40, normal baseline 30: >5.0 - 20.0 x ULN is grade 3.
+  auto r = f.intake.recordLabs(f.ctx(f.inv1), f.lab());
+  REQUIRE(r.isOk());
+  const json grades = json::parse(r.value().body)["grades"];
+  REQUIRE(grades.size() == 1);
+  CHECK(grades[0]["term"] == "Alanine aminotransferase increased");
+  CHECK(grades[0]["grade"] == 3);
+  CHECK(grades[0]["baseline_grade"] == 0);
+  auto stored = f.store.labs("S01-001", {0, 10}).value();
+  CHECK(json::parse(stored[0].grades_json)[0]["grade"] == 3);
+
+  SECTION("an unknown or incompatible unit is refused, never guessed") {
+    auto bad = f.lab();
+    bad["unit"] = "mmol/L";
+    auto res = f.intake.recordLabs(f.ctx(f.inv1), bad);
+    REQUIRE(res.status().code() == core::StatusCode::kInvalid);
+    CHECK(res.status().fields().at(0).field == "unit");
+  }
+  SECTION("a test Vigil cannot grade is stored without grades") {
+    auto other = f.lab();
+    other["test"] = "FERRITIN";
+    other["unit"] = "ug/L";
+    auto res = f.intake.recordLabs(f.ctx(f.inv1), other);
+    REQUIRE(res.isOk());
+    CHECK(json::parse(res.value().body)["grades"].empty());
+  }
+}
+
+TEST_CASE("a lab grade worse than baseline creates, then raises, one pending candidate", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  // ALT 150 (>3.0 - 5.0 x ULN): grade 2.
+  auto lab = f.lab();
+  lab["value"] = 150;
+  const int64_t first = json::parse(f.intake.recordLabs(f.ctx(f.inv1), lab).value().body)["id"];
+  auto c = f.candidates();
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].ctcae_term == "Alanine aminotransferase increased");
+  CHECK(c[0].grade == 2);
+  CHECK(c[0].status == core::CandidateStatus::kPending);
+  CHECK(c[0].source_ids == std::vector<int64_t>{first});
+
+  lab["value"] = 900;  // >20 x ULN: grade 4
+  const int64_t second = json::parse(f.intake.recordLabs(f.ctx(f.inv1), lab).value().body)["id"];
+  c = f.candidates();
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].grade == 4);
+  CHECK(c[0].source_ids == std::vector<int64_t>{first, second});
+
+  lab["value"] = 100;  // grade 1 does not lower a pending candidate
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), lab).isOk());
+  CHECK(f.candidates()[0].grade == 4);
+}
+
+TEST_CASE("a grade no worse than the baseline grade creates no candidate", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  // Baseline Hgb 95 g/L is already grade 2 (<100 - 80): 90 g/L stays grade 2.
+  json hgb = {{"study_id", "S01-001"}, {"test", "HGB"}, {"value", 90}, {"unit", "g/L"}, {"lln", 120}, {"uln", 160},
+              {"collected_at", "2026-02-01T08:00:00Z"}};
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), hgb).isOk());
+  CHECK(f.candidates().empty());
+  hgb["value"] = 79;  // <80: grade 3, one worse than baseline
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), hgb).isOk());
+  auto c = f.candidates();
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].ctcae_term == "Anemia");
+  CHECK(c[0].grade == 3);
+  CHECK(c[0].baseline_grade == 2);
+}
+
+TEST_CASE("a 24-hour urine protein overrides the dipstick", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  json dip = {{"study_id", "S01-001"}, {"test", "PROTDIP"}, {"value", 3}, {"unit", "plus"},
+              {"collected_at", "2026-02-01T08:00:00Z"}};
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), dip).isOk());
+  REQUIRE(f.candidates().size() == 1);
+  CHECK(f.candidates()[0].grade == 2);  // 2+ and 3+: grade 2
+  json urine = {{"study_id", "S01-001"}, {"test", "PROT24H"}, {"value", 0.6}, {"unit", "g/24h"}, {"uln", 0.15},
+                {"collected_at", "2026-02-02T08:00:00Z"}};
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), urine).isOk());
+  auto c = f.candidates();
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].grade == 1);  // >=ULN - <1.0 g/24 h, and it replaces the dipstick's grade 2
+  CHECK(c[0].from_24h_urine);
+  dip["value"] = 4;  // a later dipstick 4+ does not override the 24-hour measurement
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), dip).isOk());
+  CHECK(f.candidates()[0].grade == 1);
+}
+
+TEST_CASE("vital signs are graded and high readings become candidates", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  json vitals = {{"study_id", "S01-001"}, {"measured_at", "2026-02-03T09:00:00Z"}, {"systolic_mmhg", 150},
+                 {"diastolic_mmhg", 104}, {"temperature_c", 38.5}};
+  auto r = f.intake.recordVitals(f.ctx(f.inv1), vitals);
+  REQUIRE(r.isOk());
+  const json grades = json::parse(r.value().body)["grades"];
+  REQUIRE(grades.size() == 2);
+  CHECK(grades[0]["term"] == "Hypertension");
+  CHECK(grades[0]["grade"] == 3);  // diastolic >=100 outranks systolic 140-159
+  CHECK(grades[1]["term"] == "Fever");
+  CHECK(grades[1]["grade"] == 1);
+  auto c = f.candidates();
+  REQUIRE(c.size() == 2);
+  CHECK(c[0].source == "vitals");
+}
+
+TEST_CASE("a candidate is confirmed into an AE or dismissed with a reason, once", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), f.lab()).isOk());
+  const int64_t id = f.candidates()[0].id;
+  json ae = f.ae();
+  for (const char* k : {"study_id", "ctcae_term", "meddra_code", "grade"}) ae.erase(k);
+  ae["verbatim"] = "transaminitis";
+
+  SECTION("confirmed: the AE takes the candidate's term and grade") {
+    auto other_site = f.intake.confirmCandidate(f.ctx(f.inv2), id, ae);
+    CHECK(other_site.status().code() == core::StatusCode::kForbidden);
+    auto r = f.intake.confirmCandidate(f.ctx(f.inv1), id, ae);
+    REQUIRE(r.isOk());
+    const json created = json::parse(r.value().body);
+    CHECK(created["ctcae_term"] == "Alanine aminotransferase increased");
+    CHECK(created["grade"] == 3);
+    auto c = f.candidates()[0];
+    CHECK(c.status == core::CandidateStatus::kConfirmed);
+    CHECK(c.ae_id == created["id"].get<int64_t>());
+    CHECK(f.intake.confirmCandidate(f.ctx(f.inv1), id, ae).status().code() == core::StatusCode::kConflict);
+  }
+  SECTION("dismissed: needs a reason") {
+    CHECK(f.intake.dismissCandidate(f.ctx(f.inv1), id, json::object()).status().fields().at(0).field == "reason");
+    auto r = f.intake.dismissCandidate(f.ctx(f.inv1), id, {{"reason", "haemolysed sample"}});
+    REQUIRE(r.isOk());
+    CHECK(f.candidates()[0].status == core::CandidateStatus::kDismissed);
+    CHECK(f.candidates()[0].decision_reason == "haemolysed sample");
+    // A new abnormal value after a dismissal opens a new candidate.
+    REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), f.lab()).isOk());
+    CHECK(f.candidates().size() == 2);
+  }
+}
+
+TEST_CASE("term search serves data-entry clients with the grade texts", "[intake]") {
+  Fixture f;
+  const json found = json::parse(f.intake.searchTerms("alopec", 5));
+  REQUIRE_FALSE(found["items"].empty());
+  CHECK(found["items"][0]["term"] == "Alopecia");
+  CHECK(found["items"][0]["grades"]["3"].is_null());
+  CHECK(found["items"][0]["grades"]["1"].get<std::string>().find("Hair loss") != std::string::npos);
 }

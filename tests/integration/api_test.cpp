@@ -89,7 +89,7 @@ TEST_CASE("AE lists filter by participant, site, dates, term, grade and seriousn
   auto& d = r.d;
   auto serious = aeBody("S01-001");
   serious["ctcae_term"] = "Esophageal hemorrhage";
-  serious["meddra_code"] = "10015088";
+  serious["meddra_code"] = "10015384";
   serious["grade"] = 3;
   serious["serious_criteria"] = {"hospitalization"};
   serious["start"] = "2026-02-20";
@@ -136,7 +136,7 @@ TEST_CASE("every class of bad input gets problem+json naming the field, and noth
   SECTION("types, required fields, enumerations, times and unknown fields together") {
     auto body = aeBody("S01-001");
     body["grade"] = "two";
-    body.erase("meddra_code");
+    body.erase("verbatim");
     body["outcome"] = "better";
     body["site_aware_at"] = "2026-02-10 08:00";
     body["aeterm"] = "x";
@@ -145,7 +145,7 @@ TEST_CASE("every class of bad input gets problem+json naming the field, and noth
     CHECK(res.content_type == "application/problem+json");
     CHECK(res.json()["status"] == 422);
     CHECK(hasField(res, "grade"));
-    CHECK(hasField(res, "meddra_code"));
+    CHECK(hasField(res, "verbatim"));
     CHECK(hasField(res, "outcome"));
     CHECK(hasField(res, "site_aware_at"));
     CHECK(hasField(res, "aeterm"));
@@ -234,7 +234,8 @@ TEST_CASE("the audit trail verifies, and a tampered row is named", "[integration
   REQUIRE(d.stop() == 0);
   auto ok = d.ctl({"audit", "verify"});
   CHECK(ok.exit_code == 0);
-  CHECK_THAT(ok.out, Catch::Contains("verifies: 5 entries"));  // site, user, participant, AE, lab
+  // site, user, participant, AE, lab, and the AE candidate the ALT value opened
+  CHECK_THAT(ok.out, Catch::Contains("verifies: 6 entries"));
 
   {
     // Someone with file access removes the guard and edits the AE's audit row.
@@ -253,7 +254,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 1);
+  CHECK(health.json()["schema_version"] == 2);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);

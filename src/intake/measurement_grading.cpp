@@ -1,0 +1,140 @@
+#include "intake/measurement_grading.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace vigil::intake {
+namespace {
+
+const core::BaselineLab* baselineOf(const core::Participant& p, const std::string& code) {
+  for (const auto& b : p.baseline_labs)
+    if (b.test == code) return &b;
+  return nullptr;
+}
+
+void appendEscaped(std::string& out, const std::string& s) {
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+}
+
+}  // namespace
+
+std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit) {
+  const grading::Analyte* a = grader.find(code);
+  if (!a) return "";
+  auto p = grader.prepare(*a, unit);
+  return p.isOk() ? "" : p.status().message();
+}
+
+core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
+                                                             double value, const std::string& unit,
+                                                             std::optional<double> lln, std::optional<double> uln,
+                                                             const core::Participant& participant) {
+  std::vector<MeasurementGrade> out;
+  const grading::Analyte* a = grader.find(code);
+  if (!a) return out;
+  auto prepared = grader.prepare(*a, unit);
+  if (!prepared.isOk()) return prepared.status();
+
+  grading::LabInput input{value, lln, uln, std::nullopt, false};
+  // The baseline of the same test: its value in this value's unit, and its range as a fallback.
+  std::optional<grading::PreparedUnit> baseline_unit;
+  const core::BaselineLab* base = baselineOf(participant, code);
+  if (base) {
+    auto bu = grader.prepare(*a, base->unit);
+    if (bu.isOk() && bu.value().system == prepared.value().system) {
+      const double to_value_unit = bu.value().factor / prepared.value().factor;
+      input.baseline = base->value * to_value_unit;
+      if (!input.lln && base->lln) input.lln = *base->lln * to_value_unit;
+      if (!input.uln && base->uln) input.uln = *base->uln * to_value_unit;
+      baseline_unit = bu.value();
+    }
+  }
+  grading::TermGrade grades[grading::kMaxCriteriaPerAnalyte];
+  grader.grade(*a, prepared.value(), input, grades);
+  grading::TermGrade at_baseline[grading::kMaxCriteriaPerAnalyte];
+  if (baseline_unit) {
+    // The baseline graded against itself: what the participant already had before treatment.
+    grading::LabInput b{base->value, base->lln, base->uln, base->value, false};
+    grader.grade(*a, *baseline_unit, b, at_baseline);
+  }
+  for (size_t i = 0; i < a->criteria.size(); ++i) {
+    MeasurementGrade g;
+    g.term = a->criteria[i].term;
+    g.meddra_code = a->criteria[i].meddra_code;
+    g.grade = grades[i].grade;
+    g.worst_case_grade = grades[i].worst_case_grade;
+    g.qualifier = std::string(grades[i].qualifier);
+    g.reason = grades[i].reason;
+    g.baseline_grade = baseline_unit ? at_baseline[i].grade.value_or(0) : 0;
+    g.from_24h_urine = code == "PROT24H";
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+std::vector<MeasurementGrade> gradeVitals(const grading::LabGrader& grader, const core::VitalSigns& v,
+                                          const core::Participant& participant) {
+  std::vector<MeasurementGrade> out;
+  auto add = [&](const char* code, std::optional<double> value, const char* unit) {
+    if (!value) return;
+    auto g = gradeMeasurement(grader, code, *value, unit, std::nullopt, std::nullopt, participant);
+    if (!g.isOk()) return;
+    for (auto& one : g.value()) {
+      // Systolic and diastolic both grade Hypertension: keep the higher.
+      auto same = std::find_if(out.begin(), out.end(), [&](const auto& o) { return o.term == one.term; });
+      if (same == out.end()) {
+        out.push_back(std::move(one));
+      } else if (one.grade.value_or(-1) > same->grade.value_or(-1)) {
+        one.baseline_grade = std::max(one.baseline_grade, same->baseline_grade);
+        *same = std::move(one);
+      } else {
+        same->baseline_grade = std::max(one.baseline_grade, same->baseline_grade);
+      }
+    }
+  };
+  add("SYSBP", v.systolic_mmhg ? std::optional<double>(*v.systolic_mmhg) : std::nullopt, "mmHg");
+  add("DIABP", v.diastolic_mmhg ? std::optional<double>(*v.diastolic_mmhg) : std::nullopt, "mmHg");
+  add("TEMP", v.temperature_c, "C");
+  add("QTCF", v.qtc_ms ? std::optional<double>(*v.qtc_ms) : std::nullopt, "ms");
+  return out;
+}
+
+bool worseThanBaseline(const MeasurementGrade& g) { return g.grade && *g.grade >= 1 && *g.grade >= g.baseline_grade + 1; }
+
+std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
+  std::string out = "[";
+  for (size_t i = 0; i < grades.size(); ++i) {
+    const auto& g = grades[i];
+    if (i) out += ',';
+    out += "{\"term\":\"";
+    appendEscaped(out, g.term);
+    out += "\",\"grade\":";
+    out += g.grade ? std::to_string(*g.grade) : "null";
+    out += ",\"worst_case_grade\":";
+    out += g.worst_case_grade ? std::to_string(*g.worst_case_grade) : "null";
+    out += ",\"baseline_grade\":" + std::to_string(g.baseline_grade);
+    if (!g.qualifier.empty() && g.worst_case_grade > g.grade) {
+      out += ",\"qualifier\":\"";
+      appendEscaped(out, g.qualifier);
+      out += '"';
+    }
+    if (!g.grade) {
+      out += ",\"reason\":\"";
+      appendEscaped(out, g.reason);
+      out += '"';
+    }
+    out += '}';
+  }
+  return out + "]";
+}
+
+}  // namespace vigil::intake

@@ -1,0 +1,52 @@
+#pragma once
+// CTCAE grading of measurements as they arrive: a lab result against the participant's baseline
+// of the same test, a vital-sign reading against its criteria, and the rule that turns a grade
+// worse than baseline into an AE candidate for the investigator to confirm.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "grading/lab_grader.h"
+
+namespace vigil::intake {
+
+struct MeasurementGrade {
+  std::string term;
+  std::string meddra_code;
+  std::optional<int> grade;             // null: not decidable from the inputs (see reason)
+  std::optional<int> worst_case_grade;
+  std::string qualifier;
+  std::string reason;
+  int baseline_grade = 0;               // the grade of the participant's baseline value, 0 if none
+  bool from_24h_urine = false;
+};
+
+// Grades one value of analyte `code`. The participant's baseline lab of the same code (if any)
+// supplies the baseline value (converted into the value's unit when the units differ) and the
+// reference range when the value has none. Returns no grades for an analyte Vigil cannot grade.
+// Fails only for a unit that does not fit the analyte (check with checkUnit first).
+core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
+                                                             double value, const std::string& unit,
+                                                             std::optional<double> lln, std::optional<double> uln,
+                                                             const core::Participant& participant);
+
+// Empty when `unit` fits analyte `code` (or the analyte is not graded), else why not.
+std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit);
+
+// The grades of a vital-signs reading: Hypertension (the higher of the systolic and diastolic
+// grades), Fever, QTc prolonged.
+std::vector<MeasurementGrade> gradeVitals(const grading::LabGrader& grader, const core::VitalSigns& vitals,
+                                          const core::Participant& participant);
+
+// True when the grade should become (or raise) an AE candidate: grade >= 1 and at least one
+// grade worse than the participant's baseline grade for the term.
+bool worseThanBaseline(const MeasurementGrade& g);
+
+// JSON array text of grades: [{"term":..,"grade":..,"worst_case_grade":..,"baseline_grade":..}, ...]
+std::string gradesToJson(const std::vector<MeasurementGrade>& grades);
+
+}  // namespace vigil::intake
