@@ -107,6 +107,7 @@ core::Result<Catalogue> Catalogue::load(const std::string& path) {
     if (!c.by_name_.emplace(toLower(t.term), index).second || !c.by_code_.emplace(t.meddra_code, index).second)
       return core::Status::invalid(path + ":" + std::to_string(line_no) + ": duplicate term or MedDRA code");
     c.words_.push_back(words(t.term));
+    c.definition_words_.push_back(words(t.definition));
     c.terms_.push_back(std::move(t));
   }
   return c;
@@ -163,6 +164,34 @@ std::vector<const CtcaeTerm*> Catalogue::search(std::string_view query, size_t l
     if (a.first != b.first) return a.first < b.first;
     return terms_[a.second].term.size() < terms_[b.second].term.size();
   });
+  std::vector<const CtcaeTerm*> out;
+  for (size_t i = 0; i < scored.size() && out.size() < limit; ++i) out.push_back(&terms_[scored[i].second]);
+  return out;
+}
+
+std::vector<const CtcaeTerm*> Catalogue::suggest(std::string_view query, size_t limit) const {
+  auto found = search(query, limit);
+  if (!found.empty()) return found;
+  // Words of 4+ letters match a word they begin (or that begins them): "bleed" ~ "bleeding".
+  auto related = [](const std::string& q, const std::string& w) {
+    const size_t n = std::min(q.size(), w.size());
+    return n >= 4 && q.compare(0, n, w, 0, n) == 0;
+  };
+  std::vector<std::string> qwords;
+  for (auto& w : words(query))
+    if (w.size() >= 4) qwords.push_back(std::move(w));
+  std::vector<std::pair<size_t, size_t>> scored;  // (score, index), higher is better
+  for (size_t i = 0; i < terms_.size(); ++i) {
+    size_t score = 0;
+    for (const auto& q : qwords) {
+      bool in_name = false, in_definition = false;
+      for (const auto& w : words_[i]) in_name = in_name || related(q, w);
+      for (const auto& w : definition_words_[i]) in_definition = in_definition || related(q, w);
+      score += in_name ? 3 : in_definition ? 2 : 0;
+    }
+    if (score > 0) scored.emplace_back(score, i);
+  }
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<const CtcaeTerm*> out;
   for (size_t i = 0; i < scored.size() && out.size() < limit; ++i) out.push_back(&terms_[scored[i].second]);
   return out;

@@ -40,12 +40,17 @@ class Catalogue {
   // Terms for a data-entry search box: exact, then prefix, then all words as prefixes, then
   // words within a small edit distance (one edit for words of 4-7 letters, two from 8).
   std::vector<const CtcaeTerm*> search(std::string_view query, size_t limit) const;
+  // Suggestions for a term that is not in CTCAE: search() first; when that finds nothing, the
+  // terms whose names or NCI definitions share the most words with the query ("nose bleed"
+  // finds Epistaxis, "A disorder characterized by bleeding from the nose").
+  std::vector<const CtcaeTerm*> suggest(std::string_view query, size_t limit) const;
 
  private:
   std::vector<CtcaeTerm> terms_;
   std::unordered_map<std::string, size_t> by_name_;  // lower-case name
   std::unordered_map<std::string, size_t> by_code_;
   std::vector<std::vector<std::string>> words_;      // lower-case words of each term
+  std::vector<std::vector<std::string>> definition_words_;
 };
 
 std::string toLower(std::string_view s);

@@ -109,7 +109,7 @@ void IntakeService::checkTerm(AeInput& in, Errors& errors) const {
   const grading::CtcaeTerm* term = catalogue_.find(v.ctcae_term);
   if (!term) {
     std::string closest;
-    for (const auto* t : catalogue_.search(v.ctcae_term, 5)) closest += (closest.empty() ? "" : "; ") + t->term;
+    for (const auto* t : catalogue_.suggest(v.ctcae_term, 5)) closest += (closest.empty() ? "" : "; ") + t->term;
     errors.push_back({"ctcae_term", "is not a CTCAE v5.0 term (give the exact term or its MedDRA code)" +
                                         (closest.empty() ? std::string() : "; closest: " + closest)});
     return;
@@ -484,7 +484,7 @@ Result<std::string> IntakeService::candidates(const core::User& user, const std:
 
 std::string IntakeService::searchTerms(const std::string& query, size_t limit) const {
   json items = json::array();
-  for (const auto* t : catalogue_.search(query, limit)) {
+  for (const auto* t : catalogue_.suggest(query, limit)) {
     json grades = json::object();
     for (int g = 1; g <= 5; ++g)
       grades[std::to_string(g)] = t->hasGrade(g) ? json(t->grade_text[static_cast<size_t>(g - 1)]) : json(nullptr);

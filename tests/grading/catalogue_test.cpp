@@ -58,3 +58,12 @@ TEST_CASE("search finds terms by prefix, by words and despite small typos", "[gr
   CHECK(typo.front() == "Esophageal hemorrhage");
   CHECK(catalogue().search("zzzzqqq", 5).empty());
 }
+
+TEST_CASE("suggestions fall back to words of NCI's definitions", "[grading]") {
+  auto s = catalogue().suggest("nose bleed", 5);
+  REQUIRE_FALSE(s.empty());
+  bool epistaxis = false;
+  for (auto* t : s) epistaxis = epistaxis || t->term == "Epistaxis";
+  CHECK(epistaxis);
+  CHECK(catalogue().suggest("Anemia", 1).front()->term == "Anemia");  // the exact term still comes first
+}

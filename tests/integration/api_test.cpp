@@ -287,3 +287,51 @@ TEST_CASE("log lines carry no participant data beyond the study ID", "[integrati
   CHECK(log.find("1961") == std::string::npos);
   CHECK(log.find("bleeding noted") == std::string::npos);
 }
+
+TEST_CASE("CTCAE terms: search for data entry, 422 with suggestions for an unknown term", "[integration][ctcae]") {
+  Running r;
+  auto& d = r.d;
+  auto found = d.get("/api/v1/ctcae/terms?q=esophageal%20hemorr&limit=3", r.inv);
+  REQUIRE(found.status == 200);
+  CHECK(found.json()["items"][0]["term"] == "Esophageal hemorrhage");
+  CHECK(found.json()["items"][0]["grades"]["5"] == "Death");
+  CHECK(d.get("/api/v1/ctcae/terms", r.inv).status == 400);
+
+  auto body = aeBody("S01-001");
+  body["ctcae_term"] = "Nose bleed";
+  body.erase("meddra_code");
+  auto unknown = d.post("/api/v1/adverse-events", r.inv, body);
+  CHECK(unknown.status == 422);
+  CHECK(hasField(unknown, "ctcae_term"));
+  CHECK_THAT(unknown.body, Catch::Contains("closest"));
+  body["ctcae_term"] = "Alopecia";
+  body["grade"] = 4;
+  auto no_grade = d.post("/api/v1/adverse-events", r.inv, body);
+  CHECK(no_grade.status == 422);
+  CHECK_THAT(no_grade.body, Catch::Contains("its grades are 1, 2"));
+}
+
+TEST_CASE("a graded lab opens a candidate the investigator confirms over HTTP", "[integration][ctcae]") {
+  Running r;
+  auto& d = r.d;
+  auto lab = d.post("/api/v1/labs", r.inv, labBody("S01-001"));  // ALT 250, ULN 40: grade 3
+  REQUIRE(lab.status == 201);
+  CHECK(lab.json()["grades"][0]["grade"] == 3);
+  auto list = d.get("/api/v1/ae-candidates?participant=S01-001", r.inv);
+  REQUIRE(list.status == 200);
+  REQUIRE(list.json()["items"].size() == 1);
+  const auto candidate = list.json()["items"][0];
+  CHECK(candidate["status"] == "pending");
+  CHECK(candidate["grade"] == 3);
+  CHECK(candidate["source_ids"][0] == lab.json()["id"]);
+  const std::string path = "/api/v1/ae-candidates/" + std::to_string(candidate["id"].get<int64_t>());
+
+  auto ae = aeBody("S01-001");
+  for (const char* k : {"study_id", "ctcae_term", "meddra_code", "grade"}) ae.erase(k);
+  ae["verbatim"] = "raised ALT";
+  auto confirmed = d.post(path + "/confirm", r.inv, ae);
+  REQUIRE(confirmed.status == 201);
+  CHECK(confirmed.json()["ctcae_term"] == "Alanine aminotransferase increased");
+  CHECK(d.post(path + "/dismiss", r.inv, {{"reason", "late"}}).status == 409);
+  CHECK(d.get("/api/v1/ae-candidates?participant=S01-001", r.inv).json()["items"][0]["status"] == "confirmed");
+}

@@ -56,6 +56,7 @@ std::vector<Call> calls(const std::string& site, int64_t ae_id) {
       {"list labs", "GET", "/api/v1/labs?participant=" + sid, nullptr, false},
       {"record vitals", "POST", "/api/v1/vitals", vitalsBody(sid), true},
       {"list vitals", "GET", "/api/v1/vitals?participant=" + sid, nullptr, false},
+      {"list AE candidates", "GET", "/api/v1/ae-candidates?participant=" + sid, nullptr, false},
   };
 }
 
@@ -95,7 +96,20 @@ TEST_CASE("auth matrix: every role on every resource at its own and another site
       ++checked;
     }
   }
-  CHECK(checked == 26);
+  CHECK(checked == 28);
+}
+
+TEST_CASE("every role may search CTCAE terms; candidates are decided only at the own site", "[integration][auth]") {
+  World w;
+  for (const std::string role : {"inv_s01", "safety_officer", "dsmb", "admin"})
+    CHECK(w.d.get("/api/v1/ctcae/terms?q=anemia", w.token[role]).status == 200);
+  CHECK(w.d.get("/api/v1/ctcae/terms?q=anemia", "").status == 401);
+  REQUIRE(w.d.post("/api/v1/labs", w.token["inv_s01"], labBody("S01-001")).status == 201);
+  const int64_t id = w.d.get("/api/v1/ae-candidates?participant=S01-001", w.token["inv_s01"]).json()["items"][0]["id"];
+  const std::string dismiss = "/api/v1/ae-candidates/" + std::to_string(id) + "/dismiss";
+  for (const std::string role : {"inv_s02", "safety_officer", "dsmb", "admin"})
+    CHECK(w.d.post(dismiss, w.token[role], {{"reason", "x"}}).status == 403);
+  CHECK(w.d.post(dismiss, w.token["inv_s01"], {{"reason", "sample haemolysed"}}).status == 200);
 }
 
 TEST_CASE("an investigator's unfiltered lists hold only their own sites", "[integration][auth]") {
