@@ -41,23 +41,36 @@ struct CandidateEvidence {
 };
 using EvidenceMap = std::map<std::pair<std::string, std::string>, CandidateEvidence>;
 
+// A candidate keeps the results that support its current grade: a higher grade replaces them, an
+// equal one adds to them, a lower one adds nothing. At most this many, the most recent.
+constexpr size_t kMaxSourceIds = 50;
+
+void keepRecent(std::vector<int64_t>& ids) {
+  if (ids.size() > kMaxSourceIds) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(kMaxSourceIds));
+}
+
+// Compares grades of the same term: +1 when a is stronger evidence than b, 0 when equal, -1 weaker.
+int strength(const MeasurementGrade& a, int grade, int worst) {
+  if (*a.grade != grade) return *a.grade > grade ? 1 : -1;
+  const int a_worst = a.worst_case_grade.value_or(*a.grade);
+  return a_worst > worst ? 1 : a_worst < worst ? -1 : 0;
+}
+
 void collectEvidence(EvidenceMap& map, const std::string& study_id, const std::vector<MeasurementGrade>& grades,
                      int64_t source_id) {
   for (const auto& g : grades) {
     if (!worseThanBaseline(g)) continue;
     auto [it, fresh] = map.try_emplace({study_id, g.term});
     CandidateEvidence& e = it->second;
-    if (fresh) {
+    int order = fresh ? 1 : strength(g, *e.grade.grade, e.grade.worst_case_grade.value_or(*e.grade.grade));
+    // A 24-hour urine protein overrides the dipstick (CTCAE v5.0 navigational note).
+    if (!fresh && g.from_24h_urine != e.grade.from_24h_urine) order = g.from_24h_urine ? 1 : -1;
+    if (order > 0) {
       e.grade = g;
-    } else if (g.from_24h_urine != e.grade.from_24h_urine) {
-      // A 24-hour urine protein overrides the dipstick (CTCAE v5.0 navigational note).
-      if (!g.from_24h_urine) continue;
-      e.grade = g;
-      e.ids.clear();
-    } else if (g.grade > e.grade.grade || (g.grade == e.grade.grade && g.worst_case_grade > e.grade.worst_case_grade)) {
-      e.grade = g;
+      e.ids = {source_id};
+    } else if (order == 0) {
+      e.ids.push_back(source_id);
     }
-    e.ids.push_back(source_id);
   }
 }
 
@@ -77,23 +90,27 @@ void applyEvidence(store::Transaction& tx, const core::User& user, const std::st
       c.baseline_grade = g.baseline_grade;
       c.source = source;
       c.source_ids = e.ids;
+      keepRecent(c.source_ids);
       c.from_24h_urine = g.from_24h_urine;
       c.created_at = c.updated_at = tx.now();
       c.id = tx.insertCandidate(c);
       tx.appendAudit({user.name, "create", "ae_candidate", std::to_string(c.id), "", toJson(c).dump()});
       continue;
     }
+    int order = strength(g, existing->grade, existing->worst_case_grade);
+    if (g.from_24h_urine != existing->from_24h_urine) order = g.from_24h_urine ? 1 : -1;
+    if (order < 0) continue;  // weaker evidence (or a dipstick after a 24-hour urine) changes nothing
     core::AeCandidate updated = *existing;
-    if (existing->from_24h_urine && !g.from_24h_urine) continue;  // a dipstick never overrides 24-hour urine
-    const bool override_dipstick = g.from_24h_urine && !existing->from_24h_urine;
-    if (override_dipstick || *g.grade > updated.grade ||
-        (*g.grade == updated.grade && g.worst_case_grade.value_or(0) > updated.worst_case_grade)) {
+    if (order > 0) {
       updated.grade = *g.grade;
       updated.worst_case_grade = g.worst_case_grade.value_or(*g.grade);
       updated.qualifier = updated.worst_case_grade > updated.grade ? g.qualifier : "";
       updated.from_24h_urine = g.from_24h_urine;
+      updated.source_ids = e.ids;
+    } else {
+      updated.source_ids.insert(updated.source_ids.end(), e.ids.begin(), e.ids.end());
     }
-    updated.source_ids.insert(updated.source_ids.end(), e.ids.begin(), e.ids.end());
+    keepRecent(updated.source_ids);
     updated.updated_at = tx.now();
     tx.updateCandidate(updated);
     tx.appendAudit({user.name, "update", "ae_candidate", std::to_string(updated.id), toJson(*existing).dump(),

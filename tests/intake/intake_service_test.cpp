@@ -359,11 +359,28 @@ TEST_CASE("a lab grade worse than baseline creates, then raises, one pending can
   c = f.candidates();
   REQUIRE(c.size() == 1);
   CHECK(c[0].grade == 4);
-  CHECK(c[0].source_ids == std::vector<int64_t>{first, second});
+  CHECK(c[0].source_ids == std::vector<int64_t>{second});  // the results behind the current grade
 
-  lab["value"] = 100;  // grade 1 does not lower a pending candidate
+  lab["value"] = 100;  // grade 1 does not lower a pending candidate, nor join its sources
   REQUIRE(f.intake.recordLabs(f.ctx(f.inv1), lab).isOk());
   CHECK(f.candidates()[0].grade == 4);
+  CHECK(f.candidates()[0].source_ids == std::vector<int64_t>{second});
+  lab["value"] = 1000;  // another grade 4 joins them
+  const int64_t third = json::parse(f.intake.recordLabs(f.ctx(f.inv1), lab).value().body)["id"];
+  CHECK(f.candidates()[0].source_ids == std::vector<int64_t>{second, third});
+}
+
+TEST_CASE("a candidate keeps at most the 50 most recent results behind its grade", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  json batch = {{"results", json::array()}};
+  for (int i = 0; i < 120; ++i) batch["results"].push_back(f.lab());
+  const json ids = json::parse(f.intake.recordLabs(f.ctx(f.inv1), batch).value().body)["ids"];
+  auto c = f.candidates();
+  REQUIRE(c.size() == 1);
+  REQUIRE(c[0].source_ids.size() == 50);
+  CHECK(c[0].source_ids.front() == ids[70].get<int64_t>());
+  CHECK(c[0].source_ids.back() == ids[119].get<int64_t>());
 }
 
 TEST_CASE("a grade no worse than the baseline grade creates no candidate", "[intake]") {
