@@ -80,7 +80,7 @@ struct TermGrade {
   std::optional<int> grade;
   std::optional<int> worst_case_grade;
   std::string_view qualifier;  // set when worst_case_grade > grade
-  std::string reason;          // set when grade is null
+  std::string_view reason;     // set when grade is null (static text)
 };
 
 // How an input unit maps onto an analyte's limits.
@@ -103,8 +103,8 @@ class LabGrader {
   core::Result<PreparedUnit> prepare(const Analyte& analyte, std::string_view unit) const;
 
   // Grades one value against every criterion of the analyte, in the order of the criteria.
-  // out must have room for analyte.criteria.size() results. No allocation unless a result is
-  // null (the reason is text). The hot path for bulk grading.
+  // out must have room for analyte.criteria.size() results. Allocates nothing: the hot path for
+  // bulk grading.
   void grade(const Analyte& analyte, const PreparedUnit& unit, const LabInput& input, TermGrade* out) const;
 
   // Convenience: prepare + grade.

@@ -73,7 +73,7 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
     g.grade = grades[i].grade;
     g.worst_case_grade = grades[i].worst_case_grade;
     g.qualifier = std::string(grades[i].qualifier);
-    g.reason = grades[i].reason;
+    g.reason = std::string(grades[i].reason);
     g.baseline_grade = baseline_unit ? at_baseline[i].grade.value_or(0) : 0;
     g.from_24h_urine = code == "PROT24H";
     out.push_back(std::move(g));
