@@ -219,17 +219,22 @@ Status IntakeService::insertAe(store::Transaction& tx, const WriteContext& ctx, 
                                int64_t* id_out) {
   core::Participant p;
   if (auto s = checkWritable(ctx.user, tx, in.study_id, "study_id", &p); !s.isOk()) return s;
-  core::AeReport report;
-  report.study_id = in.study_id;
-  report.site = p.site;
   in.version.version = 1;
   in.version.recorded_at = tx.now();
   in.version.recorded_by = ctx.user.name;
-  report.versions.push_back(in.version);
-  report.id = tx.insertAdverseEvent(in.study_id, in.version);
-  if (id_out) *id_out = report.id;
-  reply = {201, toJson(report, true).dump(), false};
-  tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(report.id), "", toJson(in.version).dump()));
+  const int64_t id = tx.insertAdverseEvent(in.study_id, in.version);
+  if (id_out) *id_out = id;
+  // The answer is toJson(report, true) of the new report; the version's JSON is built once and
+  // serves the answer's top level, its history and the audit entry.
+  json version = toJson(in.version);
+  std::string audit_after = version.dump();
+  json answer = version;
+  answer["id"] = id;
+  answer["study_id"] = in.study_id;
+  answer["site"] = p.site;
+  answer["versions"] = json::array({std::move(version)});
+  reply = {201, answer.dump(), false};
+  tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(id), "", std::move(audit_after)));
   return Status::ok();
 }
 
