@@ -177,6 +177,9 @@ TEST_CASE("electrolytes, SI and US", "[grading]") {
   // Ionized calcium: hypo <LLN - 1.0; <1.0 - 0.9; <0.9 - 0.8; <0.8. Hyper >ULN - 1.5; >1.5 - 1.6; >1.6 - 1.8; >1.8 mmol/L.
   check({"CAION", "mmol/L", {1.1, 1.3, {}}, "Hypocalcemia", {{1.0, 2, 1, 1}, {0.9, 3, 2, 2}, {0.8, 4, 3, 3}}});
   check({"CAION", "mmol/L", {1.1, 1.3, {}}, "Hypercalcemia", {{1.3, 0, 0, 1}, {1.5, 1, 1, 2}, {1.6, 2, 2, 3}, {1.8, 3, 3, 4}}});
+  // Ionized calcium has SI limits only; in mg/dL the SI limits apply after conversion
+  // (1.0 mmol/L = 4.0078 mg/dL).
+  check({"CAION", "mg/dL", {4.4, 5.2, {}}, "Hypocalcemia", {{4.0078, 2, 1, 1}}});
   // Magnesium: hypo <LLN - 0.5 (1.2 mg/dL); <0.5 - 0.4 (0.9); <0.4 - 0.3 (0.7); <0.3 (0.7).
   // Hyper >ULN - 1.23 (3.0) G1; >1.23 - 3.30 (8.0) G3; >3.30 G4.
   check({"MG", "mmol/L", {0.7, 1.0, {}}, "Hypomagnesemia", {{0.7, 1, 0, 0}, {0.5, 2, 1, 1}, {0.4, 3, 2, 2}, {0.3, 4, 3, 3}}});
@@ -205,7 +208,10 @@ TEST_CASE("glucose, lipids, urate, phosphate, proteins and TSH", "[grading]") {
   check({"TRIG", "mg/dL", {}, "Hypertriglyceridemia", {{150, 0, 1, 1}, {300, 1, 1, 2}, {500, 2, 2, 3}, {1000, 3, 3, 4}}});
   // Hypophosphatemia (treatment-graded): below LLN supports grade 1. Hyperuricemia: >ULN is G1 (G3 with consequences).
   check({"PHOS", "mmol/L", {0.8, 1.5, {}}, "Hypophosphatemia", {{0.8, 1, 0, 0}}});
+  check({"PHOS", "mg/dL", {2.5, 4.5, {}}, "Hypophosphatemia", {{2.5, 1, 0, 0}}});
   check({"URATE", "umol/L", {150.0, 420.0, {}}, "Hyperuricemia", {{420, 0, 0, 1}}});
+  check({"URATE", "mg/dL", {2.5, 7.0, {}}, "Hyperuricemia", {{7.0, 0, 0, 1}}});
+  check({"GLUC", "mg/dL", {70.0, 110.0, {}}, "Hyperglycemia", {{110, 0, 0, 1}}});
   // Fibrinogen decreased, normal baseline: <1.0 - 0.75; <0.75 - 0.5; <0.5 - 0.25; <0.25 x LLN, or <50 mg/dL.
   check({"FIBRINO", "g/L", {2.0, 4.0, 3.0}, "Fibrinogen decreased", {{2.0, 1, 0, 0}, {1.5, 2, 1, 1}, {1.0, 3, 2, 2}, {0.5, 4, 3, 3}}});
   check({"FIBRINO", "mg/dL", {200.0, 400.0, 300.0}, "Fibrinogen decreased", {{150, 2, 1, 1}, {100, 3, 2, 2}, {50, 4, 3, 3}}});
@@ -213,6 +219,7 @@ TEST_CASE("glucose, lipids, urate, phosphate, proteins and TSH", "[grading]") {
   check({"FIBRINO", "g/L", {4.0, 6.0, 3.6}, "Fibrinogen decreased", {{3.6, 1, 0, 0}, {2.7, 2, 2, 1}, {1.8, 3, 3, 2}, {0.9, 4, 4, 3}}});
   // Haptoglobin decreased <LLN; TSH increased >ULN (G1 only).
   check({"HAPTOG", "g/L", {0.3, 2.0, {}}, "Haptoglobin decreased", {{0.3, 1, 0, 0}}});
+  check({"HAPTOG", "mg/dL", {30.0, 200.0, {}}, "Haptoglobin decreased", {{30, 1, 0, 0}}});
   check({"TSH", "mIU/L", {0.4, 4.2, {}}, "Thyroid stimulating hormone increased", {{4.2, 0, 0, 1}}});
   // Proteinuria (adult): >=ULN - <1.0 g/24 h; 1.0 - <3.5; >=3.5. Dipstick 1+; 2+ and 3+; 4+.
   check({"PROT24H", "g/24h", {{}, 0.15, {}}, "Proteinuria", {{0.15, 0, 1, 1}, {1.0, 1, 2, 2}, {3.5, 2, 3, 3}}});
