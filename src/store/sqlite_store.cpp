@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <future>
 
 #include "store/migrations.h"
@@ -518,23 +517,11 @@ SqliteStore::SqliteStore(SqliteOptions options, const core::Clock& clock)
   checkpoint_thread_ = std::thread([this] { checkpointLoop(); });
 }
 
-namespace {
-int64_t steadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
 void SqliteStore::checkpointLoop() {
-  const std::string wal = options_.path + "-wal";
   std::unique_lock lock(queue_mutex_);
   while (!stopping_) {
-    checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; });
+    checkpoint_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
     if (stopping_ || !checkpoint_due_) continue;
-    const bool idle = steadyMs() - last_commit_ms_.load() >= 1000;
-    std::error_code ec;
-    const auto wal_bytes = std::filesystem::file_size(wal, ec);
-    const bool large = !ec && static_cast<int64_t>(wal_bytes) >= options_.checkpoint_wal_bytes;
-    if (!idle && !large) continue;
     checkpoint_due_ = false;
     lock.unlock();
     try {
@@ -639,7 +626,6 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
     c.execute("COMMIT");
     if (any_ok) {
       commits_.fetch_add(1, std::memory_order_relaxed);
-      last_commit_ms_.store(steadyMs());
       std::lock_guard lock(queue_mutex_);
       checkpoint_due_ = true;
     }

@@ -7,7 +7,8 @@
 // and then wakes the callers. A unit that fails rolls back to its savepoint alone. Reads use a
 // small pool of separate connections, which WAL lets run beside the writer. Checkpoints (copying
 // the WAL back into the database file) run on a background connection once a second after
-// writes, when writes pause or the WAL grows large, never inside commits.
+// writes, never inside commits. Small, frequent checkpoints keep each one's fsync short: a
+// large one stalls the WAL fsyncs of the commits behind it.
 
 #include <atomic>
 #include <condition_variable>
@@ -27,9 +28,6 @@ struct SqliteOptions {
   int read_connections = 4;    // size of the reader pool
   int max_group = 1024;        // most units of work sharing one commit
   bool migrate_on_open = true; // apply pending migrations when opening
-  // The WAL is copied back into the database file once writes pause for a second, or sooner
-  // when it grows past this size, so bursts of intake do not pay for the copy while they last.
-  int64_t checkpoint_wal_bytes = 256LL << 20;
 };
 
 class SqliteStore final : public Store {
@@ -89,7 +87,6 @@ class SqliteStore final : public Store {
   std::thread writer_thread_;
 
   // WAL checkpoints run on their own connection and thread, so a commit never waits for one.
-  std::atomic<int64_t> last_commit_ms_{0};  // steady clock
   std::unique_ptr<Connection> checkpointer_;
   std::thread checkpoint_thread_;
   std::condition_variable checkpoint_cv_;
