@@ -5,6 +5,8 @@
 #include <optional>
 #include <vector>
 
+#include "core/json_text.h"
+
 namespace vigil::grading {
 namespace {
 
@@ -111,19 +113,6 @@ std::optional<double> number(const Token& t) {
   return d;
 }
 
-void appendEscaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-}
-
 void appendGrade(std::string& out, const std::optional<int>& g) {
   if (g) out += static_cast<char>('0' + *g);
   else out += "null";
@@ -207,7 +196,7 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
   }
   if (!problem.empty()) {
     out += ",\"error\":\"";
-    appendEscaped(out, problem);
+    core::appendJsonEscaped(out, problem);
     out += "\"}\n";
     return;
   }
@@ -220,18 +209,18 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
     const TermGrade& r = results[i];
     if (i) out += ',';
     out += "{\"term\":\"";
-    appendEscaped(out, r.criterion->term);
+    core::appendJsonEscaped(out, r.criterion->term);
     out += "\",\"grade\":";
     appendGrade(out, r.grade);
     out += ",\"worst_case_grade\":";
     appendGrade(out, r.worst_case_grade);
     if (!r.grade) {
       out += ",\"reason\":\"";
-      appendEscaped(out, r.reason);
+      core::appendJsonEscaped(out, r.reason);
       out += '"';
     } else if (!r.qualifier.empty()) {
       out += ",\"qualifier\":\"";
-      appendEscaped(out, r.qualifier);
+      core::appendJsonEscaped(out, r.qualifier);
       out += '"';
     }
     out += '}';

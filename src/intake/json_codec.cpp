@@ -7,6 +7,7 @@
 #include <string_view>
 #include <set>
 
+#include "core/json_text.h"
 #include "core/time.h"
 
 namespace vigil::intake {
@@ -210,25 +211,7 @@ class FlatJsonWriter {
   void number(double v) { out_ += json(v).dump(); }  // nlohmann's exact number format
   void string(std::string_view s) {
     out_ += '"';
-    for (char c : s) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        case '\b': out_ += "\\b"; break;
-        case '\f': out_ += "\\f"; break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-            out_ += buf;
-          } else {
-            out_ += c;
-          }
-      }
-    }
+    core::appendJsonEscaped(out_, s);
     out_ += '"';
   }
   std::string out_;

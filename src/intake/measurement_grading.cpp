@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/json_text.h"
+
 namespace vigil::intake {
 namespace {
 
@@ -10,19 +12,6 @@ const core::BaselineLab* baselineOf(const core::Participant& p, const std::strin
   for (const auto& b : p.baseline_labs)
     if (b.test == code) return &b;
   return nullptr;
-}
-
-void appendEscaped(std::string& out, const std::string& s) {
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
 }
 
 }  // namespace
@@ -116,7 +105,7 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
     const auto& g = grades[i];
     if (i) out += ',';
     out += "{\"term\":\"";
-    appendEscaped(out, g.term);
+    core::appendJsonEscaped(out, g.term);
     out += "\",\"grade\":";
     out += g.grade ? std::to_string(*g.grade) : "null";
     out += ",\"worst_case_grade\":";
@@ -124,12 +113,12 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
     out += ",\"baseline_grade\":" + std::to_string(g.baseline_grade);
     if (!g.qualifier.empty() && g.worst_case_grade > g.grade) {
       out += ",\"qualifier\":\"";
-      appendEscaped(out, g.qualifier);
+      core::appendJsonEscaped(out, g.qualifier);
       out += '"';
     }
     if (!g.grade) {
       out += ",\"reason\":\"";
-      appendEscaped(out, g.reason);
+      core::appendJsonEscaped(out, g.reason);
       out += '"';
     }
     out += '}';
