@@ -7,6 +7,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/ThreadPool.h>
+#include <Poco/Exception.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
@@ -99,7 +100,13 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
 
  private:
   Response dispatch(Poco::Net::HTTPServerRequest& in, std::string& route) {
-    Poco::URI uri(in.getURI());
+    Poco::URI uri;
+    try {
+      uri = Poco::URI(in.getURI());
+    } catch (const Poco::SyntaxException&) {
+      drain(in);
+      return problem(core::Status::invalid("malformed request target", {{"(uri)", "is not a valid URI"}}), 400);
+    }
     Request req;
     req.method = in.getMethod();
     req.path = uri.getPath();
@@ -128,8 +135,10 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     req.params = std::move(match.params);
     if (in.has("Idempotency-Key")) {
       const std::string& key = in.get("Idempotency-Key");
-      if (key.empty() || key.size() > 200)
+      if (key.empty() || key.size() > 200) {
+        drain(in);  // an unread body would be taken for the next request on this connection
         return problem(core::Status::invalid("bad Idempotency-Key", {{"Idempotency-Key", "must be 1-200 characters"}}), 400);
+      }
       req.idempotency_key = key;
     }
     if (req.method == "POST" || req.method == "PUT") {

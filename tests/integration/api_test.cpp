@@ -1,6 +1,10 @@
 // The real vigild on 127.0.0.1 with an ephemeral port and a temporary database, driven over HTTP.
 #include <catch2/catch.hpp>
 
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -262,6 +266,28 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   CHECK_THAT(metrics.body, Catch::Contains("route=\"/api/v1/participants\",status=\"201\"} 1"));
   CHECK_THAT(metrics.body, Catch::Contains("vigil_http_request_duration_seconds_bucket{route=\"/api/v1/participants\""));
   CHECK_THAT(metrics.body, Catch::Contains("vigil_store_commits_total "));
+}
+
+TEST_CASE("a refused request leaves its keep-alive connection usable", "[integration]") {
+  Running r;
+  // Two requests on one connection: the first is refused before its body is read.
+  Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(r.d.port()));
+  session.setKeepAlive(true);
+  auto send = [&](const std::string& key) {
+    const std::string body = aeBody("S01-001").dump();
+    Poco::Net::HTTPRequest req("POST", "/api/v1/adverse-events", Poco::Net::HTTPMessage::HTTP_1_1);
+    req.set("Authorization", "Bearer " + r.inv);
+    req.set("Idempotency-Key", key);
+    req.setContentType("application/json");
+    req.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse resp;
+    std::stringstream ss;
+    ss << session.receiveResponse(resp).rdbuf();
+    return static_cast<int>(resp.getStatus());
+  };
+  CHECK(send(std::string(201, 'k')) == 400);
+  CHECK(send("fine-key") == 201);
 }
 
 TEST_CASE("unknown routes and methods get problem+json", "[integration]") {
