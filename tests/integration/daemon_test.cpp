@@ -1,5 +1,7 @@
 // Process lifecycle: configuration errors, --daemon with a pid file, graceful SIGTERM.
 #include <catch2/catch.hpp>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <signal.h>
 
 #include <chrono>
@@ -64,13 +66,31 @@ TEST_CASE("SIGTERM lets an in-flight batch finish and closes the database cleanl
   REQUIRE(d.post("/api/v1/participants", token, participantBody("S01-001", "S01")).status == 201);
   json batch = {{"results", json::array()}};
   for (int i = 0; i < 10000; ++i) batch["results"].push_back(labBody("S01-001"));
-  int status = 0;
-  std::thread client([&] { status = d.post("/api/v1/labs", token, batch).status; });
-  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the 2 MB body is on its way
-  const int code = d.stop();
-  client.join();
-  CHECK(code == 0);
-  CHECK(status == 201);
+  const std::string body = batch.dump();
+
+  // The request is surely in flight: headers and half the body are sent before SIGTERM, the rest
+  // after it.
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(d.port())));
+  const std::string head = "POST /api/v1/labs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+                           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\n\r\n";
+  const size_t half = body.size() / 2;
+  socket.sendBytes(head.data(), static_cast<int>(head.size()));
+  socket.sendBytes(body.data(), static_cast<int>(half));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  d.signalTerm();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (size_t sent = half; sent < body.size();)
+    sent += static_cast<size_t>(socket.sendBytes(body.data() + sent, static_cast<int>(body.size() - sent)));
+  std::string response;
+  char buf[4096];
+  int n = 0;
+  while ((n = socket.receiveBytes(buf, sizeof buf)) > 0) {
+    response.append(buf, static_cast<size_t>(n));
+    if (response.find("\"stored\":10000") != std::string::npos) break;
+  }
+  CHECK(response.rfind("HTTP/1.1 201", 0) == 0);
+  CHECK(d.waitExit() == 0);
   // A clean close checkpoints the write-ahead log into the database and removes it.
   CHECK_FALSE(std::filesystem::exists(d.dbPath() + "-wal"));
   d.start();

@@ -49,7 +49,7 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args, co
   return pid;
 }
 
-int waitExit(pid_t pid) {
+int reap(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) return -1;
@@ -66,7 +66,7 @@ CommandResult runCommand(const std::string& program, const std::vector<std::stri
   TempDir tmp;
   const pid_t pid = spawn(program, args, tmp.file("out"), tmp.file("err"), env);
   CommandResult r;
-  r.exit_code = waitExit(pid);
+  r.exit_code = reap(pid);
   r.out = slurp(tmp.file("out"));
   r.err = slurp(tmp.file("err"));
   return r;
@@ -82,7 +82,7 @@ Daemon::Daemon() = default;
 Daemon::~Daemon() {
   if (running()) {
     ::kill(process_->pid, SIGKILL);
-    waitExit(process_->pid);
+    reap(process_->pid);
   }
 }
 
@@ -120,7 +120,18 @@ long Daemon::pid() const { return process_ ? process_->pid : -1; }
 int Daemon::stop() {
   if (!running()) return -1;
   ::kill(process_->pid, SIGTERM);
-  const int code = waitExit(process_->pid);
+  const int code = reap(process_->pid);
+  process_->exited = true;
+  return code;
+}
+
+void Daemon::signalTerm() {
+  if (running()) ::kill(process_->pid, SIGTERM);
+}
+
+int Daemon::waitExit() {
+  if (!running()) return -1;
+  const int code = reap(process_->pid);
   process_->exited = true;
   return code;
 }
@@ -128,7 +139,7 @@ int Daemon::stop() {
 void Daemon::kill9() {
   if (!running()) return;
   ::kill(process_->pid, SIGKILL);
-  waitExit(process_->pid);
+  reap(process_->pid);
   process_->exited = true;
 }
 

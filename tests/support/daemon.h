@@ -42,6 +42,9 @@ class Daemon {
   void start(const std::vector<std::string>& extra_args = {});
   // Sends SIGTERM and waits for exit; returns the exit code.
   int stop();
+  // Sends SIGTERM without waiting; waitExit() then collects the exit code.
+  void signalTerm();
+  int waitExit();
   // SIGKILL, no clean-up: for crash tests.
   void kill9();
   bool running() const;
