@@ -181,7 +181,8 @@ Response listVitals(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.vitals(u, id, pg); });
 }
 
-std::optional<int64_t> aeId(const Request& req) {
+// The numeric {id} of the route (an AE or an AE candidate); nullopt when it is not a number.
+std::optional<int64_t> pathId(const Request& req) {
   const std::string& text = req.params.at("id");
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoll(text);
@@ -191,12 +192,12 @@ Response createAe(Api& api, const Request& req) {
   return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.createAdverseEvent(ctx, body); });
 }
 Response updateAe(Api& api, const Request& req) {
-  auto id = aeId(req);
+  auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such adverse event"));
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.updateAdverseEvent(ctx, *id, body); });
 }
 Response getAe(Api& api, const Request& req) {
-  auto id = aeId(req);
+  auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such adverse event"));
   return fromRead(api.intake().adverseEvent(*req.user, *id));
 }
@@ -232,12 +233,12 @@ Response listCandidates(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.candidates(u, id, pg); });
 }
 Response confirmCandidate(Api& api, const Request& req) {
-  auto id = aeId(req);
+  auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such AE candidate"));
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.confirmCandidate(ctx, *id, body); });
 }
 Response dismissCandidate(Api& api, const Request& req) {
-  auto id = aeId(req);
+  auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such AE candidate"));
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.dismissCandidate(ctx, *id, body); });
 }
