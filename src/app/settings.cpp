@@ -24,7 +24,7 @@ const std::set<std::string>& knownKeys() {
       "http.max_body_bytes", "http.keep_alive_seconds", "http.token_cache_seconds",
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
-      "run.port_file",    "config.site_file", "ctcae.dir"};
+      "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir"};
   return keys;
 }
 
@@ -158,6 +158,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.ctcae_dir = absolute(r.text("ctcae.dir", "ctcae", false), base_dir);
   if (!std::filesystem::exists(s.ctcae_dir + "/terms.tsv"))
     throw SettingsError("ctcae.dir: " + s.ctcae_dir + " holds no terms.tsv");
+  s.alerts_dir = absolute(r.text("alerts.dir", "alerts", false), base_dir);
+  if (!std::filesystem::exists(s.alerts_dir + "/rules/categories.json"))
+    throw SettingsError("alerts.dir: " + s.alerts_dir + " holds no rules/categories.json");
 
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
   if (!std::filesystem::is_directory(store_dir))
@@ -181,6 +184,7 @@ std::vector<std::string> describe(const Settings& s) {
       "store.max_group=" + std::to_string(s.store.max_group),
       "log.level=" + s.log.level,
       "ctcae.dir=" + s.ctcae_dir,
+      "alerts.dir=" + s.alerts_dir,
       "log.file=" + s.log.file,
   };
 }

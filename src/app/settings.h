@@ -34,6 +34,7 @@ struct Settings {
   store::SqliteOptions store;
   LogSettings log;
   std::string ctcae_dir;  // CTCAE terminology and grading data (ctcae/)
+  std::string alerts_dir; // safety rule data (alerts/)
   std::string port_file;  // when set, vigild writes its bound port here after start
   std::string config_file;
 };

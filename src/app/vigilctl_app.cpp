@@ -8,6 +8,7 @@
 
 #include <iostream>
 
+#include "app/knowledge.h"
 #include "app/settings.h"
 #include <nlohmann/json.hpp>
 
@@ -121,14 +122,13 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     std::cerr << "vigilctl: cannot open " << settings.store.path << ": " << e.what() << "\n";
     return 74;  // EX_IOERR
   }
-  auto catalogue = grading::Catalogue::load(settings.ctcae_dir + "/terms.tsv");
-  auto grader = grading::LabGrader::load(settings.ctcae_dir);
-  if (!catalogue.isOk() || !grader.isOk()) {
-    std::cerr << "vigilctl: cannot load CTCAE data: "
-              << (catalogue.isOk() ? grader.status().message() : catalogue.status().message()) << "\n";
+  std::string problem;
+  auto knowledge = loadKnowledge(settings, problem);
+  if (!knowledge) {
+    std::cerr << "vigilctl: cannot load the clinical data: " << problem << "\n";
     return 78;
   }
-  intake::IntakeService intake(*store, clock, catalogue.value(), grader.value());
+  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting);
 
   if (command == "db migrate") {
     auto v = store->schemaVersion();

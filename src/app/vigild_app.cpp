@@ -10,10 +10,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/knowledge.h"
 #include "app/logging.h"
 #include "core/version.h"
-#include "grading/catalogue.h"
-#include "grading/lab_grader.h"
 #include "http/server.h"
 #include "intake/intake_service.h"
 #include "store/sqlite_store.h"
@@ -71,14 +70,14 @@ int VigildApp::main(const std::vector<std::string>& args) {
   log->info("vigild {} starting", core::kVersion);
   for (const auto& line : describe(settings_)) log->info("setting {}", line);
 
-  auto catalogue = grading::Catalogue::load(settings_.ctcae_dir + "/terms.tsv");
-  auto grader = grading::LabGrader::load(settings_.ctcae_dir);
-  if (!catalogue.isOk() || !grader.isOk()) {
-    log->error("cannot load CTCAE data from {}: {}", settings_.ctcae_dir,
-               catalogue.isOk() ? grader.status().message() : catalogue.status().message());
+  std::string problem;
+  auto knowledge = loadKnowledge(settings_, problem);
+  if (!knowledge) {
+    log->error("cannot load the clinical data: {}", problem);
     return EXIT_CONFIG;
   }
-  log->info("CTCAE v5.0: {} terms, {} gradable analytes", catalogue.value().size(), grader.value().analytes().size());
+  log->info("CTCAE v5.0: {} terms, {} gradable analytes; safety categories version {}", knowledge->catalogue.size(),
+            knowledge->grader.analytes().size(), knowledge->categories.version());
 
   core::SystemClock clock;
   std::unique_ptr<store::SqliteStore> store;
@@ -91,7 +90,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   auto version = store->schemaVersion();
   log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
 
-  intake::IntakeService intake(*store, clock, catalogue.value(), grader.value());
+  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting);
   http::Server server(settings_.http, intake, *store, clock);
   try {
     server.start();

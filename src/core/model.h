@@ -171,6 +171,33 @@ struct VitalSigns {
   std::string grades_json = "[]";  // CTCAE grades computed on arrival
 };
 
+// A reporting clock of an AE (clinical-rules.md section 6.2), kept once opened: a later version
+// that no longer needs it marks it, never deletes it.
+struct ReportingDeadline {
+  int64_t id = 0;
+  int64_t ae_id = 0;
+  std::string study_id;
+  std::string site;
+  std::string kind;  // sae_24h, aesi_24h, susar_7d, susar_followup_8d, susar_15d
+  std::string due_at;
+  std::string anchor;
+  int opened_in_version = 1;
+  std::optional<int> no_longer_required_since_version;
+  std::string met_at;  // empty while open
+  std::string met_reference;
+  std::string met_by;
+  std::string created_at;
+};
+
+struct DeadlineFilter {
+  std::optional<std::string> study_id;
+  bool restrict_sites = false;
+  std::vector<std::string> sites;
+  std::optional<bool> met;  // nullopt: both
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
 // A CTCAE grade derived from a lab value or vital sign that is worse than the participant's
 // baseline: it waits for the investigator, and is not an AE until confirmed.
 enum class CandidateStatus { kPending, kConfirmed, kDismissed };

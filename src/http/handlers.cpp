@@ -181,7 +181,7 @@ Response listVitals(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.vitals(u, id, pg); });
 }
 
-// The numeric {id} of the route (an AE or an AE candidate); nullopt when it is not a number.
+// The numeric {id} of the route (an AE, an AE candidate or a deadline); nullopt when it is not a number.
 std::optional<int64_t> pathId(const Request& req) {
   const std::string& text = req.params.at("id");
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
@@ -241,6 +241,27 @@ Response dismissCandidate(Api& api, const Request& req) {
   auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such AE candidate"));
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.dismissCandidate(ctx, *id, body); });
+}
+
+Response listDeadlines(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"participant", "state", "after_id", "limit"});
+  core::DeadlineFilter f;
+  f.study_id = q.text("participant");
+  const auto state = q.text("state").value_or("open");
+  const auto page = q.page();
+  f.after_id = page.after_id;
+  f.limit = page.limit;
+  if (!q.ok(error)) return error;
+  if (state == "open") f.met = false;
+  else if (state == "met") f.met = true;
+  else if (state != "all") return problem(Status::invalid("bad state", {{"state", "must be open, met or all"}}), 400);
+  return fromRead(api.intake().deadlines(*req.user, f));
+}
+Response markDeadlineMet(Api& api, const Request& req) {
+  auto id = pathId(req);
+  if (!id) return problem(Status::notFound("no such deadline"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.markDeadlineMet(ctx, *id, body); });
 }
 
 }  // namespace
@@ -304,6 +325,8 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("GET", "/api/v1/ae-candidates", {listCandidates, true});
   router_.add("POST", "/api/v1/ae-candidates/{id}/confirm", {confirmCandidate, true});
   router_.add("POST", "/api/v1/ae-candidates/{id}/dismiss", {dismissCandidate, true});
+  router_.add("GET", "/api/v1/deadlines", {listDeadlines, true});
+  router_.add("POST", "/api/v1/deadlines/{id}/met", {markDeadlineMet, true});
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

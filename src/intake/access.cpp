@@ -17,4 +17,8 @@ bool canWrite(const core::User& user, const std::string& site) {
   return user.role == core::Role::kInvestigator && boundTo(user, site);
 }
 
+bool canRecordReport(const core::User& user, const std::string& site) {
+  return user.role == core::Role::kSafetyOfficer || canWrite(user, site);
+}
+
 }  // namespace vigil::intake

@@ -11,5 +11,8 @@ namespace vigil::intake {
 
 bool canRead(const core::User& user, const std::string& site);
 bool canWrite(const core::User& user, const std::string& site);
+// Who may record that a report was sent: the site's investigators (their SAE reports to the
+// sponsor) and safety officers (the sponsor's expedited reports).
+bool canRecordReport(const core::User& user, const std::string& site);
 
 }  // namespace vigil::intake

@@ -1,6 +1,7 @@
 #include "intake/intake_service.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <map>
 
 #include "core/crypto.h"
@@ -233,9 +234,84 @@ Status IntakeService::insertAe(store::Transaction& tx, const WriteContext& ctx, 
   answer["study_id"] = in.study_id;
   answer["site"] = p.site;
   answer["versions"] = json::array({std::move(version)});
+  answer["safety"] = syncDeadlines(tx, ctx.user, id, in.version);
   reply = {201, answer.dump(), false};
   tx.appendAudit(auditOf(ctx.user, "create", "adverse_event", std::to_string(id), "", std::move(audit_after)));
   return Status::ok();
+}
+
+json IntakeService::syncDeadlines(store::Transaction& tx, const core::User& user, int64_t ae_id,
+                                  const core::AeVersion& v) {
+  rules::ReportableEvent event;
+  event.ref = std::to_string(ae_id);
+  event.term = v.ctcae_term;
+  event.grade = v.grade;
+  event.serious = v.serious_criteria;
+  for (core::Drug drug : core::kDrugs)
+    event.investigator[static_cast<size_t>(drug)] = v.per_drug[static_cast<size_t>(drug)].relatedness;
+  event.site_aware_ms = core::parseTimestamp(v.site_aware_at);
+  const auto assessment = reporting_.assess(event);
+  const auto computed = reporting_.deadlines(event, assessment);
+
+  auto existing = tx.deadlinesOf(ae_id);
+  auto audit = [&](const std::string& action, const core::ReportingDeadline& d, const std::string& before) {
+    tx.appendAudit({user.name, action, "deadline", std::to_string(d.id), before, toJson(d, clock_.nowMs()).dump()});
+  };
+  for (const auto& c : computed) {
+    const std::string kind(rules::toString(c.kind));
+    const std::string due = core::formatTimestamp(c.due_ms);
+    auto it = std::find_if(existing.begin(), existing.end(), [&](const auto& d) { return d.kind == kind; });
+    if (it == existing.end()) {
+      core::ReportingDeadline d;
+      d.ae_id = ae_id;
+      d.kind = kind;
+      d.due_at = due;
+      d.anchor = c.anchor;
+      d.opened_in_version = v.version;
+      d.id = tx.insertDeadline(d);
+      d.created_at = tx.now();
+      audit("open", d, "");
+      existing.push_back(d);
+      continue;
+    }
+    // A clock keeps its earliest due date; one required again is no longer marked otherwise.
+    core::ReportingDeadline updated = *it;
+    if (due < updated.due_at) {
+      updated.due_at = due;
+      updated.anchor = c.anchor;
+    }
+    updated.no_longer_required_since_version.reset();
+    if (updated.due_at != it->due_at || it->no_longer_required_since_version) {
+      tx.updateDeadline(updated);
+      audit("update", updated, toJson(*it, clock_.nowMs()).dump());
+      *it = updated;
+    }
+  }
+  // A clock this version no longer needs (seriousness downgraded, say) stays, marked, until
+  // someone records it as met: it is never dropped silently.
+  for (auto& d : existing) {
+    const bool still = std::any_of(computed.begin(), computed.end(),
+                                   [&](const auto& c) { return rules::toString(c.kind) == d.kind; });
+    if (still || !d.met_at.empty() || d.no_longer_required_since_version) continue;
+    core::ReportingDeadline updated = d;
+    updated.no_longer_required_since_version = v.version;
+    tx.updateDeadline(updated);
+    audit("update", updated, toJson(d, clock_.nowMs()).dump());
+    d = updated;
+  }
+
+  json categories = json::array(), aesi = json::array(), clocks = json::array();
+  for (const auto* c : assessment.classification.categories) categories.push_back(c->name);
+  for (const auto* r : assessment.aesi) aesi.push_back(r->id);
+  for (const auto& d : existing) clocks.push_back(toJson(d, clock_.nowMs()));
+  return {{"categories", std::move(categories)},
+          {"irae", assessment.classification.irae},
+          {"anti_angiogenic", assessment.classification.anti_angiogenic},
+          {"aesi", std::move(aesi)},
+          {"serious", assessment.serious},
+          {"susar", assessment.susar},
+          {"unverified", assessment.unverified},
+          {"deadlines", std::move(clocks)}};
 }
 
 Result<Reply> IntakeService::createAdverseEvent(const WriteContext& ctx, const json& body) {
@@ -274,7 +350,9 @@ Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t
     tx.insertAeVersion(id, in.version);
     const std::string before = toJson(previous).dump();
     report->versions.push_back(in.version);
-    reply = {200, toJson(*report, true).dump(), false};
+    json answer = toJson(*report, true);
+    answer["safety"] = syncDeadlines(tx, ctx.user, id, in.version);
+    reply = {200, answer.dump(), false};
     tx.appendAudit(auditOf(ctx.user, "update", "adverse_event", std::to_string(id), before, toJson(in.version).dump()));
     return Status::ok();
   });
@@ -402,6 +480,44 @@ Result<Reply> IntakeService::confirmCandidate(const WriteContext& ctx, int64_t i
   });
 }
 
+Result<Reply> IntakeService::markDeadlineMet(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  std::string reference;
+  std::optional<std::string> met_at;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+  } else {
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "reference" && it.key() != "met_at") errors.push_back({it.key(), "is not a known field"});
+    if (!body.contains("reference") || !body["reference"].is_string() || body["reference"].get<std::string>().empty() ||
+        body["reference"].get<std::string>().size() > 200)
+      errors.push_back({"reference", "is required: the report's reference (1-200 characters)"});
+    else
+      reference = body["reference"].get<std::string>();
+    if (body.contains("met_at")) {
+      auto ms = body["met_at"].is_string() ? core::parseTimestamp(body["met_at"].get<std::string>()) : std::nullopt;
+      if (!ms) errors.push_back({"met_at", "must be an ISO 8601 date-time with a zone"});
+      else if (inFuture(body["met_at"].get<std::string>())) errors.push_back({"met_at", "is in the future"});
+      else met_at = core::formatTimestamp(*ms);
+    }
+  }
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto d = tx.deadline(id);
+    if (!d) return Status::notFound("no deadline " + std::to_string(id));
+    if (!canRecordReport(ctx.user, d->site)) return Status::forbidden("you may not record reports for site " + d->site);
+    if (!d->met_at.empty()) return Status::conflict("the deadline was already met on " + d->met_at);
+    core::ReportingDeadline updated = *d;
+    updated.met_at = met_at.value_or(tx.now());
+    updated.met_reference = reference;
+    updated.met_by = ctx.user.name;
+    tx.updateDeadline(updated);
+    reply = {200, toJson(updated, clock_.nowMs()).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "met", "deadline", std::to_string(id), toJson(*d, clock_.nowMs()).dump(), reply.body));
+    return Status::ok();
+  });
+}
+
 Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t id, const json& body) {
   Errors errors;
   std::string reason;
@@ -502,6 +618,23 @@ Result<std::string> IntakeService::candidates(const core::User& user, const std:
   auto rows = store_.candidates(study_id, pg);
   if (!rows.isOk()) return rows.status();
   return page(rows.value());
+}
+
+Result<std::string> IntakeService::deadlines(const core::User& user, core::DeadlineFilter filter) {
+  if (filter.study_id)
+    if (auto s = readableParticipant(user, *filter.study_id); !s.isOk()) return s;
+  if (user.role == core::Role::kInvestigator) {
+    filter.restrict_sites = true;
+    filter.sites = user.sites;
+  }
+  auto rows = store_.deadlines(filter);
+  if (!rows.isOk()) return rows.status();
+  const int64_t now = clock_.nowMs();
+  json items = json::array();
+  for (const auto& d : rows.value()) items.push_back(toJson(d, now));
+  json out{{"items", std::move(items)}};
+  out["next_after_id"] = rows.value().empty() ? json(nullptr) : json(rows.value().back().id);
+  return out.dump();
 }
 
 std::string IntakeService::searchTerms(const std::string& query, size_t limit) const {

@@ -16,6 +16,7 @@
 #include "core/time.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
+#include "rules/reporting.h"
 #include "store/store.h"
 
 namespace vigil::intake {
@@ -38,8 +39,8 @@ class IntakeService {
  public:
   // The catalogue and grader are immutable and must outlive the service.
   IntakeService(store::Store& store, const core::Clock& clock, const grading::Catalogue& catalogue,
-                const grading::LabGrader& grader)
-      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader) {}
+                const grading::LabGrader& grader, const rules::ReportingRules& reporting)
+      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader), reporting_(reporting) {}
 
   core::Result<Reply> createParticipant(const WriteContext& ctx, const nlohmann::json& body);
   core::Result<Reply> recordDose(const WriteContext& ctx, const nlohmann::json& body);
@@ -55,6 +56,8 @@ class IntakeService {
   // Turns a pending candidate into an AE: the body is an AE report whose study_id, ctcae_term,
   // meddra_code and grade default to the candidate's.
   core::Result<Reply> confirmCandidate(const WriteContext& ctx, int64_t id, nlohmann::json body);
+  // Records that the report a deadline asks for was sent: {"reference": ..., "met_at": optional}.
+  core::Result<Reply> markDeadlineMet(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
   // Closes a pending candidate without an AE; the body needs {"reason": ...}.
   core::Result<Reply> dismissCandidate(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
 
@@ -67,6 +70,8 @@ class IntakeService {
   core::Result<std::string> labs(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
+  // Reporting deadlines with their state at the current time (due, overdue, met).
+  core::Result<std::string> deadlines(const core::User& user, core::DeadlineFilter filter);
   // CTCAE v5.0 terms for a data-entry search box, with the text of each grade.
   std::string searchTerms(const std::string& query, size_t limit) const;
 
@@ -89,10 +94,17 @@ class IntakeService {
   core::Status insertAe(store::Transaction& tx, const WriteContext& ctx, struct AeInput& in, Reply& reply,
                         int64_t* id_out);
 
+  // Assesses the AE's current version (seriousness, AESI, suspected SUSAR) and brings its stored
+  // deadlines in line: new clocks open, earlier due dates win, clocks no longer required are
+  // marked, never dropped. Returns the "safety" object of the AE answer.
+  nlohmann::json syncDeadlines(store::Transaction& tx, const core::User& user, int64_t ae_id,
+                               const core::AeVersion& version);
+
   store::Store& store_;
   const core::Clock& clock_;
   const grading::Catalogue& catalogue_;
   const grading::LabGrader& grader_;
+  const rules::ReportingRules& reporting_;
 };
 
 }  // namespace vigil::intake

@@ -525,6 +525,26 @@ json toJson(const core::VitalSigns& v) {
           {"recorded_by", v.recorded_by}};
 }
 
+json toJson(const core::ReportingDeadline& d, int64_t as_of_ms) {
+  const std::string state = !d.met_at.empty() ? "met" : as_of_ms >= core::parseTimestamp(d.due_at).value_or(0) ? "overdue" : "due";
+  json out = {{"id", d.id},
+              {"ae_id", d.ae_id},
+              {"study_id", d.study_id},
+              {"site", d.site},
+              {"kind", d.kind},
+              {"due", d.due_at},
+              {"anchor", d.anchor},
+              {"state", state},
+              {"opened_in_version", d.opened_in_version},
+              {"no_longer_required_since_version", optNum(d.no_longer_required_since_version)}};
+  if (!d.met_at.empty()) {
+    out["met_at"] = d.met_at;
+    out["met_reference"] = d.met_reference;
+    out["met_by"] = d.met_by;
+  }
+  return out;
+}
+
 json toJson(const core::AeCandidate& c) {
   json out = {{"id", c.id},
               {"study_id", c.study_id},

@@ -179,6 +179,23 @@ CREATE TABLE ae_candidates (
 CREATE UNIQUE INDEX ae_candidates_pending ON ae_candidates(study_id, ctcae_term) WHERE status='pending';
 CREATE INDEX ae_candidates_participant ON ae_candidates(study_id, id);
 )SQL"},
+      {3, "reporting_deadlines", R"SQL(
+CREATE TABLE deadlines (
+  id                INTEGER PRIMARY KEY,
+  ae_id             INTEGER NOT NULL REFERENCES ae_reports(id),
+  kind              TEXT NOT NULL CHECK (kind IN ('sae_24h','aesi_24h','susar_7d','susar_followup_8d','susar_15d')),
+  due_at            TEXT NOT NULL,
+  anchor            TEXT NOT NULL,
+  opened_in_version INTEGER NOT NULL,
+  no_longer_required_since_version INTEGER,
+  met_at            TEXT,
+  met_reference     TEXT,
+  met_by            TEXT,
+  created_at        TEXT NOT NULL,
+  UNIQUE (ae_id, kind)
+);
+CREATE INDEX deadlines_due ON deadlines(met_at, due_at);
+)SQL"},
   };
   return kMigrations;
 }

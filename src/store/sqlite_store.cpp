@@ -220,6 +220,30 @@ core::AeCandidate candidateFromRow(const Statement& s) {
   return c;
 }
 
+const char* kDeadlineColumns =
+    "d.id, d.ae_id, r.study_id, p.site_id, d.kind, d.due_at, d.anchor, d.opened_in_version, "
+    "d.no_longer_required_since_version, d.met_at, d.met_reference, d.met_by, d.created_at";
+const char* kDeadlineFrom =
+    " FROM deadlines d JOIN ae_reports r ON r.id=d.ae_id JOIN participants p ON p.study_id=r.study_id";
+
+core::ReportingDeadline deadlineFromRow(const Statement& s) {
+  core::ReportingDeadline d;
+  d.id = s.int64(0);
+  d.ae_id = s.int64(1);
+  d.study_id = s.text(2);
+  d.site = s.text(3);
+  d.kind = s.text(4);
+  d.due_at = s.text(5);
+  d.anchor = s.text(6);
+  d.opened_in_version = s.integer(7);
+  d.no_longer_required_since_version = s.optInt(8);
+  d.met_at = s.optText(9).value_or("");
+  d.met_reference = s.optText(10).value_or("");
+  d.met_by = s.optText(11).value_or("");
+  d.created_at = s.text(12);
+  return d;
+}
+
 // ---- the writer's unit of work -----------------------------------------------------------
 
 class SqliteTransaction final : public Transaction {
@@ -416,6 +440,47 @@ class SqliteTransaction final : public Transaction {
     s.bind(8, optText(c.decided_by)).bind(9, optText(c.decided_at)).bind(10, optText(c.decision_reason));
     s.bind(11, now_).bind(12, c.id);
     s.exec();
+  }
+  std::vector<core::ReportingDeadline> deadlinesOf(int64_t ae_id) override {
+    std::vector<core::ReportingDeadline> out;
+    auto& s = c_.prepare(std::string("SELECT ") + kDeadlineColumns + kDeadlineFrom + " WHERE d.ae_id=? ORDER BY d.id");
+    s.bind(1, ae_id);
+    while (s.step()) out.push_back(deadlineFromRow(s));
+    return out;
+  }
+  std::optional<core::ReportingDeadline> deadline(int64_t id) override {
+    auto& s = c_.prepare(std::string("SELECT ") + kDeadlineColumns + kDeadlineFrom + " WHERE d.id=?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto d = deadlineFromRow(s);
+    s.reset();
+    return d;
+  }
+  int64_t insertDeadline(const core::ReportingDeadline& d) override {
+    c_.prepare(
+          "INSERT INTO deadlines(ae_id, kind, due_at, anchor, opened_in_version, created_at) VALUES (?,?,?,?,?,?)")
+        .bind(1, d.ae_id)
+        .bind(2, d.kind)
+        .bind(3, d.due_at)
+        .bind(4, d.anchor)
+        .bind(5, d.opened_in_version)
+        .bind(6, now_)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  void updateDeadline(const core::ReportingDeadline& d) override {
+    auto opt = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+    c_.prepare(
+          "UPDATE deadlines SET due_at=?, anchor=?, no_longer_required_since_version=?, met_at=?, met_reference=?, "
+          "met_by=? WHERE id=?")
+        .bind(1, d.due_at)
+        .bind(2, d.anchor)
+        .bind(3, d.no_longer_required_since_version)
+        .bind(4, opt(d.met_at))
+        .bind(5, opt(d.met_reference))
+        .bind(6, opt(d.met_by))
+        .bind(7, d.id)
+        .exec();
   }
   void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& r) override {
     c_.prepare("INSERT INTO idempotency_keys(user_id, key, request_hash, status, body, created_at) VALUES (?,?,?,?,?,?)")
@@ -839,6 +904,31 @@ Result<std::optional<core::AeCandidate>> SqliteStore::candidate(int64_t id) {
     if (!s.step()) return std::nullopt;
     auto out = candidateFromRow(s);
     s.reset();
+    return out;
+  });
+}
+
+Result<std::vector<core::ReportingDeadline>> SqliteStore::deadlines(const core::DeadlineFilter& f) {
+  return read<std::vector<core::ReportingDeadline>>([&](Connection& c) {
+    // Dynamic WHERE from fixed fragments; every value is bound.
+    std::string sql = std::string("SELECT ") + kDeadlineColumns + kDeadlineFrom + " WHERE d.id>?";
+    if (f.study_id) sql += " AND r.study_id=?";
+    if (f.restrict_sites) {
+      sql += " AND p.site_id IN (";
+      for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
+      sql += f.sites.empty() ? "NULL)" : ")";
+    }
+    if (f.met) sql += *f.met ? " AND d.met_at IS NOT NULL" : " AND d.met_at IS NULL";
+    sql += " ORDER BY d.id LIMIT ?";
+    auto& s = c.prepare(sql);
+    int i = 1;
+    s.bind(i++, f.after_id);
+    if (f.study_id) s.bind(i++, *f.study_id);
+    if (f.restrict_sites)
+      for (const auto& site : f.sites) s.bind(i++, site);
+    s.bind(i++, f.limit);
+    std::vector<core::ReportingDeadline> out;
+    while (s.step()) out.push_back(deadlineFromRow(s));
     return out;
   });
 }

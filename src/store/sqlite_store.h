@@ -50,6 +50,7 @@ class SqliteStore final : public Store {
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
   core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) override;
   core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) override;
+  core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) override;
   core::Result<int> schemaVersion() override;
   uint64_t commits() const override;
   void close() override;

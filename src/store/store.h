@@ -59,6 +59,11 @@ class Transaction {
   virtual int64_t insertCandidate(const core::AeCandidate& candidate) = 0;
   // Rewrites grade, sources, status and decision of an existing candidate.
   virtual void updateCandidate(const core::AeCandidate& candidate) = 0;
+  virtual std::vector<core::ReportingDeadline> deadlinesOf(int64_t ae_id) = 0;
+  virtual std::optional<core::ReportingDeadline> deadline(int64_t id) = 0;
+  virtual int64_t insertDeadline(const core::ReportingDeadline& deadline) = 0;
+  // Rewrites due_at, anchor, no_longer_required_since_version and the met fields.
+  virtual void updateDeadline(const core::ReportingDeadline& deadline) = 0;
   virtual void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& reply) = 0;
   virtual void appendAudit(const AuditRecord& record) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).
@@ -92,6 +97,7 @@ class Store {
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;
+  virtual core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) = 0;
 
   virtual core::Result<int> schemaVersion() = 0;
   // Number of transactions committed by write() since start (for /metrics).

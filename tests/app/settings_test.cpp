@@ -12,7 +12,8 @@ using namespace vigil;
 namespace {
 std::string writeConfig(const test::TempDir& dir, const std::string& body) {
   const std::string path = dir.file("vigil.properties");
-  std::ofstream(path) << "store.path = vigil.db\nlog.file =\nctcae.dir = " VIGIL_SOURCE_DIR "/ctcae\n" << body;
+  std::ofstream(path) << "store.path = vigil.db\nlog.file =\nctcae.dir = " VIGIL_SOURCE_DIR "/ctcae\n"
+                       << "alerts.dir = " VIGIL_SOURCE_DIR "/alerts\n" << body;
   return path;
 }
 }  // namespace
@@ -20,8 +21,8 @@ std::string writeConfig(const test::TempDir& dir, const std::string& body) {
 TEST_CASE("the committed vigil.properties is valid", "[app]") {
   test::TempDir dir;
   std::filesystem::create_directories(dir.file("var/log"));
-  auto s = app::loadSettings(VIGIL_SOURCE_DIR "/config/vigil.properties", {"ctcae.dir=" VIGIL_SOURCE_DIR "/ctcae"},
-                             dir.path());
+  auto s = app::loadSettings(VIGIL_SOURCE_DIR "/config/vigil.properties",
+                             {"ctcae.dir=" VIGIL_SOURCE_DIR "/ctcae", "alerts.dir=" VIGIL_SOURCE_DIR "/alerts"}, dir.path());
   CHECK(s.http.host == "127.0.0.1");
   CHECK(s.http.port == 8080);
   CHECK(s.store.path == dir.file("var/vigil.db"));  // relative to the start directory

@@ -4,6 +4,8 @@
 #include "core/crypto.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
+#include "rules/categories.h"
+#include "rules/reporting.h"
 #include "intake/intake_service.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
@@ -23,6 +25,13 @@ const grading::LabGrader& grader() {
   static const grading::LabGrader g = std::move(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
   return g;
 }
+const rules::ReportingRules& reporting() {
+  static const rules::CategorySet categories =
+      std::move(rules::CategorySet::load(VIGIL_SOURCE_DIR "/alerts/rules/categories.json", catalogue()).value());
+  static const rules::ReportingRules r =
+      std::move(rules::ReportingRules::load(VIGIL_SOURCE_DIR "/alerts", catalogue(), categories).value());
+  return r;
+}
 
 struct Fixture {
   test::TempDir dir;
@@ -33,7 +42,7 @@ struct Fixture {
                              return o;
                            }(),
                            clock};
-  intake::IntakeService intake{store, clock, catalogue(), grader()};
+  intake::IntakeService intake{store, clock, catalogue(), grader(), reporting()};
   core::User inv1{1, "inv1", core::Role::kInvestigator, {"S01"}, false};
   core::User inv2{2, "inv2", core::Role::kInvestigator, {"S02"}, false};
 
@@ -479,4 +488,71 @@ TEST_CASE("term search serves data-entry clients with the grade texts", "[intake
   CHECK(found["items"][0]["term"] == "Alopecia");
   CHECK(found["items"][0]["grades"]["3"].is_null());
   CHECK(found["items"][0]["grades"]["1"].get<std::string>().find("Hair loss") != std::string::npos);
+}
+
+TEST_CASE("an AE write assesses the AE and opens its reporting clocks", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  auto body = f.ae();
+  body["ctcae_term"] = "Esophageal hemorrhage";
+  body.erase("meddra_code");
+  body["grade"] = 3;
+  body["serious_criteria"] = {"hospitalization"};
+  auto created = f.intake.createAdverseEvent(f.ctx(f.inv1), body);
+  REQUIRE(created.isOk());
+  const json safety = json::parse(created.value().body)["safety"];
+  CHECK(safety["categories"] == json::array({"hemorrhage"}));
+  CHECK(safety["anti_angiogenic"] == true);
+  CHECK(safety["serious"] == true);
+  CHECK(safety["susar"] == false);
+  CHECK(safety["aesi"] == json::array({"AESI-HEM", "AESI-HEM-SITE"}));
+  REQUIRE(safety["deadlines"].size() == 1);
+  CHECK(safety["deadlines"][0]["kind"] == "sae_24h");
+  CHECK(safety["deadlines"][0]["due"] == "2026-02-11T08:00:00.000Z");
+  CHECK(safety["deadlines"][0]["state"] == "overdue");  // the clock says 2026-03-01
+  const int64_t ae_id = json::parse(created.value().body)["id"];
+  const int64_t deadline_id = safety["deadlines"][0]["id"];
+
+  SECTION("a seriousness downgrade keeps the clock and says since which version it is not required") {
+    auto update = body;
+    update["serious_criteria"] = json::array();
+    update["reason"] = "admission was for a planned procedure";
+    auto r = f.intake.updateAdverseEvent(f.ctx(f.inv1), ae_id, update);
+    REQUIRE(r.isOk());
+    const json clocks = json::parse(r.value().body)["safety"]["deadlines"];
+    // Non-serious now, still an AESI (grade 3 hemorrhage): its own 24 h clock opens beside the kept SAE clock.
+    REQUIRE(clocks.size() == 2);
+    CHECK(clocks[0]["kind"] == "sae_24h");
+    CHECK(clocks[0]["no_longer_required_since_version"] == 2);
+    CHECK(clocks[1]["kind"] == "aesi_24h");
+  }
+  SECTION("marking a clock met needs a reference, once, by the site or a safety officer") {
+    CHECK(f.intake.markDeadlineMet(f.ctx(f.inv1), deadline_id, json::object()).status().fields().at(0).field == "reference");
+    CHECK(f.intake.markDeadlineMet(f.ctx(f.inv2), deadline_id, {{"reference", "SAE-001"}}).status().code() ==
+          core::StatusCode::kForbidden);
+    core::User dsmb{0, "dsmb", core::Role::kDsmb, {}, false};
+    CHECK(f.intake.markDeadlineMet(f.ctx(dsmb), deadline_id, {{"reference", "SAE-001"}}).status().code() ==
+          core::StatusCode::kForbidden);
+    auto met = f.intake.markDeadlineMet(f.ctx(f.inv1), deadline_id,
+                                        {{"reference", "SAE-001"}, {"met_at", "2026-02-11T07:00:00Z"}});
+    REQUIRE(met.isOk());
+    CHECK(json::parse(met.value().body)["state"] == "met");
+    CHECK(json::parse(met.value().body)["met_reference"] == "SAE-001");
+    core::User so{0, "so", core::Role::kSafetyOfficer, {}, false};
+    CHECK(f.intake.markDeadlineMet(f.ctx(so), deadline_id, {{"reference", "again"}}).status().code() ==
+          core::StatusCode::kConflict);
+    // A met clock stays met through later versions.
+    auto update = body;
+    update["reason"] = "narrative completed";
+    update["narrative"] = "Bleeding stopped after endoscopic clipping.";
+    const json clocks = json::parse(f.intake.updateAdverseEvent(f.ctx(f.inv1), ae_id, update).value().body)["safety"]["deadlines"];
+    CHECK(clocks[0]["state"] == "met");
+  }
+  SECTION("the deadline list shows open clocks; an investigator sees only their sites") {
+    core::DeadlineFilter open;
+    open.met = false;
+    const json mine = json::parse(f.intake.deadlines(f.inv1, open).value());
+    CHECK(mine["items"].size() == 1);
+    CHECK(json::parse(f.intake.deadlines(f.inv2, open).value())["items"].empty());
+  }
 }

@@ -258,7 +258,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 2);
+  CHECK(health.json()["schema_version"] == 3);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);
@@ -360,4 +360,31 @@ TEST_CASE("a graded lab opens a candidate the investigator confirms over HTTP", 
   CHECK(confirmed.json()["ctcae_term"] == "Alanine aminotransferase increased");
   CHECK(d.post(path + "/dismiss", r.inv, {{"reason", "late"}}).status == 409);
   CHECK(d.get("/api/v1/ae-candidates?participant=S01-001", r.inv).json()["items"][0]["status"] == "confirmed");
+}
+
+TEST_CASE("a serious AE opens a 24 h clock that the deadline list shows until it is met", "[integration][rules]") {
+  Running r;
+  auto& d = r.d;
+  const std::string officer = d.addUser("officer", "safety_officer");
+  auto body = aeBody("S01-001");
+  body["grade"] = 3;
+  body["serious_criteria"] = {"hospitalization"};
+  body["ctcae_term"] = "Epistaxis";
+  auto ae = d.post("/api/v1/adverse-events", r.inv, body);
+  REQUIRE(ae.status == 201);
+  CHECK(ae.json()["safety"]["serious"] == true);
+  auto open = d.get("/api/v1/deadlines", officer);
+  REQUIRE(open.status == 200);
+  REQUIRE(open.json()["items"].size() == 1);
+  const auto clock = open.json()["items"][0];
+  CHECK(clock["kind"] == "sae_24h");
+  CHECK(clock["study_id"] == "S01-001");
+  const std::string met = "/api/v1/deadlines/" + std::to_string(clock["id"].get<int64_t>()) + "/met";
+  CHECK(d.post(met, officer, json::object()).status == 422);
+  auto done = d.post(met, officer, {{"reference", "CIOMS-2026-0001"}});
+  REQUIRE(done.status == 200);
+  CHECK(done.json()["state"] == "met");
+  CHECK(d.get("/api/v1/deadlines", officer).json()["items"].empty());
+  CHECK(d.get("/api/v1/deadlines?state=met", officer).json()["items"].size() == 1);
+  CHECK(d.get("/api/v1/deadlines?state=late", officer).status == 400);
 }

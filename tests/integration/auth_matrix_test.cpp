@@ -57,6 +57,7 @@ std::vector<Call> calls(const std::string& site, int64_t ae_id) {
       {"record vitals", "POST", "/api/v1/vitals", vitalsBody(sid), true},
       {"list vitals", "GET", "/api/v1/vitals?participant=" + sid, nullptr, false},
       {"list AE candidates", "GET", "/api/v1/ae-candidates?participant=" + sid, nullptr, false},
+      {"list deadlines", "GET", "/api/v1/deadlines?participant=" + sid, nullptr, false},
   };
 }
 
@@ -96,7 +97,7 @@ TEST_CASE("auth matrix: every role on every resource at its own and another site
       ++checked;
     }
   }
-  CHECK(checked == 28);
+  CHECK(checked == 30);
 }
 
 TEST_CASE("every role may search CTCAE terms; candidates are decided only at the own site", "[integration][auth]") {

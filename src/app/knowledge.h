@@ -1,0 +1,26 @@
+#pragma once
+// The clinical knowledge both programs load at start-up: the CTCAE dictionary and grading
+// criteria (ctcae/) and the safety rules (alerts/). Immutable once loaded.
+
+#include <memory>
+#include <string>
+
+#include "app/settings.h"
+#include "grading/catalogue.h"
+#include "grading/lab_grader.h"
+#include "rules/categories.h"
+#include "rules/reporting.h"
+
+namespace vigil::app {
+
+struct Knowledge {
+  grading::Catalogue catalogue;
+  grading::LabGrader grader;
+  rules::CategorySet categories;
+  rules::ReportingRules reporting;  // refers to categories: Knowledge is never copied or moved
+};
+
+// Loads and checks everything; on failure returns nullptr and sets error to what is wrong.
+std::unique_ptr<Knowledge> loadKnowledge(const Settings& settings, std::string& error);
+
+}  // namespace vigil::app
