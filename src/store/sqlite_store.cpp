@@ -732,6 +732,19 @@ Result<T> SqliteStore::read(F&& fn) {
   }
 }
 
+namespace {
+// Rows of one participant after a cursor, in id order: the shape of every per-participant list.
+template <typename T, typename Map>
+std::vector<T> pageOfParticipant(Connection& c, const std::string& sql, const std::string& study_id, Page page,
+                                 Map map) {
+  std::vector<T> out;
+  auto& s = c.prepare(sql);
+  s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+  while (s.step()) out.push_back(map(s));
+  return out;
+}
+}  // namespace
+
 Result<core::User> SqliteStore::userByTokenHash(const std::string& token_hash) {
   auto r = read<std::optional<core::User>>([&](Connection& c) -> std::optional<core::User> {
     auto& s = c.prepare("SELECT id, name, role, disabled FROM users WHERE token_hash=?");
@@ -779,27 +792,25 @@ Result<std::vector<core::Participant>> SqliteStore::participants(const std::opti
 
 Result<std::vector<core::DoseRecord>> SqliteStore::doses(const std::string& study_id, Page page) {
   return read<std::vector<core::DoseRecord>>([&](Connection& c) {
-    std::vector<core::DoseRecord> out;
-    auto& s = c.prepare(
+    return pageOfParticipant<core::DoseRecord>(
+        c,
         "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
-        "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
-    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
-    while (s.step()) {
-      core::DoseRecord d;
-      d.id = s.int64(0);
-      d.study_id = s.text(1);
-      d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
-      d.dose_mg = s.optReal(3);
-      d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
-      d.date = s.text(5);
-      d.cycle = s.integer(6);
-      d.day = s.integer(7);
-      d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
-      d.recorded_at = s.text(9);
-      d.recorded_by = s.text(10);
-      out.push_back(std::move(d));
-    }
-    return out;
+        "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+        study_id, page, [](const Statement& s) {
+          core::DoseRecord d;
+          d.id = s.int64(0);
+          d.study_id = s.text(1);
+          d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
+          d.dose_mg = s.optReal(3);
+          d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
+          d.date = s.text(5);
+          d.cycle = s.integer(6);
+          d.day = s.integer(7);
+          d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
+          d.recorded_at = s.text(9);
+          d.recorded_by = s.text(10);
+          return d;
+        });
   });
 }
 
@@ -854,31 +865,27 @@ Result<std::vector<core::AeReport>> SqliteStore::adverseEvents(const core::AeFil
 
 Result<std::vector<core::LabResult>> SqliteStore::labs(const std::string& study_id, Page page) {
   return read<std::vector<core::LabResult>>([&](Connection& c) {
-    std::vector<core::LabResult> out;
-    auto& s = c.prepare(
+    return pageOfParticipant<core::LabResult>(
+        c,
         "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
-        "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
-    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
-    while (s.step()) {
-      out.push_back({s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5), s.optReal(6), s.text(7),
-                     s.text(8), s.text(9), s.text(10), s.text(11)});
-    }
-    return out;
+        "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+        study_id, page, [](const Statement& s) {
+          return core::LabResult{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5),
+                                 s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)};
+        });
   });
 }
 
 Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& study_id, Page page) {
   return read<std::vector<core::VitalSigns>>([&](Connection& c) {
-    std::vector<core::VitalSigns> out;
-    auto& s = c.prepare(
+    return pageOfParticipant<core::VitalSigns>(
+        c,
         "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
-        "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
-    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
-    while (s.step()) {
-      out.push_back({s.int64(0), s.text(1), s.text(2), s.optInt(3), s.optInt(4), s.optInt(5), s.optReal(6),
-                     s.optReal(7), s.optInt(8), s.text(9), s.text(10), s.text(11)});
-    }
-    return out;
+        "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+        study_id, page, [](const Statement& s) {
+          return core::VitalSigns{s.int64(0),   s.text(1),   s.text(2),    s.optInt(3), s.optInt(4), s.optInt(5),
+                                  s.optReal(6), s.optReal(7), s.optInt(8), s.text(9),   s.text(10),  s.text(11)};
+        });
   });
 }
 
@@ -888,12 +895,9 @@ Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {
 
 Result<std::vector<core::AeCandidate>> SqliteStore::candidates(const std::string& study_id, Page page) {
   return read<std::vector<core::AeCandidate>>([&](Connection& c) {
-    std::vector<core::AeCandidate> out;
-    auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns +
-                        " FROM ae_candidates WHERE study_id=? AND id>? ORDER BY id LIMIT ?");
-    s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
-    while (s.step()) out.push_back(candidateFromRow(s));
-    return out;
+    return pageOfParticipant<core::AeCandidate>(
+        c, std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+        study_id, page, candidateFromRow);
   });
 }
 
