@@ -220,6 +220,15 @@ core::AeCandidate candidateFromRow(const Statement& s) {
   return c;
 }
 
+std::optional<core::AeCandidate> selectCandidate(Connection& c, int64_t id) {
+  auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE id=?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  auto out = candidateFromRow(s);
+  s.reset();
+  return out;
+}
+
 const char* kDeadlineColumns =
     "d.id, d.ae_id, r.study_id, p.site_id, d.kind, d.due_at, d.anchor, d.opened_in_version, "
     "d.no_longer_required_since_version, d.met_at, d.met_reference, d.met_by, d.created_at";
@@ -411,14 +420,7 @@ class SqliteTransaction final : public Transaction {
     s.reset();
     return c;
   }
-  std::optional<core::AeCandidate> candidate(int64_t id) override {
-    auto& s = c_.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE id=?");
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    auto c = candidateFromRow(s);
-    s.reset();
-    return c;
-  }
+  std::optional<core::AeCandidate> candidate(int64_t id) override { return selectCandidate(c_, id); }
   int64_t insertCandidate(const core::AeCandidate& c) override {
     auto& s = c_.prepare(
         "INSERT INTO ae_candidates(study_id, ctcae_term, meddra_code, grade, worst_case_grade, qualifier, "
@@ -902,14 +904,7 @@ Result<std::vector<core::AeCandidate>> SqliteStore::candidates(const std::string
 }
 
 Result<std::optional<core::AeCandidate>> SqliteStore::candidate(int64_t id) {
-  return read<std::optional<core::AeCandidate>>([&](Connection& c) -> std::optional<core::AeCandidate> {
-    auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE id=?");
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    auto out = candidateFromRow(s);
-    s.reset();
-    return out;
-  });
+  return read<std::optional<core::AeCandidate>>([&](Connection& c) { return selectCandidate(c, id); });
 }
 
 Result<std::vector<core::ReportingDeadline>> SqliteStore::deadlines(const core::DeadlineFilter& f) {
