@@ -9,6 +9,7 @@
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
 #include "rules/categories.h"
+#include "rules/dose_rules.h"
 #include "rules/reporting.h"
 
 namespace vigil::app {
@@ -18,6 +19,7 @@ struct Knowledge {
   grading::LabGrader grader;
   rules::CategorySet categories;
   rules::ReportingRules reporting;  // refers to categories: Knowledge is never copied or moved
+  rules::DoseRules dose;            // alerts/rules/dose.json
 };
 
 // Loads and checks everything; on failure returns nullptr and sets error to what is wrong.

@@ -14,6 +14,8 @@
 
 #include "audit/audit.h"
 #include "grading/grade_lines.h"
+#include "rules/evaluator.h"
+#include "rules/scenario_json.h"
 #include "intake/intake_service.h"
 #include "store/sqlite_store.h"
 
@@ -63,12 +65,13 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("baseline", "grade: the participant's baseline value", "NUMBER");
   add("on-anticoagulation", "grade: the participant is anticoagulated (INR)", nullptr);
   add("ctcae-dir", "grade: CTCAE data directory (default: ctcae.dir from the settings)", "DIR");
+  add("detail", "evaluate: add findings, flags, clocks and the events behind each recommendation", nullptr);
 }
 
 void VigilctlApp::handleOption(const std::string& name, const std::string& value) {
   Application::handleOption(name, value);
   if (name == "help") help_ = true;
-  else if (name == "on-anticoagulation") values_[name] = "true";
+  else if (name == "on-anticoagulation" || name == "detail") values_[name] = "true";
   else if (name == "config") config_file_ = value;
   else if (name == "set") overrides_.push_back(value);
   else if (name == "site") sites_.push_back(value);
@@ -92,7 +95,8 @@ int VigilctlApp::usage(const std::string& problem) {
       "  user add --name=N --role=R [--site=S ...]   create a user and print its API token once\n"
       "  audit verify                                recompute the audit hash chain\n"
       "  grade                                       grade JSON lines from stdin (see docs/grade.md)\n"
-      "  grade --test=HGB --value=85 --unit=g/L [--lln= --uln= --baseline= --on-anticoagulation]");
+      "  grade --test=HGB --value=85 --unit=g/L [--lln= --uln= --baseline= --on-anticoagulation]\n"
+      "  evaluate [--detail]                         evaluate one JSON scenario from stdin (see docs/evaluate.md)");
   help.format(problem.empty() ? std::cout : std::cerr);
   return problem.empty() ? 0 : 64;  // EX_USAGE
 }
@@ -101,6 +105,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (help_ || args.empty()) return usage(help_ ? "" : "no command given");
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
   if (args[0] == "grade" && args.size() == 1) return grade();
+  if (args[0] == "evaluate" && args.size() == 1) return evaluate();
   static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify"};
   if (!kCommands.count(command) || args.size() > 2) return usage("unknown command '" + command + "'");
 
@@ -166,6 +171,39 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     return 1;
   }
   std::cout << "audit trail verifies: " << report.entries << " entries\n";
+  return 0;
+}
+
+int VigilctlApp::evaluate() {
+  Settings settings;
+  try {
+    settings = loadSettings(config_file_, overrides_, base_dir_);
+  } catch (const std::exception& e) {
+    std::cerr << "vigilctl: configuration error: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  std::string problem;
+  auto knowledge = loadKnowledge(settings, problem);
+  if (!knowledge) {
+    std::cerr << "vigilctl: cannot load the clinical data: " << problem << "\n";
+    return 78;
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(std::cin);
+  } catch (const std::exception& e) {
+    std::cerr << "vigilctl: the scenario is not JSON: " << e.what() << "\n";
+    return 65;  // EX_DATAERR
+  }
+  auto scenario = rules::parseScenario(doc, knowledge->catalogue, knowledge->grader);
+  if (!scenario.isOk()) {
+    std::cerr << "vigilctl: " << scenario.status().message() << "\n";
+    for (const auto& f : scenario.status().fields()) std::cerr << "  " << f.field << ": " << f.detail << "\n";
+    return 65;
+  }
+  const rules::Evaluator evaluator(knowledge->dose, knowledge->reporting, knowledge->categories, knowledge->grader);
+  std::cout << rules::evaluationToJson(evaluator.evaluate(scenario.value()), knowledge->dose, option("detail") == "true")
+            << "\n";
   return 0;
 }
 

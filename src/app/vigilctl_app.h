@@ -5,6 +5,7 @@
 //   vigilctl user add --name=N --role=R [--site=S ...]   prints the new token once
 //   vigilctl audit verify                                 exit 0 if the chain verifies, 1 if not
 //   vigilctl grade [--test=T --value=V ...]               CTCAE grading (grading/grade_lines.h)
+//   vigilctl evaluate [--detail] < scenario.json          safety rules on one scenario (docs/evaluate.md)
 // Common options: --config=FILE, --set=KEY=VALUE (as vigild). Exit codes follow sysexits.h.
 
 #include <Poco/Util/Application.h>
@@ -28,6 +29,7 @@ class VigilctlApp final : public Poco::Util::Application {
  private:
   int usage(const std::string& problem);
   int grade();
+  int evaluate();
   std::string option(const std::string& name) const;
 
   std::string base_dir_;

@@ -7,7 +7,7 @@
 #include "core/crypto.h"
 #include "intake/access.h"
 #include "intake/json_codec.h"
-#include "intake/measurement_grading.h"
+#include "grading/measurement_grading.h"
 
 namespace vigil::intake {
 namespace {
@@ -15,6 +15,12 @@ namespace {
 using core::Result;
 using core::Status;
 using nlohmann::json;
+using grading::checkUnit;
+using grading::gradeMeasurement;
+using grading::gradesToJson;
+using grading::gradeVitals;
+using grading::MeasurementGrade;
+using grading::worseThanBaseline;
 
 constexpr int64_t kTimestampSkewMs = 5 * 60 * 1000;  // tolerated client clock drift
 

@@ -12,7 +12,7 @@
 #include "core/status.h"
 #include "grading/lab_grader.h"
 
-namespace vigil::intake {
+namespace vigil::grading {
 
 struct MeasurementGrade {
   std::string term;
@@ -49,4 +49,4 @@ bool worseThanBaseline(const MeasurementGrade& g);
 // JSON array text of grades: [{"term":..,"grade":..,"worst_case_grade":..,"baseline_grade":..}, ...]
 std::string gradesToJson(const std::vector<MeasurementGrade>& grades);
 
-}  // namespace vigil::intake
+}  // namespace vigil::grading

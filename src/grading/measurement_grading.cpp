@@ -1,11 +1,11 @@
-#include "intake/measurement_grading.h"
+#include "grading/measurement_grading.h"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "core/json_text.h"
 
-namespace vigil::intake {
+namespace vigil::grading {
 namespace {
 
 const core::BaselineLab* baselineOf(const core::Participant& p, const std::string& code) {
@@ -126,4 +126,4 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
   return out + "]";
 }
 
-}  // namespace vigil::intake
+}  // namespace vigil::grading
