@@ -58,6 +58,7 @@ struct Episode {
   const ScenarioAe* ae = nullptr;
   const LabInfo* lab = nullptr;
   const ScenarioVital* vital = nullptr;
+  bool ungraded = false;  // a lab value CTCAE cannot grade here (e.g. no baseline): value rows only
   Classification cls;
   std::array<bool, 2> ruled_out{};
   std::array<bool, 2> related{};
@@ -281,8 +282,31 @@ class Run {
       }
       auto grades = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, p);
       if (!grades.isOk()) continue;
+      const bool undecided = std::any_of(grades.value().begin(), grades.value().end(),
+                                         [](const grading::MeasurementGrade& g) { return !g.grade; });
+      if (undecided && l.uln) {
+        // No baseline where CTCAE needs one: grade as if the baseline were normal (the midpoint
+        // of the reference range) rather than let a high value pass unnoticed.
+        core::Participant assumed = p;
+        const double mid = l.lln ? (*l.lln + *l.uln) / 2 : *l.uln;
+        assumed.baseline_labs.push_back({code, mid, l.unit, l.lln, l.uln, std::nullopt});
+        auto regraded = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, assumed);
+        if (regraded.isOk()) grades = std::move(regraded);
+      }
       for (const auto& g : grades.value()) {
-        if (!g.grade) continue;
+        if (!g.grade) {
+          // Rows on the raw value (x ULN) still apply: an ALT of 15 x ULN must not pass
+          // unnoticed because the participant's baseline is missing.
+          Episode e;
+          e.kind = EventKind::kLab;
+          e.ref = l.ref;
+          e.term = g.term;
+          e.onset = l.collected_ms;
+          e.lab = &info;
+          e.ungraded = true;
+          eps_.push_back(std::move(e));
+          continue;
+        }
         auto& series = series_[g.term];
         series.push_back({l.collected_ms, *g.grade});
         if (*g.grade < 1) continue;
@@ -330,7 +354,7 @@ class Run {
     }
     // The series pointers are stable now.
     for (auto& e : eps_) {
-      if (e.kind != EventKind::kAe) e.series = &series_.at(e.term);
+      if (e.kind != EventKind::kAe) e.series = &series_[e.term];
       e.cls = categories_.classify(e.term);
       e.resolved1 = e.resolvedAt(1);
     }
@@ -375,7 +399,11 @@ class Run {
   // 0: no, 1: holds now, 2: holds once the event persists (deferred).
   int conditionHolds(const Condition& c, DrugScope scope, const Episode& e, bool ignore_attribution,
                      bool* is_recurrent) const {
-    if (e.grade < c.min_grade || e.grade > c.max_grade) return 0;
+    if (e.ungraded) {
+      if (c.measure.empty() || c.tests.empty()) return 0;
+    } else if (e.grade < c.min_grade || e.grade > c.max_grade) {
+      return 0;
+    }
     if (!c.events[static_cast<size_t>(e.kind)]) return 0;
     if (c.hasTermFilter()) {
       bool hit = std::find(c.terms.begin(), c.terms.end(), e.term) != c.terms.end();
@@ -483,10 +511,11 @@ class Run {
 
   void applyRule(size_t d, const DoseRule& rule, size_t ei, int64_t t, bool recurrent_event) {
     DrugState& s = st_[d];
-    if (s.discontinued) return;
     const Episode& e = eps_[ei];
+    if (rule.action == DrugAction::kDiscontinue) return discontinue(d, t, {rule.id}, e.ref);
+    if (s.discontinued) return;
     switch (rule.action) {
-      case DrugAction::kDiscontinue: discontinue(d, t, {rule.id}, e.ref); return;
+      case DrugAction::kDiscontinue: return;
       case DrugAction::kContinue: addItem(d, ItemKind::kWatch, rule, ei, t); return;
       case DrugAction::kInterruptInfusion: addItem(d, ItemKind::kInterrupt, rule, ei, t); return;
       case DrugAction::kHold: break;
@@ -548,7 +577,12 @@ class Run {
 
   void discontinue(size_t d, int64_t t, std::vector<std::string> rule_ids, const std::string& ref) {
     DrugState& s = st_[d];
-    if (s.discontinued) return;
+    if (s.discontinued) {
+      // Several rows stopping the drug on the same event: all of them are behind it.
+      if (s.since == t && s.discontinue_refs == std::vector<std::string>{ref})
+        for (const auto& id : rule_ids) addUnique(s.discontinue_rules, id);
+      return;
+    }
     s.discontinued = true;
     s.since = t;
     s.discontinue_rules = std::move(rule_ids);
@@ -715,6 +749,7 @@ class Run {
       ev.ref = e.ref;
       ev.term = e.term;
       ev.grade = e.grade;
+      if (e.ungraded) continue;
       if (e.ae) {
         ev.serious = e.ae->serious;
         ev.investigator = e.ae->investigator;

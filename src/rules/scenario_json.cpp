@@ -348,6 +348,7 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
   ordered_json out;
   ordered_json events = ordered_json::array();
   for (const auto& e : ev.events) {
+    if (e.grade < 1) continue;  // a lab value that could not be graded
     ordered_json j;
     j["ref"] = e.ref;
     j["term"] = e.term;

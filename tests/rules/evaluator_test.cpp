@@ -1,0 +1,739 @@
+// The dose-modification engine on the real ctcae/ and alerts/ files, through the JSON contract of
+// `vigilctl evaluate`: every rule row of clinical-rules.md sections 2, 3 and 5 at its grade
+// boundaries, then the transitions (resume one level lower, the 8 mg floor, recurrence, maximum
+// hold, hold-both then rechallenge, clocks, deviations).
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rules/evaluator.h"
+#include "rules/scenario_json.h"
+
+using namespace vigil;
+using nlohmann::json;
+
+namespace {
+
+struct Knowledge {
+  grading::Catalogue catalogue;
+  grading::LabGrader grader;
+  rules::CategorySet categories;
+  rules::ReportingRules reporting;
+  rules::DoseRules dose;
+};
+
+template <typename T>
+T must(core::Result<T> r) {
+  if (!r.isOk()) throw std::runtime_error(r.status().message());
+  return std::move(r.value());
+}
+
+const Knowledge& k() {
+  static const Knowledge* kn = [] {
+    auto* x = new Knowledge{must(grading::Catalogue::load(VIGIL_SOURCE_DIR "/ctcae/terms.tsv")),
+                            must(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae")), {}, {}, {}};
+    x->categories = must(rules::CategorySet::load(VIGIL_SOURCE_DIR "/alerts/rules/categories.json", x->catalogue));
+    x->reporting = must(rules::ReportingRules::load(VIGIL_SOURCE_DIR "/alerts", x->catalogue, x->categories));
+    x->dose = must(rules::DoseRules::load(VIGIL_SOURCE_DIR "/alerts/rules/dose.json", x->catalogue, x->categories, x->grader));
+    return x;
+  }();
+  return *kn;
+}
+
+// A scenario under construction.
+struct Sc {
+  json doc = {{"as_of", "2026-02-11T00:00:00Z"},
+              {"participant",
+               {{"id", "S01-001"},
+                {"site", "S01"},
+                {"enrolled", "2026-01-05"},
+                {"liver_metastases", false},
+                {"baseline_labs", json::array()},
+                {"dose_mg", {{"anlotinib", 12}, {"sintilimab", 200}}}}},
+              {"doses", json::array()},
+              {"adverse_events", json::array()},
+              {"labs", json::array()},
+              {"vitals", json::array()}};
+
+  Sc& asOf(const std::string& t) {
+    doc["as_of"] = t;
+    return *this;
+  }
+  Sc& anlotinibAt(int mg) {
+    doc["participant"]["dose_mg"]["anlotinib"] = mg;
+    return *this;
+  }
+  // Relatedness "anl/sin", e.g. "possible/unlikely".
+  Sc& ae(const std::string& term, int grade, const std::string& rel = "possible/possible",
+         const std::string& onset = "2026-02-10", json resolved = nullptr, const std::string& ref = "ae1") {
+    const auto slash = rel.find('/');
+    doc["adverse_events"].push_back({{"ref", ref},
+                                     {"term", term},
+                                     {"grade", grade},
+                                     {"onset", onset},
+                                     {"resolved", resolved},
+                                     {"serious", json::array()},
+                                     {"relatedness", {{"anlotinib", rel.substr(0, slash)}, {"sintilimab", rel.substr(slash + 1)}}},
+                                     {"site_aware", onset + "T08:00:00Z"}});
+    return *this;
+  }
+  json& lastAe() { return doc["adverse_events"].back(); }
+  Sc& lab(const std::string& ref, const std::string& test, double value, const std::string& unit, json lln, json uln,
+          const std::string& collected) {
+    doc["labs"].push_back(
+        {{"ref", ref}, {"test", test}, {"value", value}, {"unit", unit}, {"lln", lln}, {"uln", uln}, {"collected", collected}});
+    return *this;
+  }
+  Sc& vital(const std::string& ref, int sys, int dia, const std::string& measured) {
+    doc["vitals"].push_back({{"ref", ref}, {"systolic", sys}, {"diastolic", dia}, {"measured", measured}});
+    return *this;
+  }
+  Sc& dose(const std::string& drug, const std::string& date, double mg, const std::string& ref = "") {
+    json d = {{"drug", drug}, {"date", date}, {"dose_mg", mg}};
+    if (!ref.empty()) d["ref"] = ref;
+    doc["doses"].push_back(d);
+    return *this;
+  }
+
+  json run() const {
+    auto scenario = rules::parseScenario(doc, k().catalogue, k().grader);
+    if (!scenario.isOk()) {
+      std::string why = scenario.status().message();
+      for (const auto& f : scenario.status().fields()) why += "; " + f.field + ": " + f.detail;
+      throw std::runtime_error(why);
+    }
+    const rules::Evaluator ev(k().dose, k().reporting, k().categories, k().grader);
+    return json::parse(rules::evaluationToJson(ev.evaluate(scenario.value()), k().dose, true));
+  }
+};
+
+std::string action(const json& out, const char* drug) { return out["drugs"][drug]["action"]; }
+json rulesOf(const json& out, const char* drug) { return out["drugs"][drug]["rule_ids"]; }
+bool has(const json& list, const std::string& id) { return std::find(list.begin(), list.end(), id) != list.end(); }
+
+// One row of the grade-boundary table: an AE of `term` at `grade` (relatedness anl/sin) and
+// what each drug should get, with a rule id that must be behind it ("" = no rule at all).
+struct Row {
+  const char* term;
+  int grade;
+  const char* rel;
+  const char* anl_action;
+  const char* anl_rule;
+  const char* sin_action;
+  const char* sin_rule;
+};
+
+void check(const Row& r) {
+  INFO(r.term << " G" << r.grade << " (" << r.rel << ")");
+  const json out = Sc().ae(r.term, r.grade, r.rel).run();
+  INFO(out["drugs"].dump());
+  CHECK(action(out, "anlotinib") == r.anl_action);
+  CHECK(action(out, "sintilimab") == r.sin_action);
+  if (*r.anl_rule) CHECK(has(rulesOf(out, "anlotinib"), r.anl_rule));
+  else CHECK(rulesOf(out, "anlotinib").empty());
+  if (*r.sin_rule) CHECK(has(rulesOf(out, "sintilimab"), r.sin_rule));
+  else CHECK(rulesOf(out, "sintilimab").empty());
+}
+
+}  // namespace
+
+TEST_CASE("the issue's example scenario") {
+  Sc sc;
+  sc.doc = json::parse(R"({"as_of":"2026-03-01T00:00:00Z",
+ "participant":{"id":"S01-001","site":"S01","enrolled":"2026-01-05","liver_metastases":false,
+   "baseline_labs":[{"test":"ALT","value":30,"unit":"U/L","lln":7,"uln":40}],
+   "dose_mg":{"anlotinib":12,"sintilimab":200}},
+ "doses":[{"drug":"anlotinib","date":"2026-01-05","dose_mg":12}],
+ "adverse_events":[{"ref":"ae1","term":"Esophageal hemorrhage","grade":3,"onset":"2026-02-10",
+   "resolved":null,"serious":["hospitalization"],
+   "relatedness":{"anlotinib":"probable","sintilimab":"unlikely"},
+   "site_aware":"2026-02-10T08:00:00Z","sponsor_aware":"2026-02-10T12:00:00Z"}],
+ "labs":[{"ref":"l1","test":"ALT","value":250,"unit":"U/L","lln":7,"uln":40,"collected":"2026-02-01T08:00:00Z"}],
+ "vitals":[{"ref":"v1","systolic":172,"diastolic":104,"measured":"2026-02-03T09:00:00Z"}]})");
+  const json out = sc.run();
+  const json& ae = out["events"][0];
+  CHECK(ae["ref"] == "ae1");
+  CHECK(ae["categories"] == json::array({"hemorrhage"}));
+  CHECK(ae["anti_angiogenic"] == true);
+  CHECK(ae["irae"] == false);
+  CHECK(ae["aesi"] == true);
+  CHECK(ae["serious"] == true);
+  CHECK(ae["susar"] == false);  // hemorrhage up to G3 is expected for anlotinib; sintilimab unlikely
+  // The lab (ALT 6.25 x ULN, G3) and the vital sign (172/104, G3) are events under their refs.
+  REQUIRE(out["events"].size() == 3);
+  CHECK(out["events"][1]["ref"] == "l1");
+  CHECK(out["events"][1]["term"] == "Alanine aminotransferase increased");
+  CHECK(out["events"][1]["grade"] == 3);
+  CHECK(out["events"][2]["ref"] == "v1");
+  CHECK(out["events"][2]["term"] == "Hypertension");
+  CHECK(out["events"][2]["grade"] == 3);
+  REQUIRE(out["deadlines"].size() == 1);
+  CHECK(out["deadlines"][0] == json({{"ref", "ae1"}, {"kind", "sae_24h"}, {"due", "2026-02-11T08:00:00Z"}, {"anchor", "site_aware"}}));
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"].is_null());
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HEM-3"}));
+  CHECK(out["drugs"]["anlotinib"]["unverified"] == false);
+  // ALT 3-10 x ULN with unclear attribution: OV-HEP-1 holds sintilimab too (UNVERIFIED transfer).
+  CHECK(action(out, "sintilimab") == "hold");
+  CHECK(out["drugs"]["sintilimab"]["dose_mg"] == 200);
+  CHECK(rulesOf(out, "sintilimab") == json::array({"OV-HEP-1"}));
+  CHECK(out["drugs"]["sintilimab"]["unverified"] == true);
+}
+
+TEST_CASE("contract output without --detail has exactly the documented keys") {
+  auto scenario = rules::parseScenario(Sc().ae("Esophageal hemorrhage", 2).doc, k().catalogue, k().grader);
+  REQUIRE(scenario.isOk());
+  const rules::Evaluator ev(k().dose, k().reporting, k().categories, k().grader);
+  const json out = json::parse(rules::evaluationToJson(ev.evaluate(scenario.value()), k().dose, false));
+  std::vector<std::string> keys;
+  for (const auto& [key, _] : out.items()) keys.push_back(key);
+  CHECK(keys == std::vector<std::string>{"deadlines", "drugs", "events"});
+  std::vector<std::string> drug_keys;
+  for (const auto& [key, _] : out["drugs"]["anlotinib"].items()) drug_keys.push_back(key);
+  CHECK(drug_keys == std::vector<std::string>{"action", "dose_mg", "rule_ids", "unverified"});
+  std::vector<std::string> event_keys;
+  for (const auto& [key, _] : out["events"][0].items()) event_keys.push_back(key);
+  std::sort(event_keys.begin(), event_keys.end());
+  CHECK(event_keys == std::vector<std::string>{"aesi", "anti_angiogenic", "categories", "grade", "irae", "ref", "serious",
+                                                "susar", "term"});
+  CHECK(out["drugs"]["anlotinib"] == json({{"action", "hold"}, {"dose_mg", 10}, {"rule_ids", {"AN-HEM-2"}}, {"unverified", false}}));
+}
+
+TEST_CASE("section 2 anlotinib rows at their grade boundaries") {
+  const Row rows[] = {
+      {"Esophageal hemorrhage", 1, "probable/unlikely", "continue", "AN-HEM-1", "continue", "OV-BLD"},
+      {"Esophageal hemorrhage", 2, "probable/unlikely", "hold", "AN-HEM-2", "continue", "OV-BLD"},
+      {"Esophageal hemorrhage", 3, "probable/unlikely", "discontinue", "AN-HEM-3", "continue", "OV-BLD"},
+      {"Esophageal hemorrhage", 4, "probable/unlikely", "discontinue", "AN-HEM-3", "continue", "OV-BLD"},
+      {"Esophageal hemorrhage", 5, "probable/unlikely", "discontinue", "AN-HEM-5", "discontinue", "GEN-DEATH"},
+      {"Esophageal hemorrhage", 2, "not_related/unlikely", "hold", "AN-HEM-2", "continue", "OV-BLD"},
+      // Bleeding is anlotinib's whatever the causality given (OV-BLD): no sintilimab row acts.
+      {"Tumor hemorrhage", 3, "unlikely/possible", "discontinue", "AN-HEM-3", "continue", "OV-BLD"},
+      {"Esophageal fistula", 1, "possible/unlikely", "discontinue", "AN-FIS", "continue", "OV-BLD"},
+      {"Stroke", 1, "possible/unlikely", "discontinue", "AN-ATE", "continue", "OV-BLD"},
+      {"Thromboembolic event", 1, "possible/unlikely", "hold", "AN-VTE-2", "continue", "OV-BLD"},
+      {"Thromboembolic event", 2, "possible/unlikely", "hold", "AN-VTE-2", "continue", "OV-BLD"},
+      {"Thromboembolic event", 3, "possible/unlikely", "discontinue", "AN-VTE-3", "continue", "OV-BLD"},
+      {"Thromboembolic event", 4, "possible/unlikely", "discontinue", "AN-VTE-4", "continue", "OV-BLD"},
+      {"Hypertension", 1, "possible/unlikely", "continue", "AN-HTN-1", "continue", ""},
+      {"Hypertension", 2, "possible/unlikely", "continue", "AN-HTN-2", "continue", ""},
+      {"Hypertension", 3, "possible/unlikely", "hold", "AN-HTN-3", "continue", ""},
+      {"Hypertension", 4, "possible/unlikely", "discontinue", "AN-HTN-4", "continue", ""},
+      {"Reversible posterior leukoencephalopathy syndrome", 3, "possible/unlikely", "discontinue", "AN-RPLS", "continue", ""},
+      {"Proteinuria", 1, "possible/unlikely", "continue", "AN-PRO-1", "continue", ""},
+      {"Proteinuria", 2, "possible/unlikely", "continue", "AN-PRO-2a", "continue", ""},
+      {"Proteinuria", 3, "possible/unlikely", "hold", "AN-PRO-3", "continue", ""},
+      {"Nephrotic syndrome", 3, "possible/unlikely", "discontinue", "AN-PRO-N", "continue", ""},
+      {"Palmar-plantar erythrodysesthesia syndrome", 1, "possible/unlikely", "continue", "AN-HFS-1", "continue", ""},
+      {"Palmar-plantar erythrodysesthesia syndrome", 2, "possible/unlikely", "continue", "AN-HFS-2", "continue", ""},
+      {"Palmar-plantar erythrodysesthesia syndrome", 3, "possible/unlikely", "hold", "AN-HFS-3", "continue", ""},
+      {"Mucositis oral", 2, "possible/unlikely", "continue", "", "continue", ""},
+      {"Mucositis oral", 3, "possible/unlikely", "hold", "AN-MUC-3", "continue", ""},
+      {"Mucositis oral", 4, "possible/unlikely", "discontinue", "AN-OTH-4", "continue", ""},
+      {"Esophagitis", 3, "possible/unlikely", "hold", "AN-MUC-3", "continue", ""},
+      {"Diarrhea", 1, "possible/unlikely", "continue", "AN-DIA-1", "continue", ""},
+      {"Diarrhea", 2, "possible/unlikely", "continue", "AN-DIA-2", "continue", ""},
+      {"Diarrhea", 3, "possible/unlikely", "hold", "AN-DIA-3", "continue", ""},
+      {"Diarrhea", 4, "possible/unlikely", "discontinue", "AN-DIA-4", "continue", ""},
+      {"Electrocardiogram QT corrected interval prolonged", 1, "possible/unlikely", "continue", "AN-QTC-1/2", "continue", ""},
+      {"Electrocardiogram QT corrected interval prolonged", 2, "possible/unlikely", "continue", "AN-QTC-1/2", "continue", ""},
+      {"Electrocardiogram QT corrected interval prolonged", 3, "possible/unlikely", "hold", "AN-QTC-3", "continue", ""},
+      {"Electrocardiogram QT corrected interval prolonged", 4, "possible/unlikely", "discontinue", "AN-QTC-4", "continue", ""},
+      {"Ventricular arrhythmia", 3, "possible/unlikely", "hold", "AN-OTH-3", "continue", ""},
+      {"Ventricular arrhythmia", 4, "possible/unlikely", "discontinue", "AN-QTC-4", "continue", ""},
+      {"Hypothyroidism", 2, "possible/unlikely", "continue", "AN-THY", "continue", ""},
+      {"Hypothyroidism", 3, "possible/unlikely", "hold", "AN-THY-3", "hold", "AN-THY-3"},
+      {"Thyroid stimulating hormone increased", 1, "possible/unlikely", "continue", "AN-THY", "continue", ""},
+      {"Fatigue", 2, "possible/unlikely", "continue", "OV-FAT", "continue", "OV-FAT"},
+      {"Fatigue", 3, "possible/unlikely", "hold", "AN-FAT-3", "continue", "OV-FAT"},
+      {"Hypertriglyceridemia", 3, "possible/unlikely", "continue", "AN-TG", "continue", ""},
+      {"Hypertriglyceridemia", 4, "possible/unlikely", "hold", "AN-TG-4", "continue", ""},
+      {"Cholesterol high", 4, "possible/unlikely", "continue", "AN-TG", "continue", ""},
+      {"Platelet count decreased", 2, "possible/unlikely", "continue", "", "continue", ""},
+      {"Platelet count decreased", 3, "possible/unlikely", "hold", "AN-PLT-3", "continue", ""},
+      {"Platelet count decreased", 4, "possible/unlikely", "discontinue", "AN-OTH-4", "continue", ""},
+      {"Heart failure", 2, "possible/unlikely", "continue", "", "continue", ""},
+      {"Heart failure", 3, "possible/unlikely", "hold", "AN-HF", "continue", ""},
+      {"Heart failure", 4, "possible/unlikely", "discontinue", "AN-HF-4", "continue", ""},
+      {"Wound dehiscence", 1, "possible/unlikely", "continue", "", "continue", ""},
+      {"Wound dehiscence", 2, "possible/unlikely", "hold", "AN-WND", "continue", ""},
+      // Any other term: G3 needs the investigator's "related"; G4 stops unless ruled out.
+      {"Arthralgia", 3, "possible/unlikely", "hold", "AN-OTH-3", "continue", ""},
+      {"Arthralgia", 3, "unlikely/unlikely", "continue", "", "continue", ""},
+      {"Vomiting", 4, "unlikely/unlikely", "continue", "", "continue", ""},
+      {"Vomiting", 4, "possible/unlikely", "discontinue", "AN-OTH-4", "continue", ""},
+  };
+  for (const auto& r : rows) check(r);
+}
+
+TEST_CASE("resumption dose: -1 level rows resume lower, same-dose rows at the same level") {
+  CHECK(Sc().ae("Esophageal hemorrhage", 2, "probable/unlikely").run()["drugs"]["anlotinib"]["dose_mg"] == 10);
+  CHECK(Sc().ae("Thromboembolic event", 2, "probable/unlikely").run()["drugs"]["anlotinib"]["dose_mg"] == 12);
+  CHECK(Sc().ae("Wound dehiscence", 2, "probable/unlikely").run()["drugs"]["anlotinib"]["dose_mg"] == 12);
+  CHECK(Sc().ae("Platelet count decreased", 3, "probable/unlikely").run()["drugs"]["anlotinib"]["dose_mg"] == 12);
+  CHECK(Sc().ae("Hypertension", 3, "probable/unlikely").run()["drugs"]["anlotinib"]["dose_mg"] == 10);
+}
+
+TEST_CASE("section 3 sintilimab rows at their grade boundaries") {
+  const Row rows[] = {
+      {"Pneumonitis", 1, "unlikely/possible", "continue", "", "continue", "SI-PNE-1"},
+      {"Pneumonitis", 2, "unlikely/possible", "continue", "", "hold", "SI-PNE-2"},
+      {"Pneumonitis", 3, "unlikely/possible", "continue", "", "discontinue", "SI-PNE-3"},
+      {"Colitis", 1, "unlikely/possible", "continue", "", "continue", "SI-COL-1"},
+      {"Colitis", 2, "unlikely/possible", "continue", "", "hold", "SI-COL-2"},
+      {"Colitis", 3, "unlikely/possible", "continue", "", "hold", "SI-COL-2"},
+      {"Colitis", 4, "unlikely/possible", "continue", "", "discontinue", "SI-COL-4"},
+      {"Diarrhea", 2, "unlikely/possible", "continue", "", "hold", "SI-COL-2"},
+      {"Creatinine increased", 1, "unlikely/possible", "continue", "", "continue", ""},
+      {"Creatinine increased", 2, "unlikely/possible", "hold", "OV-REN-2", "hold", "SI-NEP-2"},
+      {"Creatinine increased", 3, "unlikely/possible", "hold", "OV-REN-2", "discontinue", "SI-NEP-3"},
+      {"Acute kidney injury", 3, "unlikely/possible", "hold", "OV-REN-2", "discontinue", "SI-NEP-3"},
+      {"Hypothyroidism", 2, "unlikely/possible", "continue", "", "continue", "SI-END-HYPO"},
+      {"Hypothyroidism", 3, "unlikely/possible", "hold", "AN-THY-3", "hold", "SI-END-HYPO-3"},
+      {"Hyperthyroidism", 2, "unlikely/possible", "continue", "", "continue", "SI-END-HYPER"},
+      {"Hyperthyroidism", 3, "unlikely/possible", "continue", "", "hold", "SI-END-HYPER-3"},
+      {"Hypophysitis", 1, "unlikely/possible", "continue", "", "hold", "SI-END-PIT"},
+      {"Hypophysitis", 3, "unlikely/possible", "continue", "", "hold", "SI-END-PIT-3"},
+      {"Adrenal insufficiency", 1, "unlikely/possible", "continue", "", "continue", ""},
+      {"Adrenal insufficiency", 2, "unlikely/possible", "continue", "", "hold", "SI-END-AI"},
+      {"Adrenal insufficiency", 3, "unlikely/possible", "continue", "", "hold", "SI-END-AI-3"},
+      {"Hyperglycemia", 2, "unlikely/possible", "continue", "", "continue", ""},
+      {"Hyperglycemia", 3, "unlikely/possible", "continue", "", "hold", "SI-END-DM"},
+      {"Rash maculo-papular", 2, "unlikely/possible", "continue", "", "continue", "SI-SKN-1/2"},
+      {"Rash maculo-papular", 3, "unlikely/possible", "continue", "", "hold", "SI-SKN-3"},
+      {"Pruritus", 3, "unlikely/possible", "continue", "", "hold", "SI-SKN-3"},
+      {"Bullous dermatitis", 2, "unlikely/possible", "continue", "", "hold", "SI-SKN-BUL"},
+      {"Bullous dermatitis", 3, "unlikely/possible", "continue", "", "discontinue", "SI-SKN-SJS-C"},
+      {"Stevens-Johnson syndrome", 3, "unlikely/possible", "continue", "", "discontinue", "SI-SKN-SJS-C"},
+      {"Erythema multiforme", 2, "unlikely/possible", "continue", "", "continue", ""},
+      {"Erythema multiforme", 3, "unlikely/possible", "continue", "", "discontinue", "SI-SKN-SJS-C"},
+      {"Cardiac troponin I increased", 1, "unlikely/possible", "continue", "", "hold", "SI-MYC-1"},
+      {"Myocarditis", 2, "unlikely/possible", "continue", "", "discontinue", "SI-MYC-2"},
+      {"Pericarditis", 1, "unlikely/possible", "continue", "", "continue", ""},
+      {"Pericarditis", 2, "unlikely/possible", "continue", "", "discontinue", "SI-MYC-2"},
+      {"Myositis", 1, "unlikely/possible", "continue", "", "continue", ""},
+      {"Myositis", 2, "unlikely/possible", "continue", "", "hold", "SI-MYO-2"},
+      {"Myositis", 3, "unlikely/possible", "continue", "", "hold", "SI-MYO-3"},
+      {"Myasthenia gravis", 2, "unlikely/possible", "continue", "", "hold", "SI-NEU-MG"},
+      {"Myasthenia gravis", 3, "unlikely/possible", "continue", "", "discontinue", "SI-NEU-MG-3"},
+      {"Guillain-Barre syndrome", 2, "unlikely/possible", "continue", "", "discontinue", "SI-NEU-GBS"},
+      {"Peripheral sensory neuropathy", 1, "unlikely/possible", "continue", "", "continue", ""},
+      {"Peripheral sensory neuropathy", 2, "unlikely/possible", "continue", "", "hold", "SI-NEU-OTH"},
+      {"Peripheral sensory neuropathy", 3, "unlikely/possible", "continue", "", "discontinue", "SI-NEU-OTH-3"},
+      {"Infusion related reaction", 2, "unlikely/possible", "continue", "", "interrupt_infusion", "SI-IRR-1"},
+      {"Infusion related reaction", 3, "unlikely/possible", "continue", "", "discontinue", "SI-IRR-3"},
+      {"Anaphylaxis", 3, "unlikely/possible", "continue", "", "discontinue", "SI-IRR-3"},
+      {"Lipase increased", 3, "unlikely/possible", "continue", "", "continue", "SI-PAN"},
+      {"Pancreatitis", 2, "unlikely/possible", "continue", "", "continue", ""},
+      {"Pancreatitis", 3, "unlikely/possible", "continue", "", "hold", "SI-PAN-3"},
+      {"Pancreatitis", 4, "unlikely/possible", "continue", "", "discontinue", "SI-PAN-4"},
+      {"Hepatitis B reactivation", 2, "unlikely/unlikely", "hold", "SI-HBV", "hold", "SI-HBV"},
+      {"Arthralgia", 2, "unlikely/possible", "continue", "", "continue", ""},
+      {"Arthralgia", 3, "unlikely/possible", "continue", "", "hold", "SI-OTH-3"},
+      {"Vomiting", 4, "unlikely/possible", "continue", "", "discontinue", "SI-OTH-4"},
+  };
+  for (const auto& r : rows) check(r);
+}
+
+TEST_CASE("SJS suspected is withheld; RCCEP by its verbatim term continues") {
+  Sc sc;
+  sc.ae("Stevens-Johnson syndrome", 3, "unlikely/possible");
+  sc.lastAe()["suspected"] = true;
+  json out = sc.run();
+  CHECK(action(out, "sintilimab") == "hold");
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-SKN-SJS"}));
+
+  Sc rccep;
+  rccep.ae("Skin and subcutaneous tissue disorders - Other, specify", 1, "unlikely/possible");
+  rccep.lastAe()["verbatim"] = "RCCEP on the chest";
+  out = rccep.run();
+  CHECK(action(out, "sintilimab") == "continue");
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-RCCEP"}));
+}
+
+TEST_CASE("section 5 overlap rows") {
+  const Row rows[] = {
+      // Causality unclear (both possible): the BOTH rows hold both drugs.
+      {"Alanine aminotransferase increased", 1, "possible/possible", "continue", "OV-GEN-1", "continue", "OV-GEN-1"},
+      {"Alanine aminotransferase increased", 2, "possible/possible", "hold", "OV-HEP-1", "hold", "OV-HEP-1"},
+      {"Alanine aminotransferase increased", 3, "possible/possible", "hold", "OV-HEP-1", "hold", "OV-HEP-1"},
+      {"Alanine aminotransferase increased", 4, "possible/possible", "discontinue", "OV-HEP-2", "discontinue", "OV-HEP-2"},
+      // Hepatic events go to OV-HEP even when one drug is ruled out (AN-HEP, SI-HEP-COMBO).
+      {"Aspartate aminotransferase increased", 2, "unlikely/probable", "hold", "OV-HEP-1", "hold", "OV-HEP-1"},
+      {"Blood bilirubin increased", 2, "possible/possible", "hold", "OV-HEP-1", "hold", "OV-HEP-1"},
+      {"Blood bilirubin increased", 3, "possible/possible", "discontinue", "OV-HEP-2", "discontinue", "OV-HEP-2"},
+      {"Hepatic failure", 3, "possible/possible", "discontinue", "OV-HEP-2", "discontinue", "OV-HEP-2"},
+      {"Diarrhea", 3, "possible/possible", "hold", "OV-DIA", "hold", "OV-DIA"},
+      {"Colitis", 3, "possible/possible", "hold", "OV-DIA", "hold", "SI-COL-2"},
+      {"Pneumonitis", 2, "possible/possible", "hold", "OV-PNE", "hold", "SI-PNE-2"},
+      {"Pneumonitis", 1, "possible/possible", "continue", "OV-GEN-1", "continue", "SI-PNE-1"},
+      {"Arthralgia", 2, "possible/possible", "continue", "OV-GEN-1", "continue", "OV-GEN-1"},
+      {"Arthralgia", 3, "possible/possible", "hold", "OV-GEN-2", "hold", "OV-GEN-2"},
+      {"Fatigue", 2, "possible/possible", "continue", "OV-FAT", "continue", "OV-FAT"},
+  };
+  for (const auto& r : rows) check(r);
+}
+
+TEST_CASE("OV-HEP on lab values: 3 and 10 x ULN, bilirubin 2 x ULN, potential Hy's law") {
+  auto alt = [](double value) {
+    return Sc().lab("l1", "ALT", value, "U/L", 7, 40, "2026-02-10T08:00:00Z").run();
+  };
+  CHECK(action(alt(119.6), "anlotinib") == "continue");  // 2.99 x ULN
+  CHECK(action(alt(120), "anlotinib") == "hold");        // exactly 3 x ULN
+  CHECK(rulesOf(alt(120), "sintilimab") == json::array({"OV-HEP-1"}));
+  CHECK(action(alt(399.6), "sintilimab") == "hold");     // 9.99 x ULN
+  CHECK(action(alt(400), "sintilimab") == "discontinue");  // exactly 10 x ULN
+  CHECK(rulesOf(alt(400), "anlotinib") == json::array({"OV-HEP-2"}));
+
+  auto withBili = [](double bili) {
+    Sc sc;
+    sc.doc["participant"]["baseline_labs"] = {{{"test", "ALT"}, {"value", 30}, {"unit", "U/L"}, {"lln", 7}, {"uln", 40}},
+                                              {{"test", "BILI"}, {"value", 10}, {"unit", "umol/L"}, {"lln", 3}, {"uln", 20}}};
+    return sc
+        .lab("b1", "BILI", bili, "umol/L", 3, 20, "2026-02-10T07:00:00Z")
+        .lab("l1", "ALT", 130, "U/L", 7, 40, "2026-02-10T08:00:00Z")
+        .run();
+  };
+  CHECK(has(rulesOf(withBili(39.8), "anlotinib"), "OV-HEP-1"));  // 1.99 x ULN
+  CHECK(!has(rulesOf(withBili(39.8), "anlotinib"), "OV-HEP-2"));
+  CHECK(has(rulesOf(withBili(40), "anlotinib"), "OV-HEP-2"));  // exactly 2 x ULN
+  CHECK(!has(rulesOf(withBili(40), "anlotinib"), "OV-HEP-HY"));
+  const json hy = withBili(42);  // 2.1 x ULN, no ALP: potential Hy's law
+  CHECK(has(rulesOf(hy, "anlotinib"), "OV-HEP-HY"));
+  REQUIRE(hy["events"].size() == 2);
+  CHECK(hy["events"][1]["aesi"] == true);
+  CHECK(has(hy["events"][1]["aesi_ids"], "OV-HEP-HY"));
+  // An ALP over 2 x ULN points away from hepatocellular injury: not Hy's law (still OV-HEP-2).
+  const json cholestatic = Sc()
+                               .lab("b1", "BILI", 42, "umol/L", 3, 20, "2026-02-10T07:00:00Z")
+                               .lab("a1", "ALP", 300, "U/L", 40, 120, "2026-02-10T07:00:00Z")
+                               .lab("l1", "ALT", 130, "U/L", 7, 40, "2026-02-10T08:00:00Z")
+                               .run();
+  CHECK(!has(rulesOf(cholestatic, "anlotinib"), "OV-HEP-HY"));
+  CHECK(has(rulesOf(cholestatic, "anlotinib"), "OV-HEP-2"));
+}
+
+TEST_CASE("SI-HEP-LM: liver metastases with an abnormal baseline use the baseline-relative limits") {
+  auto run = [](double alt) {
+    Sc sc;
+    sc.doc["participant"]["liver_metastases"] = true;
+    sc.doc["participant"]["baseline_labs"] = {{{"test", "ALT"}, {"value", 80}, {"unit", "U/L"}, {"lln", 7}, {"uln", 40}}};
+    return sc.lab("l1", "ALT", alt, "U/L", 7, 40, "2026-02-10T08:00:00Z").run();
+  };
+  CHECK(action(run(200), "sintilimab") == "continue");  // 5.0 x ULN: not above 5
+  CHECK(rulesOf(run(204), "sintilimab") == json::array({"SI-HEP-LM"}));
+  CHECK(action(run(400), "sintilimab") == "hold");  // 10 x ULN: not above 10
+  CHECK(rulesOf(run(404), "sintilimab") == json::array({"SI-HEP-LM-10"}));
+  CHECK(action(run(404), "anlotinib") == "discontinue");
+}
+
+TEST_CASE("AN-HTN-X: a single reading >= 180/110 holds anlotinib; 179/109 is AN-HTN-3 only") {
+  json out = Sc().vital("v1", 179, 109, "2026-02-10T09:00:00Z").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3"}));
+  out = Sc().vital("v1", 180, 95, "2026-02-10T09:00:00Z").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3", "AN-HTN-X"}));
+  out = Sc().vital("v1", 150, 110, "2026-02-10T09:00:00Z").run();
+  CHECK(has(rulesOf(out, "anlotinib"), "AN-HTN-X"));
+  // A later reading back under 140/90 resolves the hold: resume one level lower.
+  out = Sc()
+            .asOf("2026-02-20T00:00:00Z")
+            .vital("v1", 182, 100, "2026-02-10T09:00:00Z")
+            .vital("v2", 132, 84, "2026-02-14T09:00:00Z")
+            .run();
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+}
+
+TEST_CASE("AN-PRO-2a/2b: dipstick 2+ continues; 24-hour protein >= 2 g holds") {
+  json out = Sc().lab("u1", "PROTDIP", 2, "plus", nullptr, nullptr, "2026-02-10T08:00:00Z").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-PRO-2a"}));
+  CHECK(action(out, "anlotinib") == "continue");
+  out = Sc().lab("u1", "PROT24H", 1.99, "g/24h", nullptr, nullptr, "2026-02-10T08:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "continue");
+  out = Sc().lab("u1", "PROT24H", 2.0, "g/24h", nullptr, nullptr, "2026-02-10T08:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-PRO-2b"}));
+}
+
+TEST_CASE("hold then resume one level lower, twice, then the 8 mg floor discontinues") {
+  Sc sc;
+  sc.asOf("2026-04-01T00:00:00Z")
+      .ae("Hypertension", 3, "probable/unlikely", "2026-02-10", "2026-02-17", "h1")
+      .ae("Palmar-plantar erythrodysesthesia syndrome", 3, "probable/unlikely", "2026-03-01", "2026-03-08", "p1");
+  json out = sc.run();
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 8);
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3", "AN-HFS-3"}));
+  sc.ae("Fatigue", 3, "probable/unlikely", "2026-03-20", nullptr, "f1");
+  out = sc.run();
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-FAT-3", "AN-INT"}));
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"].is_null());
+
+  // Starting at 8 mg: the first reduction asked is a discontinuation.
+  out = Sc().anlotinibAt(8).ae("Esophageal hemorrhage", 2, "probable/unlikely").run();
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HEM-2", "AN-INT"}));
+  // A same-dose hold at 8 mg is still a hold.
+  out = Sc().anlotinibAt(8).ae("Thromboembolic event", 2, "probable/unlikely").run();
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 8);
+}
+
+TEST_CASE("maximum hold: AN-HEM-2 14 days, resolving on day 14 is in time") {
+  auto run = [](const char* as_of, json resolved) {
+    return Sc().asOf(as_of).ae("Esophageal hemorrhage", 2, "probable/unlikely", "2026-02-10", resolved).run();
+  };
+  json out = run("2026-02-24T00:00:00Z", nullptr);
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(out["drugs"]["anlotinib"]["discontinue_after"] == "2026-02-24T00:00:00Z");
+  out = run("2026-02-24T00:00:01Z", nullptr);
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HEM-2"}));
+  CHECK(out["drugs"]["anlotinib"]["unverified"] == false);
+  out = run("2026-03-10T00:00:00Z", "2026-02-24");
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+  out = run("2026-03-10T00:00:00Z", "2026-02-25");
+  CHECK(action(out, "anlotinib") == "discontinue");
+
+  // Other anlotinib holds use the configurable default (14 days, UNVERIFIED) and say so.
+  out = Sc().asOf("2026-02-25T00:00:00Z").ae("Hypertension", 3, "probable/unlikely").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3", "AN-HOLD-MAX"}));
+  CHECK(out["drugs"]["anlotinib"]["unverified"] == true);
+}
+
+TEST_CASE("sintilimab 12-week rule: both clocks, from the last dose and from steroid start") {
+  Sc sc;
+  sc.dose("sintilimab", "2026-01-20", 200).ae("Pneumonitis", 2, "unlikely/probable", "2026-02-01");
+  json out = sc.asOf("2026-04-14T00:00:00Z").run();  // last dose + 84 days
+  CHECK(action(out, "sintilimab") == "hold");
+  CHECK(out["drugs"]["sintilimab"]["discontinue_after"] == "2026-04-14T00:00:00Z");
+  out = sc.asOf("2026-04-14T00:00:01Z").run();
+  CHECK(action(out, "sintilimab") == "discontinue");
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-PNE-2", "SI-12W"}));
+  CHECK(out["drugs"]["sintilimab"]["unverified"] == false);
+  // Resolved in time: resumes at 200 mg.
+  sc.lastAe()["resolved"] = "2026-04-13";
+  CHECK(action(sc.asOf("2026-04-20T00:00:00Z").run(), "sintilimab") == "continue");
+
+  // Steroids started before the hold (no sintilimab dose recorded): that clock ends first.
+  Sc st;
+  st.ae("Colitis", 2, "unlikely/probable", "2026-02-01");
+  st.lastAe()["steroid_start"] = "2026-01-15";
+  out = st.asOf("2026-04-09T00:00:01Z").run();
+  CHECK(action(out, "sintilimab") == "discontinue");
+  CHECK(has(rulesOf(out, "sintilimab"), "SI-12W"));
+  st.lastAe().erase("steroid_start");
+  CHECK(action(st.run(), "sintilimab") == "hold");  // the hold-start clock runs to 2026-04-26
+}
+
+TEST_CASE("recurrence: the same event again after resolving") {
+  Sc sc;
+  sc.asOf("2026-03-05T00:00:00Z")
+      .ae("Pneumonitis", 2, "unlikely/probable", "2026-02-01", "2026-02-15", "p1")
+      .ae("Pneumonitis", 2, "unlikely/probable", "2026-03-01", nullptr, "p1");
+  json out = sc.run();
+  CHECK(action(out, "sintilimab") == "discontinue");
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-PNE-3"}));
+  CHECK(out["events"][1]["recurrent"] == true);
+  // Not resolved before the second report: not a recurrence, still a hold.
+  sc.doc["adverse_events"][0]["resolved"] = nullptr;
+  out = sc.run();
+  CHECK(action(out, "sintilimab") == "hold");
+  CHECK(out["events"][1]["recurrent"] == false);
+
+  // Recurrent G3 colitis stops sintilimab (SI-COL-4); a first G3 only withholds it.
+  out = Sc()
+            .asOf("2026-03-05T00:00:00Z")
+            .ae("Colitis", 3, "unlikely/probable", "2026-02-01", "2026-02-12", "c1")
+            .ae("Colitis", 3, "unlikely/probable", "2026-03-01", nullptr, "c1")
+            .run();
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-COL-4"}));
+  // Any other recurrent G3 irAE (same immune category): SI-REC-3 (UNVERIFIED).
+  out = Sc()
+            .asOf("2026-03-05T00:00:00Z")
+            .ae("Rash maculo-papular", 3, "unlikely/probable", "2026-02-01", "2026-02-12", "s1")
+            .ae("Pruritus", 3, "unlikely/probable", "2026-03-01", nullptr, "s2")
+            .run();
+  CHECK(action(out, "sintilimab") == "discontinue");
+  CHECK(rulesOf(out, "sintilimab") == json::array({"SI-REC-3"}));
+  CHECK(out["drugs"]["sintilimab"]["unverified"] == true);
+  // Endocrinopathies controlled by replacement are the exception: withheld again, not stopped.
+  out = Sc()
+            .asOf("2026-03-05T00:00:00Z")
+            .ae("Hyperthyroidism", 3, "unlikely/probable", "2026-02-01", "2026-02-12", "t1")
+            .ae("Hypothyroidism", 3, "unlikely/probable", "2026-03-01", nullptr, "t2")
+            .run();
+  CHECK(action(out, "sintilimab") == "hold");
+  // AN-PLT-3: same dose the first time, one level lower on recurrence.
+  out = Sc()
+            .asOf("2026-03-05T00:00:00Z")
+            .ae("Platelet count decreased", 3, "probable/unlikely", "2026-02-01", "2026-02-08", "t1")
+            .ae("Platelet count decreased", 3, "probable/unlikely", "2026-03-01", "2026-03-04", "t1")
+            .run();
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+}
+
+TEST_CASE("persisting events: diarrhea G2 beyond 72 hours holds both (OV-DIA)") {
+  Sc sc;
+  sc.ae("Diarrhea", 2, "possible/possible", "2026-02-10");
+  json out = sc.asOf("2026-02-13T00:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "continue");
+  out = sc.asOf("2026-02-13T00:00:01Z").run();
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(has(rulesOf(out, "anlotinib"), "OV-DIA"));
+  CHECK(has(rulesOf(out, "sintilimab"), "OV-DIA"));
+  sc.lastAe()["resolved"] = "2026-02-13";
+  CHECK(action(sc.run(), "anlotinib") == "continue");
+  // PPE G2 not improving in 2 weeks: held (AN-HFS-2, second half).
+  out = Sc().asOf("2026-02-24T00:00:01Z").ae("Palmar-plantar erythrodysesthesia syndrome", 2, "probable/unlikely").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HFS-2-14D"}));
+}
+
+TEST_CASE("overlap: hold both, then rechallenge one drug at a time") {
+  // ALT 5 x ULN on 1 Feb (OV-HEP-1), back to normal on 10 Feb: quick recovery blames anlotinib,
+  // so sintilimab restarts first and anlotinib waits for it.
+  Sc quick;
+  quick.lab("l1", "ALT", 200, "U/L", 7, 40, "2026-02-01T08:00:00Z").lab("l2", "ALT", 35, "U/L", 7, 40, "2026-02-10T08:00:00Z");
+  json out = quick.asOf("2026-02-05T00:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(action(out, "sintilimab") == "hold");
+  out = quick.asOf("2026-02-12T00:00:00Z").run();
+  CHECK(action(out, "sintilimab") == "continue");
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(out["drugs"]["anlotinib"]["awaiting_rechallenge"] == true);
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+  quick.dose("sintilimab", "2026-02-15", 200);
+  out = quick.asOf("2026-02-16T00:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+  CHECK(out["findings"].empty());
+
+  // Slow recovery (19 days) blames sintilimab: anlotinib restarts first, one level lower.
+  Sc slow;
+  slow.lab("l1", "ALT", 200, "U/L", 7, 40, "2026-02-01T08:00:00Z").lab("l2", "ALT", 35, "U/L", 7, 40, "2026-02-20T08:00:00Z");
+  out = slow.asOf("2026-02-21T00:00:00Z").run();
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+  CHECK(action(out, "sintilimab") == "hold");
+  CHECK(out["drugs"]["sintilimab"]["awaiting_rechallenge"] == true);
+  slow.dose("anlotinib", "2026-02-22", 10);
+  CHECK(action(slow.asOf("2026-02-23T00:00:00Z").run(), "sintilimab") == "continue");
+}
+
+TEST_CASE("protocol deviations: a dose given against an open hold or after discontinuation") {
+  json out = Sc()
+                 .asOf("2026-02-20T00:00:00Z")
+                 .ae("Esophageal hemorrhage", 2, "probable/unlikely", "2026-02-10")
+                 .dose("anlotinib", "2026-02-10", 12, "d-same-day")
+                 .dose("anlotinib", "2026-02-12", 12, "d-during-hold")
+                 .run();
+  REQUIRE(out["findings"].size() == 1);
+  CHECK(out["findings"][0]["code"] == "dose_during_hold");
+  CHECK(out["findings"][0]["dose_ref"] == "d-during-hold");
+  CHECK(out["findings"][0]["rule_ids"] == json::array({"AN-HEM-2"}));
+
+  out = Sc()
+            .asOf("2026-02-20T00:00:00Z")
+            .ae("Esophageal hemorrhage", 3, "probable/unlikely", "2026-02-10")
+            .dose("anlotinib", "2026-02-11", 12, "d1")
+            .run();
+  REQUIRE(out["findings"].size() == 1);
+  CHECK(out["findings"][0]["code"] == "dose_after_discontinuation");
+  CHECK(out["findings"][0]["rule_ids"] == json::array({"AN-HEM-3"}));
+
+  out = Sc()
+            .asOf("2026-03-20T00:00:00Z")
+            .ae("Pneumonitis", 2, "unlikely/probable", "2026-02-10")
+            .dose("sintilimab", "2026-03-03", 200, "s1")
+            .run();
+  REQUIRE(out["findings"].size() == 1);
+  CHECK(out["findings"][0]["drug"] == "sintilimab");
+  CHECK(out["findings"][0]["code"] == "dose_during_hold");
+
+  // After a reduction, 12 mg again is a re-escalation the protocol does not allow.
+  out = Sc()
+            .asOf("2026-03-20T00:00:00Z")
+            .ae("Hypertension", 3, "probable/unlikely", "2026-02-10", "2026-02-15")
+            .dose("anlotinib", "2026-03-01", 12, "a1")
+            .run();
+  REQUIRE(out["findings"].size() == 1);
+  CHECK(out["findings"][0]["code"] == "dose_above_recommended");
+  // The recommended dose itself is no finding.
+  out = Sc()
+            .asOf("2026-03-20T00:00:00Z")
+            .ae("Hypertension", 3, "probable/unlikely", "2026-02-10", "2026-02-15")
+            .dose("anlotinib", "2026-03-01", 10, "a1")
+            .run();
+  CHECK(out["findings"].empty());
+}
+
+TEST_CASE("SAE versus suspected SUSAR clocks in the evaluation") {
+  Sc sc;
+  sc.ae("Myocarditis", 3, "unlikely/probable", "2026-02-10");
+  sc.lastAe()["serious"] = {"hospitalization"};
+  sc.lastAe()["sponsor_aware"] = "2026-02-11T09:00:00Z";
+  json out = sc.run();
+  CHECK(out["events"][0]["susar"] == true);  // myocarditis is not in sintilimab's RSI
+  // A serious AESI travels with its SAE report: no separate aesi_24h.
+  REQUIRE(out["deadlines"].size() == 2);
+  CHECK(out["deadlines"][0]["kind"] == "sae_24h");
+  CHECK(out["deadlines"][0]["due"] == "2026-02-11T08:00:00Z");
+  CHECK(out["deadlines"][1]["kind"] == "susar_15d");
+  CHECK(out["deadlines"][1]["due"] == "2026-02-26T09:00:00Z");
+  CHECK(out["deadlines"][1]["anchor"] == "sponsor_aware");
+
+  sc.lastAe()["serious"] = {"life_threatening"};
+  out = sc.run();
+  std::vector<std::string> kinds;
+  for (const auto& d : out["deadlines"]) kinds.push_back(d["kind"]);
+  CHECK(kinds == std::vector<std::string>{"sae_24h", "susar_7d", "susar_followup_8d"});
+  CHECK(out["deadlines"][1]["due"] == "2026-02-18T09:00:00Z");
+  CHECK(out["deadlines"][2]["due"] == "2026-02-26T09:00:00Z");
+  // Causality disagreement: the sponsor's "possible" makes it related even if the investigator
+  // ruled it out (CDE 2018).
+  sc.lastAe()["relatedness"]["sintilimab"] = "unlikely";
+  CHECK(sc.run()["events"][0]["susar"] == false);
+  sc.lastAe()["sponsor_relatedness"] = {{"sintilimab", "possible"}};
+  CHECK(sc.run()["events"][0]["susar"] == true);
+  // A grade alone never makes an SAE.
+  CHECK(Sc().ae("Myocarditis", 4, "unlikely/probable").run()["events"][0]["serious"] == false);
+}
+
+TEST_CASE("on-study flags of section 9") {
+  json out = Sc().ae("Esophageal fistula", 2, "possible/unlikely").run();
+  REQUIRE(out["flags"].size() == 1);
+  CHECK(out["flags"][0]["id"] == "FLAG-FIS");
+  out = Sc().ae("Thromboembolic event", 1, "possible/unlikely").run();
+  CHECK(out["flags"][0]["id"] == "FLAG-THROMBOSIS");
+  out = Sc().ae("Esophageal hemorrhage", 2, "possible/unlikely").run();
+  CHECK(out["flags"].empty());
+  // Cycle-start floors on the latest value (PLT >= 80 x 10^9/L; UNVERIFIED as day-1 criteria).
+  out = Sc().lab("p1", "PLAT", 79, "10^9/L", 150, 400, "2026-02-10T08:00:00Z").run();
+  REQUIRE(out["flags"].size() == 1);
+  CHECK(out["flags"][0]["id"] == "FLAG-CYCLE-START");
+  CHECK(out["flags"][0]["unverified"] == true);
+  out = Sc().lab("p1", "PLAT", 80, "10^9/L", 150, 400, "2026-02-10T08:00:00Z").run();
+  CHECK(out["flags"].empty());
+  out = Sc()
+            .lab("p1", "PLAT", 70, "10^9/L", 150, 400, "2026-02-01T08:00:00Z")
+            .lab("p2", "PLAT", 120, "10^9/L", 150, 400, "2026-02-08T08:00:00Z")
+            .run();
+  CHECK(out["flags"].empty());
+}
+
+TEST_CASE("bad scenarios name every bad field") {
+  json doc = Sc().ae("Nose bleed", 2).doc;
+  doc["adverse_events"].push_back({{"ref", "ae2"}, {"term", "Myocarditis"}, {"grade", 1}, {"onset", "2026-02-10"}});
+  doc["doses"].push_back({{"drug", "aspirin"}, {"date", "2026-02-10"}, {"dose_mg", 12}});
+  doc["participant"]["dose_mg"]["anlotinib"] = 11;
+  doc["bogus"] = 1;
+  auto r = rules::parseScenario(doc, k().catalogue, k().grader);
+  REQUIRE_FALSE(r.isOk());
+  std::vector<std::string> fields;
+  for (const auto& f : r.status().fields()) fields.push_back(f.field);
+  CHECK(fields == std::vector<std::string>{"bogus", "participant.dose_mg.anlotinib", "doses[0].drug",
+                                           "adverse_events[0].term", "adverse_events[1].grade"});
+  for (const auto& f : r.status().fields())
+    if (f.field == "adverse_events[0].term") CHECK(f.detail.find("Epistaxis") != std::string::npos);
+}
