@@ -90,7 +90,8 @@ int VigildApp::main(const std::vector<std::string>& args) {
   auto version = store->schemaVersion();
   log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
 
-  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting);
+  const rules::Evaluator evaluator(knowledge->dose, knowledge->reporting, knowledge->categories, knowledge->grader);
+  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting, &evaluator);
   http::Server server(settings_.http, intake, *store, clock);
   try {
     server.start();

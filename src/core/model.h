@@ -109,6 +109,11 @@ struct AeVersion {
   std::string start;                          // AESTDTC: date or timestamp
   std::optional<std::string> end;             // AEENDTC
   std::string site_aware_at;                  // when the site learnt of the event
+  // The sponsor's causality per drug and when the sponsor learnt of the event (CDE 2018: either
+  // party's "possible" makes it related; SUSAR clocks start at sponsor awareness).
+  std::array<std::optional<Relatedness>, 2> sponsor_relatedness;  // indexed by Drug
+  std::optional<std::string> sponsor_aware_at;
+  std::optional<std::string> steroid_start;  // date: starts the second 12-week clock (irAEs)
   std::string narrative;
   std::string recorded_at;
   std::string recorded_by;

@@ -148,6 +148,9 @@ Response listParticipants(Api& api, const Request& req) {
 Response getParticipant(Api& api, const Request& req) {
   return fromRead(api.intake().participant(*req.user, req.params.at("study_id")));
 }
+Response getRecommendations(Api& api, const Request& req) {
+  return fromRead(api.intake().recommendations(*req.user, req.params.at("study_id")));
+}
 
 // GET on a per-participant collection: ?participant=ID is required.
 template <typename Fn>
@@ -311,6 +314,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/participants", {createParticipant, true});
   router_.add("GET", "/api/v1/participants", {listParticipants, true});
   router_.add("GET", "/api/v1/participants/{study_id}", {getParticipant, true});
+  router_.add("GET", "/api/v1/participants/{study_id}/recommendations", {getRecommendations, true});
   router_.add("POST", "/api/v1/dosing", {recordDose, true});
   router_.add("GET", "/api/v1/dosing", {listDoses, true});
   router_.add("POST", "/api/v1/adverse-events", {createAe, true});

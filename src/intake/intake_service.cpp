@@ -8,6 +8,7 @@
 #include "intake/access.h"
 #include "intake/json_codec.h"
 #include "grading/measurement_grading.h"
+#include "rules/scenario_json.h"
 
 namespace vigil::intake {
 namespace {
@@ -255,7 +256,9 @@ json IntakeService::syncDeadlines(store::Transaction& tx, const core::User& user
   event.serious = v.serious_criteria;
   for (core::Drug drug : core::kDrugs)
     event.investigator[static_cast<size_t>(drug)] = v.per_drug[static_cast<size_t>(drug)].relatedness;
+  event.sponsor = v.sponsor_relatedness;
   event.site_aware_ms = core::parseTimestamp(v.site_aware_at);
+  if (v.sponsor_aware_at) event.sponsor_aware_ms = core::parseTimestamp(*v.sponsor_aware_at);
   const auto assessment = reporting_.assess(event);
   const auto computed = reporting_.deadlines(event, assessment);
 
@@ -603,6 +606,109 @@ Result<std::string> IntakeService::doses(const core::User& user, const std::stri
   auto rows = store_.doses(study_id, pg);
   if (!rows.isOk()) return rows.status();
   return page(rows.value());
+}
+
+namespace {
+
+// Every row of a paged per-participant read.
+template <typename T, typename Read>
+Result<std::vector<T>> readAll(Read read) {
+  std::vector<T> all;
+  store::Page pg{0, 1000};
+  for (;;) {
+    auto rows = read(pg);
+    if (!rows.isOk()) return rows.status();
+    for (auto& r : rows.value()) all.push_back(std::move(r));
+    if (rows.value().size() < static_cast<size_t>(pg.limit)) return all;
+    pg.after_id = all.back().id;
+  }
+}
+
+std::optional<int64_t> whenMs(const std::string& date_or_timestamp) {
+  if (auto d = core::parseDate(date_or_timestamp)) return *d * 24 * 3600 * 1000LL;
+  return core::parseTimestamp(date_or_timestamp);
+}
+
+}  // namespace
+
+Result<std::string> IntakeService::recommendations(const core::User& user, const std::string& study_id) {
+  if (!evaluator_) return Status::unavailable("the safety rules are not loaded");
+  auto p = store_.participant(study_id);
+  if (!p.isOk()) return p.status();
+  if (!p.value()) return Status::notFound("no participant " + study_id);
+  if (!canRead(user, p.value()->site)) return Status::forbidden("you may not read data of site " + p.value()->site);
+
+  rules::Scenario sc;
+  sc.as_of_ms = clock_.nowMs();
+  sc.participant = *p.value();
+  auto doses = readAll<core::DoseRecord>([&](store::Page pg) { return store_.doses(study_id, pg); });
+  auto labs = readAll<core::LabResult>([&](store::Page pg) { return store_.labs(study_id, pg); });
+  auto vitals = readAll<core::VitalSigns>([&](store::Page pg) { return store_.vitals(study_id, pg); });
+  auto aes = readAll<core::AeReport>([&](store::Page pg) {
+    core::AeFilter f;
+    f.study_id = study_id;
+    f.after_id = pg.after_id;
+    f.limit = pg.limit;
+    return store_.adverseEvents(f);
+  });
+  if (!doses.isOk()) return doses.status();
+  if (!labs.isOk()) return labs.status();
+  if (!vitals.isOk()) return vitals.status();
+  if (!aes.isOk()) return aes.status();
+
+  for (const auto& d : doses.value()) {
+    rules::ScenarioDose sd;
+    sd.ref = "dose/" + std::to_string(d.id);
+    sd.drug = d.drug;
+    sd.date_ms = whenMs(d.date).value_or(0);
+    sd.dose_mg = d.dose_mg;
+    sd.given = d.status == core::DoseStatus::kGiven;
+    sc.doses.push_back(sd);
+  }
+  for (const auto& r : aes.value()) {
+    const auto& v = r.current();
+    rules::ScenarioAe ae;
+    ae.ref = "ae/" + std::to_string(r.id);
+    ae.term = v.ctcae_term;
+    ae.verbatim = v.verbatim;
+    ae.grade = v.grade;
+    ae.onset_ms = whenMs(v.start).value_or(0);
+    if (v.end) ae.resolved_ms = whenMs(v.end->substr(0, 10));
+    ae.serious = v.serious_criteria;
+    for (core::Drug drug : core::kDrugs) {
+      ae.investigator[static_cast<size_t>(drug)] = v.per_drug[static_cast<size_t>(drug)].relatedness;
+      ae.sponsor[static_cast<size_t>(drug)] = v.sponsor_relatedness[static_cast<size_t>(drug)];
+    }
+    ae.site_aware_ms = core::parseTimestamp(v.site_aware_at);
+    if (v.sponsor_aware_at) ae.sponsor_aware_ms = core::parseTimestamp(*v.sponsor_aware_at);
+    if (v.steroid_start) ae.steroid_start_ms = whenMs(*v.steroid_start);
+    sc.adverse_events.push_back(std::move(ae));
+  }
+  for (const auto& l : labs.value()) {
+    rules::ScenarioLab sl;
+    sl.ref = "lab/" + std::to_string(l.id);
+    sl.test = l.test;
+    sl.value = l.value;
+    sl.unit = l.unit;
+    sl.lln = l.lln;
+    sl.uln = l.uln;
+    sl.collected_ms = core::parseTimestamp(l.collected_at).value_or(0);
+    sc.labs.push_back(std::move(sl));
+  }
+  for (const auto& v : vitals.value()) {
+    rules::ScenarioVital sv;
+    sv.ref = "vitals/" + std::to_string(v.id);
+    sv.measured_ms = core::parseTimestamp(v.measured_at).value_or(0);
+    sv.systolic = v.systolic_mmhg;
+    sv.diastolic = v.diastolic_mmhg;
+    sv.temperature_c = v.temperature_c;
+    sv.qtc_ms = v.qtc_ms;
+    sc.vitals.push_back(sv);
+  }
+  json out = json::parse(rules::evaluationToJson(evaluator_->evaluate(sc), evaluator_->doseRules(), true));
+  out["study_id"] = study_id;
+  out["as_of"] = rules::isoTime(sc.as_of_ms);
+  return out.dump();
 }
 
 Result<std::string> IntakeService::labs(const core::User& user, const std::string& study_id, store::Page pg) {

@@ -16,6 +16,7 @@
 #include "core/time.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
+#include "rules/evaluator.h"
 #include "rules/reporting.h"
 #include "store/store.h"
 
@@ -38,9 +39,11 @@ struct Reply {
 class IntakeService {
  public:
   // The catalogue and grader are immutable and must outlive the service.
+  // Without an evaluator, recommendations() answers 503.
   IntakeService(store::Store& store, const core::Clock& clock, const grading::Catalogue& catalogue,
-                const grading::LabGrader& grader, const rules::ReportingRules& reporting)
-      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader), reporting_(reporting) {}
+                const grading::LabGrader& grader, const rules::ReportingRules& reporting,
+                const rules::Evaluator* evaluator = nullptr)
+      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader), reporting_(reporting), evaluator_(evaluator) {}
 
   core::Result<Reply> createParticipant(const WriteContext& ctx, const nlohmann::json& body);
   core::Result<Reply> recordDose(const WriteContext& ctx, const nlohmann::json& body);
@@ -72,6 +75,11 @@ class IntakeService {
   core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
   // Reporting deadlines with their state at the current time (due, overdue, met).
   core::Result<std::string> deadlines(const core::User& user, core::DeadlineFilter filter);
+  // The participant's whole stored history evaluated now by the safety rules: per drug the current
+  // recommendation with the events and rule ids behind it, clocks that have run out since the
+  // last write included; every event with its categories and seriousness; the reporting clocks;
+  // protocol-deviation findings and on-study flags (docs/api.md, docs/evaluate.md).
+  core::Result<std::string> recommendations(const core::User& user, const std::string& study_id);
   // CTCAE v5.0 terms for a data-entry search box, with the text of each grade.
   std::string searchTerms(const std::string& query, size_t limit) const;
 
@@ -105,6 +113,7 @@ class IntakeService {
   const grading::Catalogue& catalogue_;
   const grading::LabGrader& grader_;
   const rules::ReportingRules& reporting_;
+  const rules::Evaluator* evaluator_;
 };
 
 }  // namespace vigil::intake

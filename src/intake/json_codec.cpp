@@ -355,6 +355,15 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
   v.end = f.dateOrTimestamp("end", Need::kOptional);
   const auto aware = f.timestamp("site_aware_at", Need::kRequired);
   v.site_aware_at = aware.value_or("");
+  if (const json* o = f.object("sponsor_relatedness", Need::kOptional)) {
+    Fields per(*o, "sponsor_relatedness.", errors);
+    for (core::Drug drug : core::kDrugs)
+      v.sponsor_relatedness[static_cast<size_t>(drug)] =
+          per.enumeration<core::Relatedness>(std::string(core::toString(drug)), Need::kOptional);
+    per.rejectUnknown();
+  }
+  v.sponsor_aware_at = f.timestamp("sponsor_aware_at", Need::kOptional);
+  v.steroid_start = f.date("steroid_start", Need::kOptional);
   v.narrative = f.string("narrative", Need::kOptional, 20000, true).value_or("");
   if (is_update) {
     in.reason = f.string("reason", Need::kRequired, 1000).value_or("");
@@ -366,6 +375,8 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
   if (start && v.end && v.end->substr(0, 10) < start->substr(0, 10)) f.fail("end", "is before start");
   if (start && aware && aware->substr(0, 10) < start->substr(0, 10))
     f.fail("site_aware_at", "is before the event started");
+  if (start && v.sponsor_aware_at && v.sponsor_aware_at->substr(0, 10) < start->substr(0, 10))
+    f.fail("sponsor_aware_at", "is before the event started");
   // Death: CTCAE grade 5 is death related to the AE; ICH E2A criterion "results in death";
   // SDTM AEOUT FATAL. The three must agree.
   if (grade && outcome) {
@@ -447,9 +458,11 @@ json toJson(const core::DoseRecord& d) {
 json toJson(const core::AeVersion& v) {
   json criteria = json::array();
   for (auto c : v.serious_criteria) criteria.push_back(core::toString(c));
-  json rel = json::object(), act = json::object();
+  json rel = json::object(), act = json::object(), sponsor = json::object();
   for (core::Drug drug : core::kDrugs) {
     const auto& slot = v.per_drug[static_cast<size_t>(drug)];
+    const auto& sp = v.sponsor_relatedness[static_cast<size_t>(drug)];
+    sponsor[std::string(core::toString(drug))] = sp ? json(core::toString(*sp)) : json(nullptr);
     rel[std::string(core::toString(drug))] = slot.relatedness ? json(core::toString(*slot.relatedness)) : json(nullptr);
     act[std::string(core::toString(drug))] = slot.action ? json(core::toString(*slot.action)) : json(nullptr);
   }
@@ -466,6 +479,9 @@ json toJson(const core::AeVersion& v) {
           {"start", v.start},
           {"end", opt(v.end)},
           {"site_aware_at", v.site_aware_at},
+          {"sponsor_relatedness", std::move(sponsor)},
+          {"sponsor_aware_at", opt(v.sponsor_aware_at)},
+          {"steroid_start", opt(v.steroid_start)},
           {"narrative", v.narrative},
           {"recorded_at", v.recorded_at},
           {"recorded_by", v.recorded_by},

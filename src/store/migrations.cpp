@@ -196,6 +196,12 @@ CREATE TABLE deadlines (
 );
 CREATE INDEX deadlines_due ON deadlines(met_at, due_at);
 )SQL"},
+      {4, "sponsor_assessment", R"SQL(
+ALTER TABLE ae_versions ADD COLUMN sponsor_rel_anlotinib TEXT;
+ALTER TABLE ae_versions ADD COLUMN sponsor_rel_sintilimab TEXT;
+ALTER TABLE ae_versions ADD COLUMN sponsor_aware_at TEXT;
+ALTER TABLE ae_versions ADD COLUMN steroid_start TEXT;
+)SQL"},
   };
   return kMigrations;
 }

@@ -80,8 +80,9 @@ std::optional<core::Participant> selectParticipant(Connection& c, const std::str
 const char* kAeVersionColumns =
     "v.version, v.aeterm, v.aedecod, v.aelltcd, v.aetoxgr, v.aesdth, v.aeslife, v.aeshosp, v.aesdisab, v.aescong, "
     "v.aesmie, v.aerel_anlotinib, v.aerel_sintilimab, v.aeacn_anlotinib, v.aeacn_sintilimab, v.aeout, v.aestdtc, "
-    "v.aeendtc, v.site_aware_at, v.narrative, v.recorded_at, v.recorded_by, v.reason";
-constexpr int kAeVersionColumnCount = 23;
+    "v.aeendtc, v.site_aware_at, v.narrative, v.recorded_at, v.recorded_by, v.reason, v.sponsor_rel_anlotinib, "
+    "v.sponsor_rel_sintilimab, v.sponsor_aware_at, v.steroid_start";
+constexpr int kAeVersionColumnCount = 27;
 
 core::AeVersion aeVersionFromRow(const Statement& s, int o) {
   core::AeVersion v;
@@ -104,6 +105,10 @@ core::AeVersion aeVersionFromRow(const Statement& s, int o) {
   v.recorded_at = s.text(o + 20);
   v.recorded_by = s.text(o + 21);
   v.reason = s.text(o + 22);
+  v.sponsor_relatedness[0] = optEnum<core::Relatedness>(s, o + 23);
+  v.sponsor_relatedness[1] = optEnum<core::Relatedness>(s, o + 24);
+  v.sponsor_aware_at = s.optText(o + 25);
+  v.steroid_start = s.optText(o + 26);
   return v;
 }
 
@@ -525,8 +530,9 @@ class SqliteTransaction final : public Transaction {
     auto& s = c_.prepare(
         "INSERT INTO ae_versions(ae_id, version, aeterm, aedecod, aelltcd, aetoxgr, aeser, aesdth, aeslife, aeshosp, "
         "aesdisab, aescong, aesmie, aerel_anlotinib, aerel_sintilimab, aeacn_anlotinib, aeacn_sintilimab, aeout, "
-        "aestdtc, aeendtc, site_aware_at, narrative, recorded_at, recorded_by, reason) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "aestdtc, aeendtc, site_aware_at, narrative, recorded_at, recorded_by, reason, sponsor_rel_anlotinib, "
+        "sponsor_rel_sintilimab, sponsor_aware_at, steroid_start) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, ae_id).bind(2, v.version).bind(3, v.verbatim).bind(4, v.ctcae_term).bind(5, v.meddra_code);
     s.bind(6, v.grade).bind(7, yn(v.serious()));
     for (size_t i = 0; i < core::kSeriousnessCriteria.size(); ++i)
@@ -535,6 +541,8 @@ class SqliteTransaction final : public Transaction {
     s.bind(16, opt(v.per_drug[0].action)).bind(17, opt(v.per_drug[1].action));
     s.bind(18, core::toString(v.outcome)).bind(19, v.start).bind(20, v.end).bind(21, v.site_aware_at);
     s.bind(22, v.narrative).bind(23, v.recorded_at).bind(24, v.recorded_by).bind(25, v.reason);
+    s.bind(26, opt(v.sponsor_relatedness[0])).bind(27, opt(v.sponsor_relatedness[1]));
+    s.bind(28, v.sponsor_aware_at).bind(29, v.steroid_start);
     s.exec();
   }
 

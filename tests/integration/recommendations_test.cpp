@@ -1,0 +1,139 @@
+// GET /api/v1/participants/{id}/recommendations on the real vigild: the stored history evaluated
+// by the safety rules as of the request, so clocks run out without any new write; protocol
+// deviations from recorded doses; the sponsor's assessment on the AE record.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+#include "core/time.h"
+#include "support/daemon.h"
+
+using namespace vigil::test;
+using nlohmann::json;
+
+namespace {
+
+std::string dayOffset(int days) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return vigil::core::formatDate(now.count() / 86400000 + days);
+}
+
+json hemorrhage(const std::string& study_id, const std::string& start, int grade) {
+  json ae = aeBody(study_id);
+  ae["verbatim"] = "haematemesis";
+  ae["ctcae_term"] = "Esophageal hemorrhage";
+  ae.erase("meddra_code");
+  ae["grade"] = grade;
+  ae["start"] = start;
+  ae["site_aware_at"] = start + "T00:00:00Z";
+  ae["relatedness"] = {{"anlotinib", "probable"}, {"sintilimab", "unlikely"}};
+  return ae;
+}
+
+}  // namespace
+
+TEST_CASE("recommendations follow the stored history, deviations and clocks included", "[integration]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  d.addSite("S02");
+  const std::string other = d.addUser("inv2", "investigator", {"S02"});
+  const std::string so = d.addUser("so1", "safety_officer");
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-002", "S01")).status == 201);
+
+  // Nothing recorded: both drugs continue at the starting dose.
+  auto r = d.get("/api/v1/participants/S01-001/recommendations", inv);
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["drugs"]["anlotinib"]["action"] == "continue");
+  CHECK(r.json()["drugs"]["anlotinib"]["dose_mg"] == 12);
+  CHECK(r.json()["study_id"] == "S01-001");
+
+  // A grade 2 bleed yesterday: hold anlotinib, resume at 10 mg, at most 14 days.
+  const std::string yesterday = dayOffset(-1);
+  auto ae = d.post("/api/v1/adverse-events", inv, hemorrhage("S01-001", yesterday, 2));
+  REQUIRE(ae.status == 201);
+  r = d.get("/api/v1/participants/S01-001/recommendations", so);
+  REQUIRE(r.status == 200);
+  const json body = r.json();
+  const json& anl = body["drugs"]["anlotinib"];
+  CHECK(anl["action"] == "hold");
+  CHECK(anl["dose_mg"] == 10);
+  CHECK(anl["rule_ids"] == json::array({"AN-HEM-2"}));
+  CHECK(anl["event_refs"] == json::array({"ae/" + std::to_string(ae.json()["id"].get<int64_t>())}));
+  CHECK(anl["discontinue_after"] == dayOffset(13) + "T00:00:00Z");
+  CHECK(body["drugs"]["sintilimab"]["action"] == "continue");
+
+  // Anlotinib recorded today anyway: accepted (the investigator decides) and a deviation finding.
+  json dose = doseBody("S01-001");
+  dose["date"] = dayOffset(0);
+  dose["day"] = 2;
+  REQUIRE(d.post("/api/v1/dosing", inv, dose).status == 201);
+  r = d.get("/api/v1/participants/S01-001/recommendations", inv);
+  REQUIRE(r.json()["findings"].size() == 1);
+  CHECK(r.json()["findings"][0]["code"] == "dose_during_hold");
+  CHECK(r.json()["findings"][0]["drug"] == "anlotinib");
+
+  // A grade 2 bleed in February that never resolved: its 14 days ran out long ago, with no
+  // write since, so the recommendation is already a discontinuation.
+  REQUIRE(d.post("/api/v1/adverse-events", inv, hemorrhage("S01-002", "2026-02-10", 2)).status == 201);
+  r = d.get("/api/v1/participants/S01-002/recommendations", inv);
+  CHECK(r.json()["drugs"]["anlotinib"]["action"] == "discontinue");
+  CHECK(r.json()["drugs"]["anlotinib"]["dose_mg"].is_null());
+  CHECK(r.json()["drugs"]["anlotinib"]["since"] == "2026-02-24T00:00:00Z");
+
+  // Sites see their own participants only.
+  CHECK(d.get("/api/v1/participants/S01-001/recommendations", other).status == 403);
+  CHECK(d.get("/api/v1/participants/S09-999/recommendations", inv).status == 404);
+  CHECK(d.get("/api/v1/participants/S01-001/recommendations", "").status == 401);
+}
+
+TEST_CASE("the sponsor's causality and awareness on the AE record start the SUSAR clock", "[integration]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  const std::string day = dayOffset(-2);
+  json ae = aeBody("S01-001");
+  ae["verbatim"] = "myocarditis";
+  ae["ctcae_term"] = "Myocarditis";
+  ae.erase("meddra_code");
+  ae["grade"] = 3;
+  ae["serious_criteria"] = {"hospitalization"};
+  ae["start"] = day;
+  ae["site_aware_at"] = day + "T08:00:00Z";
+  ae["relatedness"] = {{"anlotinib", "unlikely"}, {"sintilimab", "unlikely"}};
+  ae["sponsor_relatedness"] = {{"sintilimab", "possible"}};
+  ae["sponsor_aware_at"] = day + "T12:00:00Z";
+  ae["steroid_start"] = day;
+  auto created = d.post("/api/v1/adverse-events", inv, ae);
+  REQUIRE(created.status == 201);
+  CHECK(created.json()["sponsor_relatedness"]["sintilimab"] == "possible");
+  CHECK(created.json()["sponsor_relatedness"]["anlotinib"].is_null());
+  CHECK(created.json()["sponsor_aware_at"] == day + "T12:00:00.000Z");
+  CHECK(created.json()["safety"]["susar"] == true);
+
+  auto deadlines = d.get("/api/v1/deadlines?state=all", inv);
+  REQUIRE(deadlines.status == 200);
+  INFO(deadlines.body);
+  bool susar = false;
+  const json listed = deadlines.json();
+  for (const auto& item : listed["items"])
+    if (item["kind"] == "susar_15d") {
+      susar = true;
+      CHECK(item["anchor"] == "sponsor_aware");
+    }
+  CHECK(susar);
+
+  // Bad sponsor fields are named like any other.
+  ae["sponsor_relatedness"] = {{"sintilimab", "maybe"}};
+  ae["sponsor_aware_at"] = "2026-01-01T00:00:00Z";
+  auto bad = d.post("/api/v1/adverse-events", inv, ae);
+  CHECK(bad.status == 422);
+  INFO(bad.body);
+  std::vector<std::string> fields;
+  const json problem = bad.json();
+  for (const auto& e : problem["errors"]) fields.push_back(e["field"]);
+  CHECK(std::find(fields.begin(), fields.end(), "sponsor_relatedness.sintilimab") != fields.end());
+  CHECK(std::find(fields.begin(), fields.end(), "sponsor_aware_at") != fields.end());
+}
