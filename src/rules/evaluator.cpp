@@ -323,6 +323,11 @@ class Run {
     }
     latest_labs_.clear();
     for (const auto& [code, info] : latest_by_code) latest_labs_.push_back(info);
+    // Flags come out in a stable order: by time, then ref.
+    std::sort(latest_labs_.begin(), latest_labs_.end(), [](const LabInfo* a, const LabInfo* b) {
+      if (a->in->collected_ms != b->in->collected_ms) return a->in->collected_ms < b->in->collected_ms;
+      return a->in->ref < b->in->ref;
+    });
 
     std::vector<size_t> vorder(s_.vitals.size());
     for (size_t i = 0; i < vorder.size(); ++i) vorder[i] = i;
