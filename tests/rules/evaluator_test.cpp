@@ -737,3 +737,39 @@ TEST_CASE("bad scenarios name every bad field") {
   for (const auto& f : r.status().fields())
     if (f.field == "adverse_events[0].term") CHECK(f.detail.find("Epistaxis") != std::string::npos);
 }
+
+TEST_CASE("AN-DIA-2: diarrhea G2 attributed to anlotinib alone is held after 72 hours, sintilimab untouched") {
+  Sc sc;
+  sc.ae("Diarrhea", 2, "probable/not_related", "2026-02-10");
+  json out = sc.asOf("2026-02-13T00:00:00Z").run();
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-DIA-2"}));
+  out = sc.asOf("2026-02-13T00:00:01Z").run();
+  CHECK(action(out, "anlotinib") == "hold");
+  CHECK(rulesOf(out, "anlotinib") == json::array({"AN-DIA-2-72H"}));
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 12);  // same dose on resumption
+  CHECK(action(out, "sintilimab") == "continue");
+}
+
+TEST_CASE("SI-SKN-4 cannot fire: rash and pruritus have no grade 4 in CTCAE v5.0, so grade 4 is refused") {
+  for (const char* term : {"Rash maculo-papular", "Pruritus"}) {
+    auto r = rules::parseScenario(Sc().ae(term, 4, "unlikely/possible").doc, k().catalogue, k().grader);
+    REQUIRE_FALSE(r.isOk());
+    REQUIRE(r.status().fields().size() == 1);
+    CHECK(r.status().fields()[0].field == "adverse_events[0].grade");
+  }
+  CHECK(k().dose.find("SI-SKN-4") != nullptr);
+}
+
+TEST_CASE("on-study flags: bleeding >= G3, pneumonitis, HBV reactivation") {
+  auto ids = [](const json& out) {
+    std::vector<std::string> v;
+    for (const auto& f : out["flags"]) v.push_back(f["id"]);
+    return v;
+  };
+  CHECK(ids(Sc().ae("Esophageal hemorrhage", 2, "probable/unlikely").run()).empty());
+  CHECK(ids(Sc().ae("Esophageal hemorrhage", 3, "probable/unlikely").run()) == std::vector<std::string>{"FLAG-BLEED-3"});
+  CHECK(ids(Sc().ae("Pneumonitis", 1, "unlikely/possible").run()) == std::vector<std::string>{"FLAG-PNEUMONITIS"});
+  const json hbv = Sc().ae("Hepatitis B reactivation", 1, "unlikely/unlikely").run();
+  CHECK(ids(hbv) == std::vector<std::string>{"FLAG-HBV"});
+  CHECK(hbv["flags"][0]["unverified"] == true);
+}
