@@ -101,6 +101,24 @@ int VigilctlApp::usage(const std::string& problem) {
   return problem.empty() ? 0 : 64;  // EX_USAGE
 }
 
+int VigilctlApp::readSettings(Settings& settings) const {
+  try {
+    settings = loadSettings(config_file_, overrides_, base_dir_);
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "vigilctl: configuration error: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
+  }
+}
+
+int VigilctlApp::readKnowledge(const Settings& settings, std::unique_ptr<Knowledge>& out) const {
+  std::string problem;
+  out = loadKnowledge(settings, problem);
+  if (out) return 0;
+  std::cerr << "vigilctl: cannot load the clinical data: " << problem << "\n";
+  return 78;  // EX_CONFIG
+}
+
 int VigilctlApp::main(const std::vector<std::string>& args) {
   if (help_ || args.empty()) return usage(help_ ? "" : "no command given");
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
@@ -110,12 +128,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (!kCommands.count(command) || args.size() > 2) return usage("unknown command '" + command + "'");
 
   Settings settings;
-  try {
-    settings = loadSettings(config_file_, overrides_, base_dir_);
-  } catch (const std::exception& e) {
-    std::cerr << "vigilctl: configuration error: " << e.what() << "\n";
-    return 78;  // EX_CONFIG
-  }
+  if (int rc = readSettings(settings)) return rc;
   // vigilctl logs warnings and errors only, to stderr; its output is the command's answer.
   spdlog::set_level(spdlog::level::warn);
 
@@ -127,12 +140,8 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     std::cerr << "vigilctl: cannot open " << settings.store.path << ": " << e.what() << "\n";
     return 74;  // EX_IOERR
   }
-  std::string problem;
-  auto knowledge = loadKnowledge(settings, problem);
-  if (!knowledge) {
-    std::cerr << "vigilctl: cannot load the clinical data: " << problem << "\n";
-    return 78;
-  }
+  std::unique_ptr<Knowledge> knowledge;
+  if (int rc = readKnowledge(settings, knowledge)) return rc;
   intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting);
 
   if (command == "db migrate") {
@@ -176,18 +185,9 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
 
 int VigilctlApp::evaluate() {
   Settings settings;
-  try {
-    settings = loadSettings(config_file_, overrides_, base_dir_);
-  } catch (const std::exception& e) {
-    std::cerr << "vigilctl: configuration error: " << e.what() << "\n";
-    return 78;  // EX_CONFIG
-  }
-  std::string problem;
-  auto knowledge = loadKnowledge(settings, problem);
-  if (!knowledge) {
-    std::cerr << "vigilctl: cannot load the clinical data: " << problem << "\n";
-    return 78;
-  }
+  if (int rc = readSettings(settings)) return rc;
+  std::unique_ptr<Knowledge> knowledge;
+  if (int rc = readKnowledge(settings, knowledge)) return rc;
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(std::cin);

@@ -11,11 +11,15 @@
 #include <Poco/Util/Application.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace vigil::app {
+
+struct Knowledge;
+struct Settings;
 
 class VigilctlApp final : public Poco::Util::Application {
  public:
@@ -30,6 +34,9 @@ class VigilctlApp final : public Poco::Util::Application {
   int usage(const std::string& problem);
   int grade();
   int evaluate();
+  // Exit code 0, or the sysexits code after printing why, as every command needs.
+  int readSettings(Settings& settings) const;
+  int readKnowledge(const Settings& settings, std::unique_ptr<Knowledge>& out) const;
   std::string option(const std::string& name) const;
 
   std::string base_dir_;

@@ -47,6 +47,11 @@ int daysInMonth(int y, int m) {
 
 }  // namespace
 
+std::optional<int64_t> parseInstant(std::string_view text) {
+  if (auto day = parseDate(text)) return *day * kDayMs;
+  return parseTimestamp(text);
+}
+
 std::optional<int64_t> parseDate(std::string_view s) {
   int y = 0, m = 0, d = 0;
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;

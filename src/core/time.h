@@ -16,6 +16,12 @@ std::optional<int64_t> parseDate(std::string_view text);
 // without a zone designator is rejected rather than guessed.
 std::optional<int64_t> parseTimestamp(std::string_view text);
 
+inline constexpr int64_t kHourMs = 3600LL * 1000;
+inline constexpr int64_t kDayMs = 24 * kHourMs;
+
+// Milliseconds since the epoch for a date (taken at 00:00 UTC) or a zoned timestamp.
+std::optional<int64_t> parseInstant(std::string_view text);
+
 // "YYYY-MM-DDTHH:MM:SS.mmmZ" for milliseconds since the epoch.
 std::string formatTimestamp(int64_t epoch_ms);
 // "YYYY-MM-DD" for days since the epoch.

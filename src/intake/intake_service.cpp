@@ -150,7 +150,7 @@ void IntakeService::checkTerm(AeInput& in, Errors& errors) const {
 
 bool IntakeService::inFuture(const std::string& value) const {
   const int64_t now = clock_.nowMs();
-  if (auto day = core::parseDate(value)) return *day > now / 86400000 + 1;  // +1: sites ahead of UTC
+  if (auto day = core::parseDate(value)) return *day > now / core::kDayMs + 1;  // +1: sites ahead of UTC
   if (auto ms = core::parseTimestamp(value)) return *ms > now + kTimestampSkewMs;
   return false;
 }
@@ -624,11 +624,6 @@ Result<std::vector<T>> readAll(Read read) {
   }
 }
 
-std::optional<int64_t> whenMs(const std::string& date_or_timestamp) {
-  if (auto d = core::parseDate(date_or_timestamp)) return *d * 24 * 3600 * 1000LL;
-  return core::parseTimestamp(date_or_timestamp);
-}
-
 }  // namespace
 
 Result<std::string> IntakeService::recommendations(const core::User& user, const std::string& study_id) {
@@ -660,7 +655,7 @@ Result<std::string> IntakeService::recommendations(const core::User& user, const
     rules::ScenarioDose sd;
     sd.ref = "dose/" + std::to_string(d.id);
     sd.drug = d.drug;
-    sd.date_ms = whenMs(d.date).value_or(0);
+    sd.date_ms = core::parseInstant(d.date).value_or(0);
     sd.dose_mg = d.dose_mg;
     sd.given = d.status == core::DoseStatus::kGiven;
     sc.doses.push_back(sd);
@@ -672,8 +667,8 @@ Result<std::string> IntakeService::recommendations(const core::User& user, const
     ae.term = v.ctcae_term;
     ae.verbatim = v.verbatim;
     ae.grade = v.grade;
-    ae.onset_ms = whenMs(v.start).value_or(0);
-    if (v.end) ae.resolved_ms = whenMs(v.end->substr(0, 10));
+    ae.onset_ms = core::parseInstant(v.start).value_or(0);
+    if (v.end) ae.resolved_ms = core::parseInstant(v.end->substr(0, 10));
     ae.serious = v.serious_criteria;
     for (core::Drug drug : core::kDrugs) {
       ae.investigator[static_cast<size_t>(drug)] = v.per_drug[static_cast<size_t>(drug)].relatedness;
@@ -681,7 +676,7 @@ Result<std::string> IntakeService::recommendations(const core::User& user, const
     }
     ae.site_aware_ms = core::parseTimestamp(v.site_aware_at);
     if (v.sponsor_aware_at) ae.sponsor_aware_ms = core::parseTimestamp(*v.sponsor_aware_at);
-    if (v.steroid_start) ae.steroid_start_ms = whenMs(*v.steroid_start);
+    if (v.steroid_start) ae.steroid_start_ms = core::parseInstant(*v.steroid_start);
     sc.adverse_events.push_back(std::move(ae));
   }
   for (const auto& l : labs.value()) {

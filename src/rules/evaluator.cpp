@@ -6,13 +6,14 @@
 #include <queue>
 #include <unordered_map>
 
+#include "core/time.h"
 #include "grading/measurement_grading.h"
 
 namespace vigil::rules {
 namespace {
 
-constexpr int64_t kHourMs = 3600LL * 1000;
-constexpr int64_t kDayMs = 24 * kHourMs;
+using core::kDayMs;
+using core::kHourMs;
 constexpr size_t kAnl = 0;  // index of core::Drug::kAnlotinib
 constexpr size_t kSin = 1;
 // A bilirubin or ALP value counts with an aminotransferase collected up to this long before it.
@@ -174,6 +175,15 @@ struct Timed {
   }
 };
 
+// Indices of items in time order (stable for equal times).
+template <typename T, typename Time>
+std::vector<size_t> timeOrder(const std::vector<T>& items, Time time) {
+  std::vector<size_t> order(items.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return time(items[a]) < time(items[b]); });
+  return order;
+}
+
 void addUnique(std::vector<std::string>& list, const std::string& id) {
   if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
 }
@@ -244,10 +254,7 @@ class Run {
     }
 
     // Labs in time order, each graded against the participant's baseline.
-    std::vector<size_t> order(s_.labs.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return s_.labs[a].collected_ms < s_.labs[b].collected_ms; });
+    const auto order = timeOrder(s_.labs, [](const ScenarioLab& l) { return l.collected_ms; });
     labs_.resize(s_.labs.size());
     std::unordered_map<std::string, const LabInfo*> latest_by_code;
     for (size_t i : order) {
@@ -329,11 +336,7 @@ class Run {
       return a->in->ref < b->in->ref;
     });
 
-    std::vector<size_t> vorder(s_.vitals.size());
-    for (size_t i = 0; i < vorder.size(); ++i) vorder[i] = i;
-    std::stable_sort(vorder.begin(), vorder.end(),
-                     [&](size_t a, size_t b) { return s_.vitals[a].measured_ms < s_.vitals[b].measured_ms; });
-    for (size_t i : vorder) {
+    for (size_t i : timeOrder(s_.vitals, [](const ScenarioVital& v) { return v.measured_ms; })) {
       const ScenarioVital& v = s_.vitals[i];
       core::VitalSigns vs;
       vs.study_id = p.study_id;
@@ -402,8 +405,7 @@ class Run {
   }
 
   // 0: no, 1: holds now, 2: holds once the event persists (deferred).
-  int conditionHolds(const Condition& c, DrugScope scope, const Episode& e, bool ignore_attribution,
-                     bool* is_recurrent) const {
+  int conditionHolds(const Condition& c, DrugScope scope, const Episode& e, bool ignore_attribution) const {
     if (e.ungraded) {
       if (c.measure.empty() || c.tests.empty()) return 0;
     } else if (e.grade < c.min_grade || e.grade > c.max_grade) {
@@ -436,9 +438,6 @@ class Run {
       const bool rec = recurrent(e, c.min_grade);
       if (rec != (c.recurrence == Recurrence::kRecurrent)) return 0;
     }
-    if (is_recurrent && c.recurrence == Recurrence::kAny && e.kind == EventKind::kAe)
-      *is_recurrent = *is_recurrent || recurrent(e, c.min_grade);
-    if (is_recurrent && c.recurrence == Recurrence::kRecurrent) *is_recurrent = true;
     return c.persists_hours > 0 ? 2 : 1;
   }
 
@@ -452,21 +451,22 @@ class Run {
     std::vector<Match> out;
     for (size_t ri : rule_indices) {
       const DoseRule& rule = dose_.rules()[ri];
-      bool rec = false;
+      const Condition* chosen = nullptr;
       int best = 0;
-      int hours = 0;
       for (const auto& c : rule.when) {
-        const int h = conditionHolds(c, rule.drug, e, false, &rec);
-        if (h == 1) {
-          best = 1;
-          break;
+        const int h = conditionHolds(c, rule.drug, e, false);
+        if (h == 1 || (h == 2 && (best == 0 || c.persists_hours < chosen->persists_hours))) {
+          best = h;
+          chosen = &c;
         }
-        if (h == 2 && (best == 0 || c.persists_hours < hours)) {
-          best = 2;
-          hours = c.persists_hours;
-        }
+        if (h == 1) break;
       }
-      if (best) out.push_back({&rule, rec, best == 1 ? 0 : hours});
+      if (!best) continue;
+      // Recurrence matters only to a row whose resumption dose depends on it.
+      const bool rec = rule.minus_one_recurrent &&
+                       (chosen->recurrence == Recurrence::kRecurrent ||
+                        (chosen->recurrence == Recurrence::kAny && e.kind == EventKind::kAe && recurrent(e, chosen->min_grade)));
+      out.push_back({&rule, rec, best == 1 ? 0 : chosen->persists_hours});
     }
     return out;
   }
@@ -796,7 +796,7 @@ class Run {
       }
       for (const auto& e : eps_) {
         for (const auto& c : flag.when)
-          if (conditionHolds(c, DrugScope::kBoth, e, true, nullptr)) {
+          if (conditionHolds(c, DrugScope::kBoth, e, true)) {
             out_.flags.push_back({flag.id, e.ref, flag.text, flag.verified});
             break;
           }

@@ -4,13 +4,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "core/time.h"
+
 namespace vigil::rules {
 namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kHourMs = 3600LL * 1000;
-constexpr int64_t kDayMs = 24 * kHourMs;
+using core::kDayMs;
+using core::kHourMs;
 
 json readJson(const std::string& path) {
   std::ifstream in(path);

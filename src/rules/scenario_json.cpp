@@ -12,7 +12,7 @@ using nlohmann::json;
 using nlohmann::ordered_json;
 using core::FieldError;
 
-constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+using core::kDayMs;
 
 class Reader {
  public:
@@ -54,8 +54,7 @@ class Reader {
   std::optional<int64_t> when(const json& j, const char* key, const std::string& path, bool required) {
     auto t = text(j, key, path, required);
     if (!t) return std::nullopt;
-    if (auto d = core::parseDate(*t)) return *d * kDayMs;
-    if (auto ts = core::parseTimestamp(*t)) return *ts;
+    if (auto ms = core::parseInstant(*t)) return *ms;
     bad(path + key, "must be a date YYYY-MM-DD or a timestamp with its zone");
     return std::nullopt;
   }
@@ -313,25 +312,18 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     ScenarioVital vital;
     vital.ref = rd.text(v, "ref", path, true).value_or("");
     if (auto t = rd.timestamp(v, "measured", path, true)) vital.measured_ms = *t;
-    auto integer = [&](const char* key) -> std::optional<int> {
+    auto integer = [&](const char* key, double lo, double hi, const char* range) -> std::optional<int> {
       auto n = rd.number(v, key, path, false);
       if (!n) return std::nullopt;
-      if (*n < 0 || *n > 400) {
-        rd.bad(path + key, "out of range");
+      if (*n < lo || *n > hi) {
+        rd.bad(path + key, range);
         return std::nullopt;
       }
       return static_cast<int>(*n);
     };
-    vital.systolic = integer("systolic");
-    vital.diastolic = integer("diastolic");
-    vital.qtc_ms = v.contains("qtc_ms") ? [&]() -> std::optional<int> {
-      auto n = rd.number(v, "qtc_ms", path, false);
-      if (n && (*n < 200 || *n > 800)) {
-        rd.bad(path + "qtc_ms", "must be 200 to 800 ms");
-        return std::nullopt;
-      }
-      return n ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
-    }() : std::nullopt;
+    vital.systolic = integer("systolic", 0, 400, "out of range");
+    vital.diastolic = integer("diastolic", 0, 400, "out of range");
+    vital.qtc_ms = integer("qtc_ms", 200, 800, "must be 200 to 800 ms");
     vital.temperature_c = rd.number(v, "temperature_c", path, false);
     rd.number(v, "heart_rate_bpm", path, false);
     rd.number(v, "weight_kg", path, false);
