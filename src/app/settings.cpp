@@ -24,7 +24,8 @@ const std::set<std::string>& knownKeys() {
       "http.max_body_bytes", "http.keep_alive_seconds", "http.token_cache_seconds",
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
-      "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir"};
+      "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir",
+      "rules.sweep_seconds"};
   return keys;
 }
 
@@ -162,6 +163,8 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   if (!std::filesystem::exists(s.alerts_dir + "/rules/categories.json"))
     throw SettingsError("alerts.dir: " + s.alerts_dir + " holds no rules/categories.json");
 
+  s.sweep_seconds = static_cast<int>(r.integer("rules.sweep_seconds", 60, 1, 86400));
+
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
   if (!std::filesystem::is_directory(store_dir))
     throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
@@ -185,6 +188,7 @@ std::vector<std::string> describe(const Settings& s) {
       "log.level=" + s.log.level,
       "ctcae.dir=" + s.ctcae_dir,
       "alerts.dir=" + s.alerts_dir,
+      "rules.sweep_seconds=" + std::to_string(s.sweep_seconds),
       "log.file=" + s.log.file,
   };
 }

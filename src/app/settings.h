@@ -35,6 +35,7 @@ struct Settings {
   LogSettings log;
   std::string ctcae_dir;  // CTCAE terminology and grading data (ctcae/)
   std::string alerts_dir; // safety rule data (alerts/)
+  int sweep_seconds = 60; // how often every participant is re-evaluated for clocks that ran out
   std::string port_file;  // when set, vigild writes its bound port here after start
   std::string config_file;
 };

@@ -12,6 +12,7 @@
 
 #include "app/knowledge.h"
 #include "app/logging.h"
+#include "app/ticker.h"
 #include "core/version.h"
 #include "http/server.h"
 #include "intake/intake_service.h"
@@ -91,12 +92,22 @@ int VigildApp::main(const std::vector<std::string>& args) {
   log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
 
   const rules::Evaluator evaluator(knowledge->dose, knowledge->reporting, knowledge->categories, knowledge->grader);
-  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting, &evaluator);
+  const intake::SafetyMonitor safety(evaluator);
+  intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting, &safety);
+  // A first sweep at start-up records what clocks did while vigild was down.
+  auto sweep = [&safety, &store, log] {
+    auto n = safety.sweep(*store);
+    if (!n.isOk()) log->error("safety sweep failed: {}", n.status().message());
+    else if (n.value() > 0) log->info("safety sweep recorded {} change(s)", n.value());
+  };
+  sweep();
+  Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
   http::Server server(settings_.http, intake, *store, clock);
   try {
     server.start();
   } catch (const std::exception& e) {
     log->error("cannot listen on {}:{}: {}", settings_.http.host, settings_.http.port, e.what());
+    sweeper.stop();
     store->close();
     return EXIT_UNAVAILABLE;
   }
@@ -111,6 +122,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
 
   log->info("stopping: finishing in-flight requests");
   server.stop();
+  sweeper.stop();
   store->close();
   if (!settings_.port_file.empty()) std::filesystem::remove(settings_.port_file);
   log->info("stopped cleanly");

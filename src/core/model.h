@@ -229,4 +229,18 @@ struct AeCandidate {
   std::string updated_at;
 };
 
+// Something the safety rules' evaluation changed for a participant, recorded when it changed (by
+// a write or by a clock running out): a drug's recommendation, a new protocol-deviation finding
+// or a new on-study flag.
+struct SafetyChange {
+  int64_t id = 0;
+  std::string study_id;
+  std::string at;       // UTC timestamp of the evaluation
+  std::string kind;     // recommendation, finding, flag
+  std::string subject;  // the drug (recommendation), finding code or flag id
+  std::string detail;   // JSON text: the new recommendation, finding or flag
+  std::string actor;    // the user whose write caused it, or "vigild" for a clock
+  std::string cause;    // e.g. "POST /adverse-events", "clock"
+};
+
 }  // namespace vigil::core

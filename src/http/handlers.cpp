@@ -151,6 +151,13 @@ Response getParticipant(Api& api, const Request& req) {
 Response getRecommendations(Api& api, const Request& req) {
   return fromRead(api.intake().recommendations(*req.user, req.params.at("study_id")));
 }
+Response listSafetyChanges(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"after_id", "limit"});
+  auto page = q.page();
+  if (!q.ok(error)) return error;
+  return fromRead(api.intake().safetyChanges(*req.user, req.params.at("study_id"), page));
+}
 
 // GET on a per-participant collection: ?participant=ID is required.
 template <typename Fn>
@@ -315,6 +322,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("GET", "/api/v1/participants", {listParticipants, true});
   router_.add("GET", "/api/v1/participants/{study_id}", {getParticipant, true});
   router_.add("GET", "/api/v1/participants/{study_id}/recommendations", {getRecommendations, true});
+  router_.add("GET", "/api/v1/participants/{study_id}/safety-changes", {listSafetyChanges, true});
   router_.add("POST", "/api/v1/dosing", {recordDose, true});
   router_.add("GET", "/api/v1/dosing", {listDoses, true});
   router_.add("POST", "/api/v1/adverse-events", {createAe, true});

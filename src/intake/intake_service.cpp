@@ -155,7 +155,8 @@ bool IntakeService::inFuture(const std::string& value) const {
   return false;
 }
 
-Result<Reply> IntakeService::commit(const WriteContext& ctx, const Work& work) {
+Result<Reply> IntakeService::commit(const WriteContext& ctx, const std::vector<std::string>& evaluate,
+                                    const std::string& cause, const Work& work) {
   Reply reply;
   Status s = store_.write([&](store::Transaction& tx) -> Status {
     if (ctx.idempotency_key) {
@@ -169,6 +170,8 @@ Result<Reply> IntakeService::commit(const WriteContext& ctx, const Work& work) {
     reply = Reply{};
     Status st = work(tx, reply);
     if (!st.isOk()) return st;
+    if (safety_)
+      for (const auto& study_id : evaluate) safety_->record(tx, study_id, ctx.user.name, cause);
     if (ctx.idempotency_key)
       tx.saveIdempotentReply(ctx.user.id, *ctx.idempotency_key, {ctx.request_hash, reply.status, reply.body});
     return Status::ok();
@@ -192,7 +195,7 @@ Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const js
   if (!p.enrolled_on.empty() && inFuture(p.enrolled_on)) errors.push_back({"enrolled_on", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   if (!canWrite(ctx.user, p.site)) return Status::forbidden("you may not register participants at site " + p.site);
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {p.study_id}, "create participant", [&](store::Transaction& tx, Reply& reply) -> Status {
     if (!tx.siteExists(p.site)) return Status::invalid("unknown site", {{"site", "no such site"}});
     if (tx.participant(p.study_id)) return Status::conflict("participant " + p.study_id + " is already registered");
     p.created_at = tx.now();
@@ -209,7 +212,7 @@ Result<Reply> IntakeService::recordDose(const WriteContext& ctx, const json& bod
   core::DoseRecord d = decodeDose(body, errors);
   if (!d.date.empty() && inFuture(d.date)) errors.push_back({"date", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {d.study_id}, "record dose", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
     if (auto s = checkWritable(ctx.user, tx, d.study_id, "study_id", &p); !s.isOk()) return s;
     if (d.date < p.enrolled_on)
@@ -332,7 +335,8 @@ Result<Reply> IntakeService::createAdverseEvent(const WriteContext& ctx, const j
   if (!in.version.site_aware_at.empty() && inFuture(in.version.site_aware_at))
     errors.push_back({"site_aware_at", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) { return insertAe(tx, ctx, in, reply, nullptr); });
+  return commit(ctx, {in.study_id}, "create adverse event",
+                [&](store::Transaction& tx, Reply& reply) { return insertAe(tx, ctx, in, reply, nullptr); });
 }
 
 Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t id, const json& body) {
@@ -342,7 +346,12 @@ Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t
   if (!in.version.start.empty() && inFuture(in.version.start)) errors.push_back({"start", "is in the future"});
   if (in.version.end && inFuture(*in.version.end)) errors.push_back({"end", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  // An AE never changes participant, so the one to re-evaluate can be read before the unit.
+  auto found = store_.adverseEvent(id);
+  if (!found.isOk()) return found.status();
+  std::vector<std::string> evaluate;
+  if (found.value()) evaluate.push_back(found.value()->study_id);
+  return commit(ctx, evaluate, "update adverse event " + std::to_string(id), [&](store::Transaction& tx, Reply& reply) -> Status {
     auto report = tx.adverseEvent(id);
     if (!report) return Status::notFound("no adverse event " + std::to_string(id));
     if (!canWrite(ctx.user, report->site)) return Status::forbidden("you may not change data of site " + report->site);
@@ -398,7 +407,10 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  std::vector<std::string> evaluate;
+  for (const auto& l : labs)
+    if (std::find(evaluate.begin(), evaluate.end(), l.study_id) == evaluate.end()) evaluate.push_back(l.study_id);
+  return commit(ctx, evaluate, "record labs", [&](store::Transaction& tx, Reply& reply) -> Status {
     // Check each distinct participant once; collect every unknown one.
     std::map<std::string, std::pair<Status, core::Participant>> checked;
     Errors unknown;
@@ -435,7 +447,7 @@ Result<Reply> IntakeService::recordVitals(const WriteContext& ctx, const json& b
   core::VitalSigns v = decodeVitals(body, errors);
   if (!v.measured_at.empty() && inFuture(v.measured_at)) errors.push_back({"measured_at", "is in the future"});
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {v.study_id}, "record vital signs", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
     if (auto s = checkWritable(ctx.user, tx, v.study_id, "study_id", &p); !s.isOk()) return s;
     v.recorded_at = tx.now();
@@ -468,7 +480,7 @@ Result<Reply> IntakeService::confirmCandidate(const WriteContext& ctx, int64_t i
   AeInput in = decodeAe(body, false, errors);
   checkTerm(in, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {in.study_id}, "confirm candidate " + std::to_string(id), [&](store::Transaction& tx, Reply& reply) -> Status {
     auto c = tx.candidate(id);  // read again inside the unit: it may have been decided meanwhile
     if (!c) return Status::notFound("no AE candidate " + std::to_string(id));
     if (c->status != core::CandidateStatus::kPending) return Status::conflict("the candidate is already " + std::string(core::toString(c->status)));
@@ -511,7 +523,7 @@ Result<Reply> IntakeService::markDeadlineMet(const WriteContext& ctx, int64_t id
     }
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {}, "", [&](store::Transaction& tx, Reply& reply) -> Status {
     auto d = tx.deadline(id);
     if (!d) return Status::notFound("no deadline " + std::to_string(id));
     if (!canRecordReport(ctx.user, d->site)) return Status::forbidden("you may not record reports for site " + d->site);
@@ -541,7 +553,7 @@ Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t i
       reason = body["reason"].get<std::string>();
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
-  return commit(ctx, [&](store::Transaction& tx, Reply& reply) -> Status {
+  return commit(ctx, {}, "", [&](store::Transaction& tx, Reply& reply) -> Status {
     auto c = tx.candidate(id);
     if (!c) return Status::notFound("no AE candidate " + std::to_string(id));
     if (auto s = checkWritable(ctx.user, tx, c->study_id, "study_id", nullptr); !s.isOk()) return s;
@@ -608,102 +620,26 @@ Result<std::string> IntakeService::doses(const core::User& user, const std::stri
   return page(rows.value());
 }
 
-namespace {
-
-// Every row of a paged per-participant read.
-template <typename T, typename Read>
-Result<std::vector<T>> readAll(Read read) {
-  std::vector<T> all;
-  store::Page pg{0, 1000};
-  for (;;) {
-    auto rows = read(pg);
-    if (!rows.isOk()) return rows.status();
-    for (auto& r : rows.value()) all.push_back(std::move(r));
-    if (rows.value().size() < static_cast<size_t>(pg.limit)) return all;
-    pg.after_id = all.back().id;
-  }
+Result<std::string> IntakeService::recommendations(const core::User& user, const std::string& study_id) {
+  if (!safety_) return Status::unavailable("the safety rules are not loaded");
+  auto h = store_.history(study_id);
+  if (!h.isOk()) return h.status();
+  if (!h.value()) return Status::notFound("no participant " + study_id);
+  if (!canRead(user, h.value()->participant.site))
+    return Status::forbidden("you may not read data of site " + h.value()->participant.site);
+  const int64_t now = clock_.nowMs();
+  const auto& evaluator = safety_->evaluator();
+  json out = json::parse(rules::evaluationToJson(evaluator.evaluate(scenarioOf(*h.value(), now)), evaluator.doseRules(), true));
+  out["study_id"] = study_id;
+  out["as_of"] = rules::isoTime(now);
+  return out.dump();
 }
 
-}  // namespace
-
-Result<std::string> IntakeService::recommendations(const core::User& user, const std::string& study_id) {
-  if (!evaluator_) return Status::unavailable("the safety rules are not loaded");
-  auto p = store_.participant(study_id);
-  if (!p.isOk()) return p.status();
-  if (!p.value()) return Status::notFound("no participant " + study_id);
-  if (!canRead(user, p.value()->site)) return Status::forbidden("you may not read data of site " + p.value()->site);
-
-  rules::Scenario sc;
-  sc.as_of_ms = clock_.nowMs();
-  sc.participant = *p.value();
-  auto doses = readAll<core::DoseRecord>([&](store::Page pg) { return store_.doses(study_id, pg); });
-  auto labs = readAll<core::LabResult>([&](store::Page pg) { return store_.labs(study_id, pg); });
-  auto vitals = readAll<core::VitalSigns>([&](store::Page pg) { return store_.vitals(study_id, pg); });
-  auto aes = readAll<core::AeReport>([&](store::Page pg) {
-    core::AeFilter f;
-    f.study_id = study_id;
-    f.after_id = pg.after_id;
-    f.limit = pg.limit;
-    return store_.adverseEvents(f);
-  });
-  if (!doses.isOk()) return doses.status();
-  if (!labs.isOk()) return labs.status();
-  if (!vitals.isOk()) return vitals.status();
-  if (!aes.isOk()) return aes.status();
-
-  for (const auto& d : doses.value()) {
-    rules::ScenarioDose sd;
-    sd.ref = "dose/" + std::to_string(d.id);
-    sd.drug = d.drug;
-    sd.date_ms = core::parseInstant(d.date).value_or(0);
-    sd.dose_mg = d.dose_mg;
-    sd.given = d.status == core::DoseStatus::kGiven;
-    sc.doses.push_back(sd);
-  }
-  for (const auto& r : aes.value()) {
-    const auto& v = r.current();
-    rules::ScenarioAe ae;
-    ae.ref = "ae/" + std::to_string(r.id);
-    ae.term = v.ctcae_term;
-    ae.verbatim = v.verbatim;
-    ae.grade = v.grade;
-    ae.onset_ms = core::parseInstant(v.start).value_or(0);
-    if (v.end) ae.resolved_ms = core::parseInstant(v.end->substr(0, 10));
-    ae.serious = v.serious_criteria;
-    for (core::Drug drug : core::kDrugs) {
-      ae.investigator[static_cast<size_t>(drug)] = v.per_drug[static_cast<size_t>(drug)].relatedness;
-      ae.sponsor[static_cast<size_t>(drug)] = v.sponsor_relatedness[static_cast<size_t>(drug)];
-    }
-    ae.site_aware_ms = core::parseTimestamp(v.site_aware_at);
-    if (v.sponsor_aware_at) ae.sponsor_aware_ms = core::parseTimestamp(*v.sponsor_aware_at);
-    if (v.steroid_start) ae.steroid_start_ms = core::parseInstant(*v.steroid_start);
-    sc.adverse_events.push_back(std::move(ae));
-  }
-  for (const auto& l : labs.value()) {
-    rules::ScenarioLab sl;
-    sl.ref = "lab/" + std::to_string(l.id);
-    sl.test = l.test;
-    sl.value = l.value;
-    sl.unit = l.unit;
-    sl.lln = l.lln;
-    sl.uln = l.uln;
-    sl.collected_ms = core::parseTimestamp(l.collected_at).value_or(0);
-    sc.labs.push_back(std::move(sl));
-  }
-  for (const auto& v : vitals.value()) {
-    rules::ScenarioVital sv;
-    sv.ref = "vitals/" + std::to_string(v.id);
-    sv.measured_ms = core::parseTimestamp(v.measured_at).value_or(0);
-    sv.systolic = v.systolic_mmhg;
-    sv.diastolic = v.diastolic_mmhg;
-    sv.temperature_c = v.temperature_c;
-    sv.qtc_ms = v.qtc_ms;
-    sc.vitals.push_back(sv);
-  }
-  json out = json::parse(rules::evaluationToJson(evaluator_->evaluate(sc), evaluator_->doseRules(), true));
-  out["study_id"] = study_id;
-  out["as_of"] = rules::isoTime(sc.as_of_ms);
-  return out.dump();
+Result<std::string> IntakeService::safetyChanges(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.safetyChanges(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
 }
 
 Result<std::string> IntakeService::labs(const core::User& user, const std::string& study_id, store::Page pg) {

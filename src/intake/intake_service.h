@@ -16,8 +16,8 @@
 #include "core/time.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
-#include "rules/evaluator.h"
 #include "rules/reporting.h"
+#include "intake/safety_monitor.h"
 #include "store/store.h"
 
 namespace vigil::intake {
@@ -39,11 +39,13 @@ struct Reply {
 class IntakeService {
  public:
   // The catalogue and grader are immutable and must outlive the service.
-  // Without an evaluator, recommendations() answers 503.
+  // With a safety monitor, every write of participants, doses, AEs, labs and vital signs records
+  // the participant's re-evaluation in the same unit of work; without one, nothing is evaluated
+  // and recommendations() answers 503.
   IntakeService(store::Store& store, const core::Clock& clock, const grading::Catalogue& catalogue,
                 const grading::LabGrader& grader, const rules::ReportingRules& reporting,
-                const rules::Evaluator* evaluator = nullptr)
-      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader), reporting_(reporting), evaluator_(evaluator) {}
+                const SafetyMonitor* safety = nullptr)
+      : store_(store), clock_(clock), catalogue_(catalogue), grader_(grader), reporting_(reporting), safety_(safety) {}
 
   core::Result<Reply> createParticipant(const WriteContext& ctx, const nlohmann::json& body);
   core::Result<Reply> recordDose(const WriteContext& ctx, const nlohmann::json& body);
@@ -80,6 +82,8 @@ class IntakeService {
   // last write included; every event with its categories and seriousness; the reporting clocks;
   // protocol-deviation findings and on-study flags (docs/api.md, docs/evaluate.md).
   core::Result<std::string> recommendations(const core::User& user, const std::string& study_id);
+  // The recorded safety changes of a participant (recommendation, finding, flag), oldest first.
+  core::Result<std::string> safetyChanges(const core::User& user, const std::string& study_id, store::Page page);
   // CTCAE v5.0 terms for a data-entry search box, with the text of each grade.
   std::string searchTerms(const std::string& query, size_t limit) const;
 
@@ -90,7 +94,10 @@ class IntakeService {
 
  private:
   using Work = std::function<core::Status(store::Transaction&, Reply&)>;
-  core::Result<Reply> commit(const WriteContext& ctx, const Work& work);
+  // Runs work in one unit of work; once it succeeded (and was not a replay), re-evaluates each
+  // participant in evaluate inside the same unit, cause naming the write.
+  core::Result<Reply> commit(const WriteContext& ctx, const std::vector<std::string>& evaluate,
+                             const std::string& cause, const Work& work);
   core::Status checkWritable(const core::User& user, store::Transaction& tx, const std::string& study_id,
                              const std::string& field, core::Participant* out);
   core::Status readableParticipant(const core::User& user, const std::string& study_id);
@@ -113,7 +120,7 @@ class IntakeService {
   const grading::Catalogue& catalogue_;
   const grading::LabGrader& grader_;
   const rules::ReportingRules& reporting_;
-  const rules::Evaluator* evaluator_;
+  const SafetyMonitor* safety_;
 };
 
 }  // namespace vigil::intake

@@ -561,6 +561,11 @@ json toJson(const core::ReportingDeadline& d, int64_t as_of_ms) {
   return out;
 }
 
+json toJson(const core::SafetyChange& c) {
+  return {{"id", c.id},         {"study_id", c.study_id}, {"at", c.at},       {"kind", c.kind},
+          {"subject", c.subject}, {"detail", json::parse(c.detail)}, {"actor", c.actor}, {"cause", c.cause}};
+}
+
 json toJson(const core::AeCandidate& c) {
   json out = {{"id", c.id},
               {"study_id", c.study_id},

@@ -44,6 +44,7 @@ nlohmann::json toJson(const core::LabResult& l);
 std::string toJsonText(const core::LabResult& l);
 nlohmann::json toJson(const core::VitalSigns& v);
 nlohmann::json toJson(const core::AeCandidate& c);
+nlohmann::json toJson(const core::SafetyChange& c);
 // A deadline with its state ("due", "overdue" or "met") at as_of_ms.
 nlohmann::json toJson(const core::ReportingDeadline& d, int64_t as_of_ms);
 

@@ -207,7 +207,13 @@ class Run {
 
     buildEpisodes();
     for (size_t i = 0; i < eps_.size(); ++i) push({eps_[i].onset, Step::kOnset, 0, i});
-    for (size_t i = 0; i < s_.doses.size(); ++i) push({s_.doses[i].date_ms + 12 * kHourMs, Step::kDose, 0, i});
+    // A dose counts at noon of its day, or at as_of when that is earlier the same day: a dose
+    // recorded at 09:00 for today has been given.
+    for (size_t i = 0; i < s_.doses.size(); ++i) {
+      const int64_t noon = s_.doses[i].date_ms + 12 * kHourMs;
+      const int64_t t = s_.doses[i].date_ms <= s_.as_of_ms ? std::min(noon, s_.as_of_ms) : noon;
+      push({t, Step::kDose, 0, i});
+    }
     while (!queue_.empty()) {
       const Timed x = queue_.top();
       const bool strict = x.step == Step::kDeferred || x.step == Step::kExpire;

@@ -202,6 +202,28 @@ ALTER TABLE ae_versions ADD COLUMN sponsor_rel_sintilimab TEXT;
 ALTER TABLE ae_versions ADD COLUMN sponsor_aware_at TEXT;
 ALTER TABLE ae_versions ADD COLUMN steroid_start TEXT;
 )SQL"},
+      {5, "safety_evaluations", R"SQL(
+CREATE TABLE safety_state (
+  study_id     TEXT PRIMARY KEY REFERENCES participants(study_id),
+  state        TEXT NOT NULL,
+  evaluated_at TEXT NOT NULL
+);
+CREATE TABLE safety_changes (
+  id       INTEGER PRIMARY KEY,
+  study_id TEXT NOT NULL REFERENCES participants(study_id),
+  at       TEXT NOT NULL,
+  kind     TEXT NOT NULL CHECK (kind IN ('recommendation','finding','flag')),
+  subject  TEXT NOT NULL,
+  detail   TEXT NOT NULL,
+  actor    TEXT NOT NULL,
+  cause    TEXT NOT NULL
+);
+CREATE INDEX safety_changes_participant ON safety_changes(study_id, id);
+CREATE TRIGGER safety_changes_no_update BEFORE UPDATE ON safety_changes
+  BEGIN SELECT RAISE(ABORT, 'safety_changes is append-only'); END;
+CREATE TRIGGER safety_changes_no_delete BEFORE DELETE ON safety_changes
+  BEGIN SELECT RAISE(ABORT, 'safety_changes is append-only'); END;
+)SQL"},
   };
   return kMigrations;
 }

@@ -258,6 +258,127 @@ core::ReportingDeadline deadlineFromRow(const Statement& s) {
   return d;
 }
 
+// ---- per-participant reads, shared by the reader pool and the writer's unit of work ---------
+
+// Rows of one participant after a cursor, in id order: the shape of every per-participant list.
+// A limit of -1 reads them all.
+template <typename T, typename Map>
+std::vector<T> pageOfParticipant(Connection& c, const std::string& sql, const std::string& study_id, Page page,
+                                 Map map) {
+  std::vector<T> out;
+  auto& s = c.prepare(sql);
+  s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
+  while (s.step()) out.push_back(map(s));
+  return out;
+}
+
+std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& study_id, Page page) {
+  return pageOfParticipant<core::DoseRecord>(
+      c,
+      "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
+      "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+      study_id, page, [](const Statement& s) {
+        core::DoseRecord d;
+        d.id = s.int64(0);
+        d.study_id = s.text(1);
+        d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
+        d.dose_mg = s.optReal(3);
+        d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
+        d.date = s.text(5);
+        d.cycle = s.integer(6);
+        d.day = s.integer(7);
+        d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
+        d.recorded_at = s.text(9);
+        d.recorded_by = s.text(10);
+        return d;
+      });
+}
+
+std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFilter& f) {
+  // Dynamic WHERE built only from fixed fragments; every value is bound.
+  std::string sql = std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
+                    " FROM ae_reports r JOIN participants p ON p.study_id=r.study_id"
+                    " JOIN ae_versions v ON v.ae_id=r.id AND v.version=r.current_version WHERE r.id>?";
+  if (f.study_id) sql += " AND r.study_id=?";
+  if (f.site) sql += " AND p.site_id=?";
+  if (f.restrict_sites) {
+    sql += " AND p.site_id IN (";
+    for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
+    sql += f.sites.empty() ? "NULL)" : ")";
+  }
+  if (f.start_from) sql += " AND substr(v.aestdtc,1,10)>=?";
+  if (f.start_to) sql += " AND substr(v.aestdtc,1,10)<=?";
+  if (f.term) sql += " AND v.aedecod=? COLLATE NOCASE";
+  if (f.grade) sql += " AND v.aetoxgr=?";
+  if (f.serious) sql += " AND v.aeser=?";
+  sql += " ORDER BY r.id LIMIT ?";
+  auto& s = c.prepare(sql);
+  int i = 1;
+  s.bind(i++, f.after_id);
+  if (f.study_id) s.bind(i++, *f.study_id);
+  if (f.site) s.bind(i++, *f.site);
+  if (f.restrict_sites)
+    for (const auto& site : f.sites) s.bind(i++, site);
+  if (f.start_from) s.bind(i++, *f.start_from);
+  if (f.start_to) s.bind(i++, *f.start_to);
+  if (f.term) s.bind(i++, *f.term);
+  if (f.grade) s.bind(i++, *f.grade);
+  if (f.serious) s.bind(i++, yn(*f.serious));
+  s.bind(i++, f.limit);
+  std::vector<core::AeReport> out;
+  while (s.step()) {
+    core::AeReport r;
+    r.id = s.int64(0);
+    r.study_id = s.text(1);
+    r.site = s.text(2);
+    r.versions.push_back(aeVersionFromRow(s, 3));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page) {
+  return pageOfParticipant<core::LabResult>(
+      c,
+      "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
+      "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+      study_id, page, [](const Statement& s) {
+        return core::LabResult{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5),
+                               s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)};
+      });
+}
+
+std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& study_id, Page page) {
+  return pageOfParticipant<core::VitalSigns>(
+      c,
+      "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
+      "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+      study_id, page, [](const Statement& s) {
+        return core::VitalSigns{s.int64(0),   s.text(1),   s.text(2),    s.optInt(3), s.optInt(4), s.optInt(5),
+                                s.optReal(6), s.optReal(7), s.optInt(8), s.text(9),   s.text(10),  s.text(11)};
+      });
+}
+
+std::optional<History> selectHistory(Connection& c, const std::string& study_id) {
+  auto p = selectParticipant(c, study_id);
+  if (!p) return std::nullopt;
+  History h;
+  h.participant = std::move(*p);
+  const Page all{0, -1};
+  h.doses = selectDoses(c, study_id, all);
+  core::AeFilter f;
+  f.study_id = study_id;
+  f.limit = -1;
+  h.adverse_events = selectAdverseEvents(c, f);
+  h.labs = selectLabs(c, study_id, all);
+  h.vitals = selectVitals(c, study_id, all);
+  return h;
+}
+
+core::SafetyChange safetyChangeFromRow(const Statement& s) {
+  return core::SafetyChange{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)};
+}
+
 // ---- the writer's unit of work -----------------------------------------------------------
 
 class SqliteTransaction final : public Transaction {
@@ -519,6 +640,36 @@ class SqliteTransaction final : public Transaction {
     seq_ = e.seq;
     head_ = e.hash;
   }
+  std::optional<History> history(const std::string& study_id) override { return selectHistory(c_, study_id); }
+  std::optional<std::string> safetyState(const std::string& study_id) override {
+    auto& s = c_.prepare("SELECT state FROM safety_state WHERE study_id=?");
+    s.bind(1, study_id);
+    if (!s.step()) return std::nullopt;
+    std::string state = s.text(0);
+    s.reset();
+    return state;
+  }
+  void saveSafetyState(const std::string& study_id, const std::string& state) override {
+    c_.prepare(
+          "INSERT INTO safety_state(study_id, state, evaluated_at) VALUES (?,?,?) "
+          "ON CONFLICT(study_id) DO UPDATE SET state=excluded.state, evaluated_at=excluded.evaluated_at")
+        .bind(1, study_id)
+        .bind(2, state)
+        .bind(3, now_)
+        .exec();
+  }
+  int64_t insertSafetyChange(const core::SafetyChange& ch) override {
+    c_.prepare("INSERT INTO safety_changes(study_id, at, kind, subject, detail, actor, cause) VALUES (?,?,?,?,?,?,?)")
+        .bind(1, ch.study_id)
+        .bind(2, ch.at)
+        .bind(3, ch.kind)
+        .bind(4, ch.subject)
+        .bind(5, ch.detail)
+        .bind(6, ch.actor)
+        .bind(7, ch.cause)
+        .exec();
+    return c_.lastInsertRowId();
+  }
   const std::string& now() const override { return now_; }
 
  private:
@@ -742,18 +893,6 @@ Result<T> SqliteStore::read(F&& fn) {
   }
 }
 
-namespace {
-// Rows of one participant after a cursor, in id order: the shape of every per-participant list.
-template <typename T, typename Map>
-std::vector<T> pageOfParticipant(Connection& c, const std::string& sql, const std::string& study_id, Page page,
-                                 Map map) {
-  std::vector<T> out;
-  auto& s = c.prepare(sql);
-  s.bind(1, study_id).bind(2, page.after_id).bind(3, page.limit);
-  while (s.step()) out.push_back(map(s));
-  return out;
-}
-}  // namespace
 
 Result<core::User> SqliteStore::userByTokenHash(const std::string& token_hash) {
   auto r = read<std::optional<core::User>>([&](Connection& c) -> std::optional<core::User> {
@@ -801,27 +940,7 @@ Result<std::vector<core::Participant>> SqliteStore::participants(const std::opti
 }
 
 Result<std::vector<core::DoseRecord>> SqliteStore::doses(const std::string& study_id, Page page) {
-  return read<std::vector<core::DoseRecord>>([&](Connection& c) {
-    return pageOfParticipant<core::DoseRecord>(
-        c,
-        "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
-        "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-        study_id, page, [](const Statement& s) {
-          core::DoseRecord d;
-          d.id = s.int64(0);
-          d.study_id = s.text(1);
-          d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
-          d.dose_mg = s.optReal(3);
-          d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
-          d.date = s.text(5);
-          d.cycle = s.integer(6);
-          d.day = s.integer(7);
-          d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
-          d.recorded_at = s.text(9);
-          d.recorded_by = s.text(10);
-          return d;
-        });
-  });
+  return read<std::vector<core::DoseRecord>>([&](Connection& c) { return selectDoses(c, study_id, page); });
 }
 
 Result<std::optional<core::AeReport>> SqliteStore::adverseEvent(int64_t id) {
@@ -829,74 +948,29 @@ Result<std::optional<core::AeReport>> SqliteStore::adverseEvent(int64_t id) {
 }
 
 Result<std::vector<core::AeReport>> SqliteStore::adverseEvents(const core::AeFilter& f) {
-  return read<std::vector<core::AeReport>>([&](Connection& c) {
-    // Dynamic WHERE built only from fixed fragments; every value is bound.
-    std::string sql = std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
-                      " FROM ae_reports r JOIN participants p ON p.study_id=r.study_id"
-                      " JOIN ae_versions v ON v.ae_id=r.id AND v.version=r.current_version WHERE r.id>?";
-    if (f.study_id) sql += " AND r.study_id=?";
-    if (f.site) sql += " AND p.site_id=?";
-    if (f.restrict_sites) {
-      sql += " AND p.site_id IN (";
-      for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
-      sql += f.sites.empty() ? "NULL)" : ")";
-    }
-    if (f.start_from) sql += " AND substr(v.aestdtc,1,10)>=?";
-    if (f.start_to) sql += " AND substr(v.aestdtc,1,10)<=?";
-    if (f.term) sql += " AND v.aedecod=? COLLATE NOCASE";
-    if (f.grade) sql += " AND v.aetoxgr=?";
-    if (f.serious) sql += " AND v.aeser=?";
-    sql += " ORDER BY r.id LIMIT ?";
-    auto& s = c.prepare(sql);
-    int i = 1;
-    s.bind(i++, f.after_id);
-    if (f.study_id) s.bind(i++, *f.study_id);
-    if (f.site) s.bind(i++, *f.site);
-    if (f.restrict_sites)
-      for (const auto& site : f.sites) s.bind(i++, site);
-    if (f.start_from) s.bind(i++, *f.start_from);
-    if (f.start_to) s.bind(i++, *f.start_to);
-    if (f.term) s.bind(i++, *f.term);
-    if (f.grade) s.bind(i++, *f.grade);
-    if (f.serious) s.bind(i++, yn(*f.serious));
-    s.bind(i++, f.limit);
-    std::vector<core::AeReport> out;
-    while (s.step()) {
-      core::AeReport r;
-      r.id = s.int64(0);
-      r.study_id = s.text(1);
-      r.site = s.text(2);
-      r.versions.push_back(aeVersionFromRow(s, 3));
-      out.push_back(std::move(r));
-    }
-    return out;
-  });
+  return read<std::vector<core::AeReport>>([&](Connection& c) { return selectAdverseEvents(c, f); });
 }
 
 Result<std::vector<core::LabResult>> SqliteStore::labs(const std::string& study_id, Page page) {
-  return read<std::vector<core::LabResult>>([&](Connection& c) {
-    return pageOfParticipant<core::LabResult>(
+  return read<std::vector<core::LabResult>>([&](Connection& c) { return selectLabs(c, study_id, page); });
+}
+
+Result<std::optional<History>> SqliteStore::history(const std::string& study_id) {
+  return read<std::optional<History>>([&](Connection& c) { return selectHistory(c, study_id); });
+}
+
+Result<std::vector<core::SafetyChange>> SqliteStore::safetyChanges(const std::string& study_id, Page page) {
+  return read<std::vector<core::SafetyChange>>([&](Connection& c) {
+    return pageOfParticipant<core::SafetyChange>(
         c,
-        "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
-        "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-        study_id, page, [](const Statement& s) {
-          return core::LabResult{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5),
-                                 s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)};
-        });
+        "SELECT id, study_id, at, kind, subject, detail, actor, cause FROM safety_changes "
+        "WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
+        study_id, page, safetyChangeFromRow);
   });
 }
 
 Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& study_id, Page page) {
-  return read<std::vector<core::VitalSigns>>([&](Connection& c) {
-    return pageOfParticipant<core::VitalSigns>(
-        c,
-        "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
-        "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-        study_id, page, [](const Statement& s) {
-          return core::VitalSigns{s.int64(0),   s.text(1),   s.text(2),    s.optInt(3), s.optInt(4), s.optInt(5),
-                                  s.optReal(6), s.optReal(7), s.optInt(8), s.text(9),   s.text(10),  s.text(11)};
-        });
-  });
+  return read<std::vector<core::VitalSigns>>([&](Connection& c) { return selectVitals(c, study_id, page); });
 }
 
 Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {

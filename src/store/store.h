@@ -32,6 +32,20 @@ struct AuditRecord {
   std::string after;
 };
 
+// Everything the safety rules read about one participant: AEs with their current version only.
+struct History {
+  core::Participant participant;
+  std::vector<core::DoseRecord> doses;
+  std::vector<core::AeReport> adverse_events;
+  std::vector<core::LabResult> labs;
+  std::vector<core::VitalSigns> vitals;
+};
+
+struct Page {
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
 // A unit of work. Reads see the unit's own writes. Methods throw on database failure; the Store
 // catches, rolls the unit back and reports Status::unavailable or internal.
 class Transaction {
@@ -66,13 +80,14 @@ class Transaction {
   virtual void updateDeadline(const core::ReportingDeadline& deadline) = 0;
   virtual void saveIdempotentReply(int64_t user_id, const std::string& key, const IdempotentReply& reply) = 0;
   virtual void appendAudit(const AuditRecord& record) = 0;
+  // The participant's whole history as this unit sees it (its own writes included).
+  virtual std::optional<History> history(const std::string& study_id) = 0;
+  // The summary of the participant's last recorded evaluation (JSON text), if any.
+  virtual std::optional<std::string> safetyState(const std::string& study_id) = 0;
+  virtual void saveSafetyState(const std::string& study_id, const std::string& state) = 0;
+  virtual int64_t insertSafetyChange(const core::SafetyChange& change) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).
   virtual const std::string& now() const = 0;
-};
-
-struct Page {
-  int64_t after_id = 0;
-  int limit = 1000;
 };
 
 class Store {
@@ -94,6 +109,9 @@ class Store {
   virtual core::Result<std::vector<core::AeReport>> adverseEvents(const core::AeFilter& filter) = 0;
   virtual core::Result<std::vector<core::LabResult>> labs(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::VitalSigns>> vitals(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::optional<History>> history(const std::string& study_id) = 0;
+  // The recorded safety changes of a participant, oldest first.
+  virtual core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;

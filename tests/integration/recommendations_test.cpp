@@ -82,6 +82,25 @@ TEST_CASE("recommendations follow the stored history, deviations and clocks incl
   CHECK(r.json()["drugs"]["anlotinib"]["dose_mg"].is_null());
   CHECK(r.json()["drugs"]["anlotinib"]["since"] == "2026-02-24T00:00:00Z");
 
+  // Each write recorded what it changed: the hold, then the dose against it.
+  auto changes = d.get("/api/v1/participants/S01-001/safety-changes", so);
+  REQUIRE(changes.status == 200);
+  const json items = changes.json()["items"];
+  REQUIRE(items.size() == 2);
+  CHECK(items[0]["kind"] == "recommendation");
+  CHECK(items[0]["subject"] == "anlotinib");
+  CHECK(items[0]["detail"]["action"] == "hold");
+  CHECK(items[0]["actor"] == "inv1");
+  CHECK(items[1]["kind"] == "finding");
+  CHECK(items[1]["subject"] == "dose_during_hold");
+  CHECK(items[1]["cause"] == "record dose");
+  // The February bleed was recorded as what it is by now: a discontinuation.
+  changes = d.get("/api/v1/participants/S01-002/safety-changes", inv);
+  REQUIRE(changes.json()["items"].size() == 1);
+  CHECK(changes.json()["items"][0]["detail"]["action"] == "discontinue");
+  CHECK(d.get("/api/v1/participants/S01-001/safety-changes", other).status == 403);
+  CHECK(d.get("/api/v1/participants/S01-001/safety-changes?limit=0", inv).status == 400);
+
   // Sites see their own participants only.
   CHECK(d.get("/api/v1/participants/S01-001/recommendations", other).status == 403);
   CHECK(d.get("/api/v1/participants/S09-999/recommendations", inv).status == 404);

@@ -666,6 +666,19 @@ TEST_CASE("protocol deviations: a dose given against an open hold or after disco
             .dose("anlotinib", "2026-03-01", 10, "a1")
             .run();
   CHECK(out["findings"].empty());
+
+  // A dose recorded in the morning for the same day counts at once; one dated tomorrow does not.
+  for (const char* as_of : {"2026-02-12T00:00:00Z", "2026-02-12T09:00:00Z", "2026-02-12T23:59:59Z"}) {
+    CAPTURE(as_of);
+    out = Sc()
+              .asOf(as_of)
+              .ae("Esophageal hemorrhage", 3, "probable/unlikely", "2026-02-10")
+              .dose("anlotinib", "2026-02-12", 12, "today")
+              .dose("anlotinib", "2026-02-13", 12, "tomorrow")
+              .run();
+    REQUIRE(out["findings"].size() == 1);
+    CHECK(out["findings"][0]["dose_ref"] == "today");
+  }
 }
 
 TEST_CASE("SAE versus suspected SUSAR clocks in the evaluation") {
