@@ -126,4 +126,23 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
   return out + "]";
 }
 
+core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(const grading::LabGrader& grader,
+                                                                 const std::string& code, double value,
+                                                                 const std::string& unit, std::optional<double> lln,
+                                                                 std::optional<double> uln,
+                                                                 const core::Participant& participant) {
+  auto grades = gradeMeasurement(grader, code, value, unit, lln, uln, participant);
+  if (!grades.isOk() || !uln) return grades;
+  const bool undecided = std::any_of(grades.value().begin(), grades.value().end(),
+                                     [](const MeasurementGrade& g) { return !g.grade; });
+  if (!undecided) return grades;
+  const auto* analyte = grader.find(code);
+  if (!analyte) return grades;
+  core::Participant assumed = participant;
+  const double mid = lln ? (*lln + *uln) / 2 : *uln;
+  assumed.baseline_labs.push_back({analyte->code, mid, unit, lln, uln, std::nullopt});
+  auto regraded = gradeMeasurement(grader, code, value, unit, lln, uln, assumed);
+  return regraded.isOk() ? regraded : grades;
+}
+
 }  // namespace vigil::grading

@@ -34,6 +34,13 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
                                                              std::optional<double> lln, std::optional<double> uln,
                                                              const core::Participant& participant);
 
+// As gradeMeasurement; where CTCAE needs a baseline the participant lacks and the value has a ULN,
+// grades as if the baseline were normal (the midpoint of the reference range) rather than let a
+// high value pass ungraded. Used by the safety rules, never for the stored AE candidates.
+core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
+    const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit,
+    std::optional<double> lln, std::optional<double> uln, const core::Participant& participant);
+
 // Empty when `unit` fits analyte `code` (or the analyte is not graded), else why not.
 std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit);
 

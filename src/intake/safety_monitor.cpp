@@ -10,7 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string findingKey(const json& f) { return f.value("code", "") + "|" + f.value("dose_ref", ""); }
+std::string findingKey(const json& f) {
+  return f.value("code", "") + "|" + f.value("dose_ref", "") + "|" + f.value("ref", "");
+}
 std::string flagKey(const json& f) { return f.value("id", "") + "|" + f.value("ref", ""); }
 
 // A change of recommendation is a new action or dose, or other rules behind a hold or a
@@ -46,6 +48,7 @@ rules::Scenario scenarioOf(const store::History& h, int64_t as_of_ms) {
     sd.date_ms = core::parseInstant(d.date).value_or(0);
     sd.dose_mg = d.dose_mg;
     sd.given = d.status == core::DoseStatus::kGiven;
+    sd.cycle_day = d.day;
     sc.doses.push_back(sd);
   }
   for (const auto& r : h.adverse_events) {

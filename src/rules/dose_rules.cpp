@@ -179,14 +179,14 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     std::ifstream in(path);
     if (!in) return core::Status::invalid("cannot read " + path);
     const json doc = json::parse(in);
-    onlyKeys(doc, {"format", "version", "about", "settings", "clock_rules", "rules", "on_study_flags"}, path);
+    onlyKeys(doc, {"format", "version", "about", "settings", "clock_rules", "rules", "on_study_flags", "monitoring"}, path);
     if (doc.at("format") != "vigil-dose-rules/1") throw std::invalid_argument("unknown format " + doc.at("format").dump());
     r.version_ = doc.at("version");
     const json& s = doc.at("settings");
     onlyKeys(s,
              {"anlotinib_levels_mg", "sintilimab_dose_mg", "anlotinib_default_max_hold_days",
               "anlotinib_default_max_hold_source", "anlotinib_default_max_hold_verified", "sintilimab_max_hold_days",
-              "overlap_dechallenge_days"},
+              "overlap_dechallenge_days", "cycle_days", "anlotinib_days_on"},
              "settings");
     r.settings_.anlotinib_levels_mg = s.at("anlotinib_levels_mg").get<std::vector<int>>();
     if (r.settings_.anlotinib_levels_mg.empty() ||
@@ -196,22 +196,35 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     r.settings_.anlotinib_default_max_hold_days = s.at("anlotinib_default_max_hold_days");
     r.settings_.sintilimab_max_hold_days = s.at("sintilimab_max_hold_days");
     r.settings_.overlap_dechallenge_days = s.at("overlap_dechallenge_days");
+    r.settings_.cycle_days = s.at("cycle_days");
+    r.settings_.anlotinib_days_on = s.at("anlotinib_days_on");
+    if (r.settings_.cycle_days < 1 || r.settings_.anlotinib_days_on < 1 ||
+        r.settings_.anlotinib_days_on > r.settings_.cycle_days)
+      throw std::invalid_argument("settings: need 1 <= anlotinib_days_on <= cycle_days");
 
     std::set<std::string> ids;
     for (const auto& j : doc.at("clock_rules")) {
       ClockRule c;
       c.id = j.at("id");
       where = "clock rule " + c.id;
-      onlyKeys(j, {"id", "drug", "action", "source", "verified", "note"}, where);
+      onlyKeys(j, {"id", "drug", "action", "source", "verified", "note", "days"}, where);
       c.source = j.at("source");
       c.verified = j.at("verified");
       c.note = j.value("note", "");
+      if (j.contains("days")) {
+        if (!j.at("days").is_number_integer() || j.at("days").get<int>() < 1)
+          throw std::invalid_argument("days: a positive whole number");
+        c.days = j.at("days").get<int>();
+      }
       if (c.source.empty()) throw std::invalid_argument("no source");
       if (!ids.insert(c.id).second) throw std::invalid_argument("duplicate id");
       r.clocks_.push_back(std::move(c));
     }
-    for (const char* needed : {"AN-HOLD-MAX", "SI-12W", "AN-INT", "GEN-DEATH"})
+    for (const char* needed : {"AN-HOLD-MAX", "SI-12W", "AN-INT", "GEN-DEATH", "AN-MISS", "AN-OFFWEEK"})
       if (!r.clock(needed)) throw std::invalid_argument(std::string("clock_rules: missing ") + needed);
+    for (const char* needed : {"SI-MISS", "WIN-AE", "WIN-SAE"})
+      if (!r.clock(needed) || !r.clock(needed)->days)
+        throw std::invalid_argument(std::string("clock_rules: missing ") + needed + " with its days");
 
     for (const auto& j : doc.at("rules")) {
       DoseRule rule;
@@ -290,6 +303,42 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       f.latest_only = j.value("latest_only", false);
       r.flags_.push_back(std::move(f));
     }
+
+    if (doc.contains("monitoring"))
+      for (const auto& j : doc.at("monitoring")) {
+        MonitoringRule m;
+        m.id = j.at("id");
+        where = "monitoring " + m.id;
+        onlyKeys(j,
+                 {"id", "tests", "every_days", "cycle1_every_days", "if_grade", "if_grade_every_days",
+                  "before_sintilimab_within_days", "text", "source", "verified"},
+                 where);
+        if (!ids.insert(m.id).second) throw std::invalid_argument("duplicate id");
+        m.tests = strings(j, "tests");
+        if (m.tests.empty()) throw std::invalid_argument("tests: at least one");
+        for (auto& t : m.tests) {
+          const auto* analyte = grader.find(t);
+          if (!analyte) throw std::invalid_argument("tests: unknown test " + t);
+          t = analyte->code;
+        }
+        auto days = [&](const char* key) -> std::optional<int> {
+          if (!j.contains(key)) return std::nullopt;
+          if (!j.at(key).is_number_integer() || j.at(key).get<int>() < 0)
+            throw std::invalid_argument(std::string(key) + ": a whole number of days");
+          return j.at(key).get<int>();
+        };
+        m.every_days = days("every_days");
+        m.cycle1_every_days = days("cycle1_every_days");
+        m.if_grade_every_days = days("if_grade_every_days");
+        m.before_sintilimab_within_days = days("before_sintilimab_within_days");
+        m.if_grade = j.value("if_grade", 0);
+        if (m.if_grade_every_days && m.if_grade < 1) throw std::invalid_argument("if_grade_every_days needs if_grade >= 1");
+        m.text = j.at("text");
+        m.source = j.at("source");
+        if (m.source.empty()) throw std::invalid_argument("no source");
+        m.verified = j.at("verified");
+        r.monitoring_.push_back(std::move(m));
+      }
   } catch (const std::exception& e) {
     return core::Status::invalid(path + ": " + where + ": " + e.what());
   }
@@ -329,6 +378,8 @@ const ClockRule* DoseRules::clock(std::string_view id) const {
 bool DoseRules::verified(std::string_view id) const {
   if (const auto* rule = find(id)) return rule->verified;
   if (const auto* c = clock(id)) return c->verified;
+  for (const auto& m : monitoring_)
+    if (m.id == id) return m.verified;
   return false;
 }
 

@@ -97,12 +97,28 @@ struct DoseRule {
   }
 };
 
-// A rule that is not a table row of its own: a clock or the 8 mg floor.
+// A rule that is not a table row of its own: a clock, the 8 mg floor, the missed-dose rules of
+// section 1, the collection windows of section 6.5. days is the rule's period where it has one.
 struct ClockRule {
   std::string id;
   std::string source;
   bool verified = false;
   std::string note;
+  std::optional<int> days;
+};
+
+// A test the protocol expects at a cadence (clinical-rules.md section 4).
+struct MonitoringRule {
+  std::string id;
+  std::vector<std::string> tests;     // analyte codes (SYSBP for blood pressure)
+  std::optional<int> every_days;      // due this long after the last result (or the first dose)
+  std::optional<int> cycle1_every_days;  // tighter during the first cycle
+  int if_grade = 0;                   // with if_grade_every_days: when the last result is >= this grade
+  std::optional<int> if_grade_every_days;
+  std::optional<int> before_sintilimab_within_days;  // a result within this many days before each sintilimab dose
+  std::string text;
+  std::string source;
+  bool verified = false;
 };
 
 struct OnStudyFlag {
@@ -120,6 +136,8 @@ struct DoseSettings {
   int anlotinib_default_max_hold_days = 14;
   int sintilimab_max_hold_days = 84;
   int overlap_dechallenge_days = 14;
+  int cycle_days = 21;         // anlotinib days 1-14 and sintilimab day 1 of each 21-day cycle
+  int anlotinib_days_on = 14;
 };
 
 class DoseRules {
@@ -133,6 +151,7 @@ class DoseRules {
   const DoseSettings& settings() const { return settings_; }
   const std::vector<DoseRule>& rules() const { return rules_; }
   const std::vector<OnStudyFlag>& flags() const { return flags_; }
+  const std::vector<MonitoringRule>& monitoring() const { return monitoring_; }
   const DoseRule* find(std::string_view id) const;
   const ClockRule* clock(std::string_view id) const;
   bool verified(std::string_view rule_or_clock_id) const;
@@ -148,6 +167,7 @@ class DoseRules {
   std::vector<DoseRule> rules_;
   std::vector<ClockRule> clocks_;
   std::vector<OnStudyFlag> flags_;
+  std::vector<MonitoringRule> monitoring_;
   std::unordered_map<std::string, std::vector<size_t>> by_term_;
   std::vector<size_t> other_;
   std::vector<size_t> none_;

@@ -1,5 +1,7 @@
 #include "rules/evaluator.h"
 
+#include "rules/schedule.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -293,19 +295,9 @@ class Run {
         info.tbil_x_uln = concurrent("BILI");
         info.alp_x_uln = concurrent("ALP");
       }
-      auto grades = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, p);
+      // No baseline where CTCAE needs one: graded as if the baseline were normal.
+      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, p);
       if (!grades.isOk()) continue;
-      const bool undecided = std::any_of(grades.value().begin(), grades.value().end(),
-                                         [](const grading::MeasurementGrade& g) { return !g.grade; });
-      if (undecided && l.uln) {
-        // No baseline where CTCAE needs one: grade as if the baseline were normal (the midpoint
-        // of the reference range) rather than let a high value pass unnoticed.
-        core::Participant assumed = p;
-        const double mid = l.lln ? (*l.lln + *l.uln) / 2 : *l.uln;
-        assumed.baseline_labs.push_back({code, mid, l.unit, l.lln, l.uln, std::nullopt});
-        auto regraded = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, assumed);
-        if (regraded.isOk()) grades = std::move(regraded);
-      }
       for (const auto& g : grades.value()) {
         if (!g.grade) {
           // Rows on the raw value (x ULN) still apply: an ALT of 15 x ULN must not pass
@@ -831,7 +823,9 @@ class Run {
 
 Evaluation Evaluator::evaluate(const Scenario& scenario) const {
   Run run(dose_, reporting_, categories_, grader_, scenario);
-  return run.run();
+  Evaluation ev = run.run();
+  checkSchedule(scenario, dose_, grader_, ev);
+  return ev;
 }
 
 }  // namespace vigil::rules

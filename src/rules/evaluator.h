@@ -71,6 +71,7 @@ struct ScenarioDose {
   int64_t date_ms = 0;  // 00:00 UTC of the dosing day
   std::optional<double> dose_mg;
   bool given = true;  // false: recorded as held or missed
+  std::optional<int> cycle_day;  // day of the 21-day cycle, when recorded
 };
 
 struct Scenario {
@@ -120,9 +121,14 @@ struct DrugRecommendation {
 };
 
 struct Finding {
-  std::string code;  // dose_during_hold, dose_after_discontinuation, dose_above_recommended
-  core::Drug drug = core::Drug::kAnlotinib;
+  // protocol_deviation: dose_during_hold, dose_after_discontinuation, dose_above_recommended,
+  //   anlotinib_dose_made_up, anlotinib_off_week, sintilimab_dose_made_up, test_missing_before_dose;
+  // collection_window: before_first_dose, outside_collection_window.
+  std::string kind = "protocol_deviation";
+  std::string code;
+  std::optional<core::Drug> drug;  // none for collection-window findings
   std::string dose_ref;
+  std::string ref;  // the event (collection window) or test (monitoring) concerned
   int64_t date_ms = 0;
   std::vector<std::string> rule_ids;
   bool unverified = false;
@@ -136,12 +142,24 @@ struct FlagResult {
   bool verified = false;
 };
 
+// When a test the protocol schedules is next due (section 4).
+struct MonitoringDue {
+  std::string rule_id;
+  std::string test;
+  std::optional<int64_t> last_ms;  // the latest result
+  std::optional<int64_t> due_ms;   // none: no cadence configured, or not on treatment
+  bool overdue = false;
+  bool unverified = false;
+  std::string text;
+};
+
 struct Evaluation {
   std::vector<EventResult> events;
   std::vector<DeadlineResult> deadlines;
   std::array<DrugRecommendation, 2> drugs;  // by core::Drug
   std::vector<Finding> findings;
   std::vector<FlagResult> flags;
+  std::vector<MonitoringDue> monitoring;
 };
 
 class Evaluator {

@@ -189,7 +189,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
       rd.bad(dose.ref, "must be an object");
       continue;
     }
-    rd.onlyKeys(d, {"ref", "drug", "date", "dose_mg", "status"}, path);
+    rd.onlyKeys(d, {"ref", "drug", "date", "dose_mg", "status", "cycle_day"}, path);
     if (auto r = rd.text(d, "ref", path, false)) dose.ref = *r;
     if (auto drug = rd.text(d, "drug", path, true)) {
       auto parsed = core::parseEnum<core::Drug>(*drug);
@@ -199,6 +199,11 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     if (auto date = rd.text(d, "date", path, true)) {
       if (auto days = core::parseDate(*date)) dose.date_ms = *days * kDayMs;
       else rd.bad(path + "date", "must be a date YYYY-MM-DD");
+    }
+    if (d.contains("cycle_day") && !d["cycle_day"].is_null()) {
+      if (!d["cycle_day"].is_number_integer() || d["cycle_day"].get<int>() < 1 || d["cycle_day"].get<int>() > 42)
+        rd.bad(path + "cycle_day", "must be a whole number 1..42");
+      else dose.cycle_day = d["cycle_day"].get<int>();
     }
     dose.dose_mg = rd.number(d, "dose_mg", path, false);
     if (dose.dose_mg && *dose.dose_mg < 0) rd.bad(path + "dose_mg", "must not be negative");
@@ -392,10 +397,11 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
     ordered_json findings = ordered_json::array();
     for (const auto& f : ev.findings) {
       ordered_json j;
-      j["kind"] = "protocol_deviation";
+      j["kind"] = f.kind;
       j["code"] = f.code;
-      j["drug"] = core::toString(f.drug);
-      j["dose_ref"] = f.dose_ref;
+      j["drug"] = f.drug ? ordered_json(core::toString(*f.drug)) : ordered_json(nullptr);
+      if (!f.dose_ref.empty()) j["dose_ref"] = f.dose_ref;
+      if (!f.ref.empty()) j["ref"] = f.ref;
       j["date"] = core::formatDate(f.date_ms / kDayMs);
       j["rule_ids"] = f.rule_ids;
       j["unverified"] = f.unverified;
@@ -406,6 +412,19 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
     ordered_json flags = ordered_json::array();
     for (const auto& f : ev.flags) flags.push_back({{"id", f.id}, {"ref", f.ref}, {"text", f.text}, {"unverified", !f.verified}});
     out["flags"] = std::move(flags);
+    ordered_json monitoring = ordered_json::array();
+    for (const auto& m : ev.monitoring) {
+      ordered_json j;
+      j["rule_id"] = m.rule_id;
+      j["test"] = m.test;
+      j["last"] = m.last_ms ? ordered_json(isoTime(*m.last_ms)) : ordered_json(nullptr);
+      j["due"] = m.due_ms ? ordered_json(isoTime(*m.due_ms)) : ordered_json(nullptr);
+      j["overdue"] = m.overdue;
+      j["unverified"] = m.unverified;
+      j["text"] = m.text;
+      monitoring.push_back(std::move(j));
+    }
+    out["monitoring"] = std::move(monitoring);
     out["rules_version"] = rules.version();
   }
   return out.dump(indent);

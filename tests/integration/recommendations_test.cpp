@@ -70,9 +70,14 @@ TEST_CASE("recommendations follow the stored history, deviations and clocks incl
   dose["day"] = 2;
   REQUIRE(d.post("/api/v1/dosing", inv, dose).status == 201);
   r = d.get("/api/v1/participants/S01-001/recommendations", inv);
-  REQUIRE(r.json()["findings"].size() == 1);
-  CHECK(r.json()["findings"][0]["code"] == "dose_during_hold");
-  CHECK(r.json()["findings"][0]["drug"] == "anlotinib");
+  // The first dose on record comes after the bleed, so the bleed is also marked as before the
+  // first dose (section 6.5); the dose is the deviation.
+  const json findings = r.json()["findings"];
+  REQUIRE(findings.size() == 2);
+  CHECK(findings[0]["code"] == "dose_during_hold");
+  CHECK(findings[0]["drug"] == "anlotinib");
+  CHECK(findings[1]["code"] == "before_first_dose");
+  CHECK(findings[1]["kind"] == "collection_window");
 
   // A grade 2 bleed in February that never resolved: its 14 days ran out long ago, with no
   // write since, so the recommendation is already a discontinuation.
@@ -86,14 +91,17 @@ TEST_CASE("recommendations follow the stored history, deviations and clocks incl
   auto changes = d.get("/api/v1/participants/S01-001/safety-changes", so);
   REQUIRE(changes.status == 200);
   const json items = changes.json()["items"];
-  REQUIRE(items.size() == 2);
+  REQUIRE(items.size() == 3);
   CHECK(items[0]["kind"] == "recommendation");
   CHECK(items[0]["subject"] == "anlotinib");
   CHECK(items[0]["detail"]["action"] == "hold");
   CHECK(items[0]["actor"] == "inv1");
-  CHECK(items[1]["kind"] == "finding");
+  for (size_t i : {1, 2}) {
+    CHECK(items[i]["kind"] == "finding");
+    CHECK(items[i]["cause"] == "record dose");
+  }
   CHECK(items[1]["subject"] == "dose_during_hold");
-  CHECK(items[1]["cause"] == "record dose");
+  CHECK(items[2]["subject"] == "before_first_dose");
   // The February bleed was recorded as what it is by now: a discontinuation.
   changes = d.get("/api/v1/participants/S01-002/safety-changes", inv);
   REQUIRE(changes.json()["items"].size() == 1);

@@ -87,9 +87,11 @@ struct Sc {
     doc["vitals"].push_back({{"ref", ref}, {"systolic", sys}, {"diastolic", dia}, {"measured", measured}});
     return *this;
   }
-  Sc& dose(const std::string& drug, const std::string& date, double mg, const std::string& ref = "") {
+  Sc& dose(const std::string& drug, const std::string& date, double mg, const std::string& ref = "",
+           json cycle_day = nullptr) {
     json d = {{"drug", drug}, {"date", date}, {"dose_mg", mg}};
     if (!ref.empty()) d["ref"] = ref;
+    if (!cycle_day.is_null()) d["cycle_day"] = cycle_day;
     doc["doses"].push_back(d);
     return *this;
   }
@@ -132,6 +134,29 @@ void check(const Row& r) {
   else CHECK(rulesOf(out, "anlotinib").empty());
   if (*r.sin_rule) CHECK(has(rulesOf(out, "sintilimab"), r.sin_rule));
   else CHECK(rulesOf(out, "sintilimab").empty());
+}
+
+// The findings the dose state produces (a dose against a hold, after a discontinuation, above
+// the recommended level), apart from the schedule checks (schedule_test.cpp).
+json findingsCoded(const json& out, const std::string& code) {
+  json keep = json::array();
+  for (const auto& f : out["findings"])
+    if (f["code"] == code) keep.push_back(f);
+  return keep;
+}
+
+const json& monitoringOf(const json& out, const std::string& rule, const std::string& test) {
+  for (const auto& m : out["monitoring"])
+    if (m["rule_id"] == rule && m["test"] == test) return m;
+  throw std::runtime_error("no monitoring entry " + rule + " " + test);
+}
+
+json doseStateFindings(const json& out) {
+  json keep = json::array();
+  for (const auto& f : out["findings"])
+    if (f["code"] == "dose_during_hold" || f["code"] == "dose_after_discontinuation" || f["code"] == "dose_above_recommended")
+      keep.push_back(f);
+  return keep;
 }
 
 }  // namespace
@@ -607,7 +632,7 @@ TEST_CASE("overlap: hold both, then rechallenge one drug at a time") {
   out = quick.asOf("2026-02-16T00:00:00Z").run();
   CHECK(action(out, "anlotinib") == "continue");
   CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
-  CHECK(out["findings"].empty());
+  CHECK(doseStateFindings(out).empty());
 
   // Slow recovery (19 days) blames sintilimab: anlotinib restarts first, one level lower.
   Sc slow;
@@ -628,28 +653,28 @@ TEST_CASE("protocol deviations: a dose given against an open hold or after disco
                  .dose("anlotinib", "2026-02-10", 12, "d-same-day")
                  .dose("anlotinib", "2026-02-12", 12, "d-during-hold")
                  .run();
-  REQUIRE(out["findings"].size() == 1);
-  CHECK(out["findings"][0]["code"] == "dose_during_hold");
-  CHECK(out["findings"][0]["dose_ref"] == "d-during-hold");
-  CHECK(out["findings"][0]["rule_ids"] == json::array({"AN-HEM-2"}));
+  REQUIRE(doseStateFindings(out).size() == 1);
+  CHECK(doseStateFindings(out)[0]["code"] == "dose_during_hold");
+  CHECK(doseStateFindings(out)[0]["dose_ref"] == "d-during-hold");
+  CHECK(doseStateFindings(out)[0]["rule_ids"] == json::array({"AN-HEM-2"}));
 
   out = Sc()
             .asOf("2026-02-20T00:00:00Z")
             .ae("Esophageal hemorrhage", 3, "probable/unlikely", "2026-02-10")
             .dose("anlotinib", "2026-02-11", 12, "d1")
             .run();
-  REQUIRE(out["findings"].size() == 1);
-  CHECK(out["findings"][0]["code"] == "dose_after_discontinuation");
-  CHECK(out["findings"][0]["rule_ids"] == json::array({"AN-HEM-3"}));
+  REQUIRE(doseStateFindings(out).size() == 1);
+  CHECK(doseStateFindings(out)[0]["code"] == "dose_after_discontinuation");
+  CHECK(doseStateFindings(out)[0]["rule_ids"] == json::array({"AN-HEM-3"}));
 
   out = Sc()
             .asOf("2026-03-20T00:00:00Z")
             .ae("Pneumonitis", 2, "unlikely/probable", "2026-02-10")
             .dose("sintilimab", "2026-03-03", 200, "s1")
             .run();
-  REQUIRE(out["findings"].size() == 1);
-  CHECK(out["findings"][0]["drug"] == "sintilimab");
-  CHECK(out["findings"][0]["code"] == "dose_during_hold");
+  REQUIRE(doseStateFindings(out).size() == 1);
+  CHECK(doseStateFindings(out)[0]["drug"] == "sintilimab");
+  CHECK(doseStateFindings(out)[0]["code"] == "dose_during_hold");
 
   // After a reduction, 12 mg again is a re-escalation the protocol does not allow.
   out = Sc()
@@ -657,15 +682,15 @@ TEST_CASE("protocol deviations: a dose given against an open hold or after disco
             .ae("Hypertension", 3, "probable/unlikely", "2026-02-10", "2026-02-15")
             .dose("anlotinib", "2026-03-01", 12, "a1")
             .run();
-  REQUIRE(out["findings"].size() == 1);
-  CHECK(out["findings"][0]["code"] == "dose_above_recommended");
+  REQUIRE(doseStateFindings(out).size() == 1);
+  CHECK(doseStateFindings(out)[0]["code"] == "dose_above_recommended");
   // The recommended dose itself is no finding.
   out = Sc()
             .asOf("2026-03-20T00:00:00Z")
             .ae("Hypertension", 3, "probable/unlikely", "2026-02-10", "2026-02-15")
             .dose("anlotinib", "2026-03-01", 10, "a1")
             .run();
-  CHECK(out["findings"].empty());
+  CHECK(doseStateFindings(out).empty());
 
   // A dose recorded in the morning for the same day counts at once; one dated tomorrow does not.
   for (const char* as_of : {"2026-02-12T00:00:00Z", "2026-02-12T09:00:00Z", "2026-02-12T23:59:59Z"}) {
@@ -676,8 +701,8 @@ TEST_CASE("protocol deviations: a dose given against an open hold or after disco
               .dose("anlotinib", "2026-02-12", 12, "today")
               .dose("anlotinib", "2026-02-13", 12, "tomorrow")
               .run();
-    REQUIRE(out["findings"].size() == 1);
-    CHECK(out["findings"][0]["dose_ref"] == "today");
+    REQUIRE(doseStateFindings(out).size() == 1);
+    CHECK(doseStateFindings(out)[0]["dose_ref"] == "today");
   }
 }
 
@@ -785,4 +810,184 @@ TEST_CASE("on-study flags: bleeding >= G3, pneumonitis, HBV reactivation") {
   const json hbv = Sc().ae("Hepatitis B reactivation", 1, "unlikely/unlikely").run();
   CHECK(ids(hbv) == std::vector<std::string>{"FLAG-HBV"});
   CHECK(hbv["flags"][0]["unverified"] == true);
+}
+
+// ---- section 1 missed doses, section 4 monitoring cadence, section 6.5 collection windows ----
+
+TEST_CASE("AN-MISS: a missed anlotinib dose is skipped, not made up") {
+  Sc sc;
+  sc.asOf("2026-01-10T00:00:00Z").dose("anlotinib", "2026-01-05", 12, "a1").dose("anlotinib", "2026-01-06", 12, "a2");
+  CHECK(findingsCoded(sc.run(), "anlotinib_dose_made_up").empty());  // one a day is the schedule
+  sc.dose("anlotinib", "2026-01-06", 12, "a2-again");
+  const json f = findingsCoded(sc.run(), "anlotinib_dose_made_up");
+  REQUIRE(f.size() == 1);
+  CHECK(f[0]["dose_ref"] == "a2-again");
+  CHECK(f[0]["rule_ids"] == json::array({"AN-MISS"}));
+  CHECK(f[0]["unverified"] == false);  // [AN-LBL]
+  // A dose recorded as missed is no dose.
+  Sc missed;
+  missed.asOf("2026-01-10T00:00:00Z").dose("anlotinib", "2026-01-06", 12, "a1");
+  missed.doc["doses"].push_back({{"drug", "anlotinib"}, {"date", "2026-01-06"}, {"status", "missed"}});
+  CHECK(findingsCoded(missed.run(), "anlotinib_dose_made_up").empty());
+}
+
+TEST_CASE("AN-OFFWEEK: anlotinib on cycle days 15-21 is a possible medication error (UNVERIFIED)") {
+  for (int day : {1, 14, 15, 21}) {
+    CAPTURE(day);
+    const json out = Sc().asOf("2026-02-01T00:00:00Z").dose("anlotinib", "2026-01-19", 12, "a", day).run();
+    const json f = findingsCoded(out, "anlotinib_off_week");
+    CHECK(f.size() == (day > 14 ? 1u : 0u));
+    if (!f.empty()) CHECK(f[0]["unverified"] == true);
+  }
+  // No cycle day recorded: nothing to judge.
+  CHECK(findingsCoded(Sc().asOf("2026-02-01T00:00:00Z").dose("anlotinib", "2026-01-19", 12).run(), "anlotinib_off_week").empty());
+}
+
+TEST_CASE("SI-MISS: a withheld sintilimab dose is not made up (18 days, UNVERIFIED)") {
+  // 2026-01-05 then 17, 18 and 21 days later.
+  for (const auto& [date, expected] : std::vector<std::pair<const char*, size_t>>{
+           {"2026-01-22", 1}, {"2026-01-23", 0}, {"2026-01-26", 0}}) {
+    CAPTURE(date);
+    const json out = Sc().asOf("2026-02-01T00:00:00Z").dose("sintilimab", "2026-01-05", 200).dose("sintilimab", date, 200, "s2").run();
+    const json f = findingsCoded(out, "sintilimab_dose_made_up");
+    REQUIRE(f.size() == expected);
+    if (expected) {
+      CHECK(f[0]["dose_ref"] == "s2");
+      CHECK(f[0]["unverified"] == true);
+      CHECK(f[0]["rule_ids"] == json::array({"SI-MISS"}));
+    }
+  }
+}
+
+TEST_CASE("MON-CREAT: creatinine in the 3 days before each sintilimab dose") {
+  // Dose on 2026-01-26: a result from 2026-01-23 00:00 through the dosing day counts.
+  for (const auto& [collected, missing] : std::vector<std::pair<const char*, bool>>{
+           {"2026-01-22T23:59:59Z", true}, {"2026-01-23T00:00:00Z", false}, {"2026-01-26T07:00:00Z", false},
+           {"2026-01-27T00:00:00Z", true}}) {
+    CAPTURE(collected);
+    const json out = Sc()
+                         .asOf("2026-02-01T00:00:00Z")
+                         .lab("c", "CREAT", 80, "umol/L", 50, 110, collected)
+                         .dose("sintilimab", "2026-01-26", 200, "s1")
+                         .run();
+    const json f = findingsCoded(out, "test_missing_before_dose");
+    REQUIRE(f.size() == (missing ? 1u : 0u));
+    if (missing) {
+      CHECK(f[0]["ref"] == "CREAT");
+      CHECK(f[0]["dose_ref"] == "s1");
+      CHECK(f[0]["rule_ids"] == json::array({"MON-CREAT"}));
+    }
+  }
+}
+
+TEST_CASE("monitoring cadence: when each scheduled test is next due") {
+  SECTION("nothing is due before the first dose") {
+    const json out = Sc().asOf("2026-01-10T00:00:00Z").run();
+    CHECK(monitoringOf(out, "MON-LFT", "ALT")["due"].is_null());
+    CHECK(monitoringOf(out, "MON-BP", "SYSBP")["due"].is_null());
+  }
+  SECTION("blood pressure daily in cycle 1, then every 4 days") {
+    Sc sc;
+    sc.dose("anlotinib", "2026-01-05", 12).vital("v1", 120, 80, "2026-01-07T08:00:00Z");
+    json bp = monitoringOf(sc.asOf("2026-01-08T08:00:00Z").run(), "MON-BP", "SYSBP");
+    CHECK(bp["due"] == "2026-01-08T08:00:00Z");
+    CHECK(bp["overdue"] == false);  // due at, not after
+    bp = monitoringOf(sc.asOf("2026-01-08T08:00:01Z").run(), "MON-BP", "SYSBP");
+    CHECK(bp["overdue"] == true);
+    // Day 22 (after cycle 1): four days.
+    bp = monitoringOf(sc.asOf("2026-01-26T00:00:00Z").run(), "MON-BP", "SYSBP");
+    CHECK(bp["due"] == "2026-01-11T08:00:00Z");
+    CHECK(bp["last"] == "2026-01-07T08:00:00Z");
+    CHECK(bp["overdue"] == true);
+  }
+  SECTION("liver tests each cycle, weekly once grade 1") {
+    Sc sc;
+    sc.dose("anlotinib", "2026-01-05", 12).lab("l1", "ALT", 30, "U/L", 7, 40, "2026-01-05T08:00:00Z");
+    CHECK(monitoringOf(sc.asOf("2026-01-10T00:00:00Z").run(), "MON-LFT", "ALT")["due"] == "2026-01-26T08:00:00Z");
+    sc.lab("l2", "ALT", 41, "U/L", 7, 40, "2026-01-12T08:00:00Z");  // grade 1 (> ULN)
+    CHECK(monitoringOf(sc.asOf("2026-01-13T00:00:00Z").run(), "MON-LFT", "ALT")["due"] == "2026-01-19T08:00:00Z");
+    sc.lab("l3", "ALT", 40, "U/L", 7, 40, "2026-01-19T08:00:00Z");  // back to normal
+    CHECK(monitoringOf(sc.asOf("2026-01-20T00:00:00Z").run(), "MON-LFT", "ALT")["due"] == "2026-02-09T08:00:00Z");
+    // AST has no result: due one cycle after the first dose.
+    CHECK(monitoringOf(sc.asOf("2026-01-20T00:00:00Z").run(), "MON-LFT", "AST")["due"] == "2026-01-26T00:00:00Z");
+  }
+  SECTION("TSH at six weeks; unscheduled tests carry no date; unverified cadences say so") {
+    const json out = Sc().asOf("2026-01-10T00:00:00Z").dose("sintilimab", "2026-01-05", 200).run();
+    CHECK(monitoringOf(out, "MON-TSH", "TSH")["due"] == "2026-02-16T00:00:00Z");
+    CHECK(monitoringOf(out, "MON-ECG", "QTCF")["due"].is_null());
+    CHECK(monitoringOf(out, "MON-UA", "PROTDIP")["unverified"] == true);
+    CHECK(monitoringOf(out, "MON-CBC", "PLAT")["unverified"] == false);
+  }
+  SECTION("off treatment nothing is due") {
+    const json out = Sc()
+                         .asOf("2026-03-01T00:00:00Z")
+                         .dose("anlotinib", "2026-01-05", 12)
+                         .ae("Myocarditis", 3, "possible/possible", "2026-01-20")
+                         .run();
+    REQUIRE(action(out, "anlotinib") == "discontinue");
+    REQUIRE(action(out, "sintilimab") == "discontinue");
+    CHECK(monitoringOf(out, "MON-LFT", "ALT")["due"].is_null());
+  }
+}
+
+TEST_CASE("WIN-AE / WIN-SAE: collection windows (UNVERIFIED)") {
+  SECTION("onset before the first dose is a baseline condition") {
+    for (const auto& [onset, before] : std::vector<std::pair<const char*, bool>>{{"2026-01-04", true}, {"2026-01-05", false}}) {
+      CAPTURE(onset);
+      const json out = Sc().asOf("2026-02-01T00:00:00Z").dose("anlotinib", "2026-01-05", 12).ae("Fatigue", 1, "possible/possible", onset).run();
+      const json f = findingsCoded(out, "before_first_dose");
+      REQUIRE(f.size() == (before ? 1u : 0u));
+      if (before) {
+        CHECK(f[0]["kind"] == "collection_window");
+        CHECK(f[0]["ref"] == "ae1");
+        CHECK(f[0]["drug"].is_null());
+        CHECK(f[0]["unverified"] == true);
+      }
+    }
+    // With no dose on record nothing is judged.
+    CHECK(findingsCoded(Sc().ae("Fatigue", 1).run(), "before_first_dose").empty());
+  }
+  // Treatment ended: a fatal myocarditis on 2026-01-20 discontinued both drugs; last doses 2026-01-19.
+  auto ended = [] {
+    Sc sc;
+    sc.asOf("2026-08-01T00:00:00Z")
+        .dose("anlotinib", "2026-01-19", 12)
+        .dose("sintilimab", "2026-01-19", 200)
+        .ae("Myocarditis", 3, "possible/possible", "2026-01-20", nullptr, "m");
+    return sc;
+  };
+  SECTION("a non-serious AE up to 30 days after the last dose, not after") {
+    for (const auto& [onset, outside] : std::vector<std::pair<const char*, bool>>{{"2026-02-18", false}, {"2026-02-19", true}}) {
+      CAPTURE(onset);
+      Sc sc = ended();
+      sc.ae("Fatigue", 1, "unlikely/unlikely", onset, nullptr, "late");
+      const json f = findingsCoded(sc.run(), "outside_collection_window");
+      REQUIRE(f.size() == (outside ? 1u : 0u));
+      if (outside) {
+        CHECK(f[0]["ref"] == "late");
+        CHECK(f[0]["rule_ids"] == json::array({"WIN-AE"}));
+      }
+    }
+  }
+  SECTION("an unrelated SAE up to 90 days after the last sintilimab dose; a related one at any time") {
+    for (const auto& [onset, rel, outside] : std::vector<std::tuple<const char*, const char*, bool>>{
+             {"2026-04-19", "unlikely/unlikely", false}, {"2026-04-20", "unlikely/unlikely", true},
+             {"2026-07-01", "unlikely/possible", false}}) {
+      CAPTURE(onset, rel);
+      Sc sc = ended();
+      sc.ae("Lung infection", 3, rel, onset, nullptr, "sae");
+      sc.lastAe()["serious"] = {"hospitalization"};
+      const json f = findingsCoded(sc.run(), "outside_collection_window");
+      REQUIRE(f.size() == (outside ? 1u : 0u));
+      if (outside) CHECK(f[0]["rule_ids"] == json::array({"WIN-SAE"}));
+    }
+  }
+  SECTION("while on treatment the end of the window is never judged") {
+    const json out = Sc()
+                         .asOf("2026-08-01T00:00:00Z")
+                         .dose("anlotinib", "2026-01-05", 12)
+                         .ae("Fatigue", 1, "unlikely/unlikely", "2026-07-01")
+                         .run();
+    CHECK(findingsCoded(out, "outside_collection_window").empty());
+  }
 }

@@ -1,0 +1,219 @@
+#include "rules/schedule.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/time.h"
+#include "grading/measurement_grading.h"
+
+namespace vigil::rules {
+namespace {
+
+using core::kDayMs;
+
+bool atLeastPossible(const std::optional<core::Relatedness>& r) {
+  return r && (*r == core::Relatedness::kPossible || *r == core::Relatedness::kProbable ||
+               *r == core::Relatedness::kDefinite);
+}
+
+bool given(const ScenarioDose& d) { return d.given && d.dose_mg && *d.dose_mg > 0; }
+
+class Checks {
+ public:
+  Checks(const Scenario& s, const DoseRules& rules, const grading::LabGrader& grader, Evaluation& out)
+      : s_(s), rules_(rules), grader_(grader), out_(out) {
+    for (const auto& d : s_.doses)
+      if (given(d) && d.date_ms <= s_.as_of_ms) doses_.push_back(&d);
+    std::stable_sort(doses_.begin(), doses_.end(), [](auto* a, auto* b) { return a->date_ms < b->date_ms; });
+  }
+
+  void run() {
+    const size_t before = out_.findings.size();
+    missedDoses();
+    windows();
+    monitoring();
+    std::stable_sort(out_.findings.begin() + static_cast<std::ptrdiff_t>(before), out_.findings.end(),
+                     [](const Finding& a, const Finding& b) { return a.date_ms < b.date_ms; });
+  }
+
+ private:
+  void add(const char* kind, const char* code, std::optional<core::Drug> drug, const std::string& dose_ref,
+           const std::string& ref, int64_t date_ms, const std::string& rule_id, std::string text) {
+    Finding f;
+    f.kind = kind;
+    f.code = code;
+    f.drug = drug;
+    f.dose_ref = dose_ref;
+    f.ref = ref;
+    f.date_ms = date_ms;
+    f.rule_ids = {rule_id};
+    f.unverified = !rules_.verified(rule_id);
+    f.text = std::move(text);
+    out_.findings.push_back(std::move(f));
+  }
+
+  // Section 1: a missed dose is not made up; anlotinib only on days 1-14 of the cycle.
+  void missedDoses() {
+    const auto& settings = rules_.settings();
+    std::map<int64_t, int> anlotinib_per_day;
+    const ScenarioDose* last_sintilimab = nullptr;
+    const int si_days = rules_.clock("SI-MISS")->days.value_or(settings.cycle_days);
+    for (const ScenarioDose* d : doses_) {
+      const int64_t day = d->date_ms / kDayMs;
+      if (d->drug == core::Drug::kAnlotinib) {
+        if (++anlotinib_per_day[day] > 1)
+          add("protocol_deviation", "anlotinib_dose_made_up", d->drug, d->ref, "", d->date_ms, "AN-MISS",
+              "a second anlotinib dose on one day: a missed dose is skipped, not made up");
+        if (d->cycle_day && *d->cycle_day > settings.anlotinib_days_on)
+          add("protocol_deviation", "anlotinib_off_week", d->drug, d->ref, "", d->date_ms, "AN-OFFWEEK",
+              "anlotinib on cycle day " + std::to_string(*d->cycle_day) + " (given on days 1-" +
+                  std::to_string(settings.anlotinib_days_on) + "): a possible medication error to report as an AESI");
+      } else {
+        if (last_sintilimab && d->date_ms - last_sintilimab->date_ms < si_days * kDayMs)
+          add("protocol_deviation", "sintilimab_dose_made_up", d->drug, d->ref, "", d->date_ms, "SI-MISS",
+              "sintilimab " + std::to_string((d->date_ms - last_sintilimab->date_ms) / kDayMs) +
+                  " days after the previous dose (at least " + std::to_string(si_days) +
+                  "): a withheld dose is not made up, the next waits for its cycle day");
+        last_sintilimab = d;
+      }
+    }
+  }
+
+  // Section 6.5: AEs from the first dose to 30 days after the last; SAEs and irAEs to 90 days after
+  // the last sintilimab dose; related SAEs at any time. Judged only once a dose is recorded, and
+  // the end of the window only once both drugs are discontinued (Vigil records no other end of
+  // treatment, so the window is never judged early: a missed finding is safer than a false one).
+  void windows() {
+    if (doses_.empty()) return;
+    const int64_t first_day = doses_.front()->date_ms / kDayMs;
+    const int64_t last = doses_.back()->date_ms;
+    std::optional<int64_t> last_sintilimab;
+    for (const ScenarioDose* d : doses_)
+      if (d->drug == core::Drug::kSintilimab) last_sintilimab = d->date_ms;
+    const int ae_days = *rules_.clock("WIN-AE")->days;
+    const bool treatment_ended = std::all_of(out_.drugs.begin(), out_.drugs.end(), [](const DrugRecommendation& d) {
+      return d.action == DrugAction::kDiscontinue;
+    });
+    const int sae_days = *rules_.clock("WIN-SAE")->days;
+    std::map<std::string, const ScenarioAe*> by_ref;
+    for (const auto& ae : s_.adverse_events) by_ref.emplace(ae.ref, &ae);
+    for (const auto& e : out_.events) {
+      if (e.kind != EventKind::kAe) continue;
+      const ScenarioAe* ae = by_ref.at(e.ref);
+      if (e.onset_ms / kDayMs < first_day) {
+        add("collection_window", "before_first_dose", std::nullopt, "", e.ref, e.onset_ms, "WIN-AE",
+            "onset before the first dose (" + core::formatDate(first_day) +
+                "): a baseline condition, not a treatment-emergent AE");
+        continue;
+      }
+      // After the last dose only once treatment has ended (both drugs discontinued): while a
+      // participant is on treatment, a late dose entry must not make an AE look uncollectable.
+      if (!treatment_ended || e.onset_ms <= last + ae_days * kDayMs) continue;
+      if (e.serious || e.irae) {
+        const bool related = std::any_of(ae->investigator.begin(), ae->investigator.end(), atLeastPossible) ||
+                             std::any_of(ae->sponsor.begin(), ae->sponsor.end(), atLeastPossible);
+        if (related || (last_sintilimab && e.onset_ms <= *last_sintilimab + sae_days * kDayMs)) continue;
+        add("collection_window", "outside_collection_window", std::nullopt, "", e.ref, e.onset_ms, "WIN-SAE",
+            std::string(e.serious ? "SAE" : "irAE") + " more than " + std::to_string(sae_days) +
+                " days after the last sintilimab dose and not related: outside the collection window");
+      } else {
+        add("collection_window", "outside_collection_window", std::nullopt, "", e.ref, e.onset_ms, "WIN-AE",
+            "onset more than " + std::to_string(ae_days) + " days after the last dose (" +
+                core::formatDate(last / kDayMs) + "): outside the AE collection window");
+      }
+    }
+  }
+
+  struct Result {
+    int64_t t = 0;
+    std::optional<int> grade;
+  };
+
+  // The results of each scheduled test, oldest first: labs by analyte, blood pressure from vitals.
+  std::map<std::string, std::vector<Result>> results() const {
+    std::map<std::string, std::vector<Result>> out;
+    for (const auto& l : s_.labs) {
+      if (l.collected_ms > s_.as_of_ms) continue;
+      const auto* analyte = grader_.find(l.test);
+      if (!analyte) continue;
+      Result r{l.collected_ms, std::nullopt};
+      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, s_.participant);
+      if (grades.isOk())
+        for (const auto& g : grades.value())
+          if (g.grade) r.grade = std::max(r.grade.value_or(0), *g.grade);
+      out[analyte->code].push_back(r);
+    }
+    for (const auto& v : s_.vitals) {
+      if (v.measured_ms > s_.as_of_ms) continue;
+      if (v.systolic) out["SYSBP"].push_back({v.measured_ms, std::nullopt});
+      if (v.diastolic) out["DIABP"].push_back({v.measured_ms, std::nullopt});
+      if (v.temperature_c) out["TEMP"].push_back({v.measured_ms, std::nullopt});
+      if (v.qtc_ms) out["QTCF"].push_back({v.measured_ms, std::nullopt});
+    }
+    for (auto& [code, list] : out)
+      std::stable_sort(list.begin(), list.end(), [](const Result& a, const Result& b) { return a.t < b.t; });
+    return out;
+  }
+
+  // Section 4: when each scheduled test is next due while on treatment, and creatinine before each
+  // sintilimab dose.
+  void monitoring() {
+    const auto all = results();
+    const bool on_treatment = !doses_.empty() && std::any_of(out_.drugs.begin(), out_.drugs.end(), [](const auto& d) {
+      return d.action != DrugAction::kDiscontinue;
+    });
+    const int64_t start = doses_.empty() ? 0 : doses_.front()->date_ms;
+    const bool cycle1 = on_treatment && s_.as_of_ms < start + rules_.settings().cycle_days * kDayMs;
+    for (const auto& m : rules_.monitoring()) {
+      for (const auto& test : m.tests) {
+        MonitoringDue due;
+        due.rule_id = m.id;
+        due.test = test;
+        due.unverified = !m.verified;
+        due.text = m.text;
+        auto it = all.find(test);
+        const Result* latest = it == all.end() || it->second.empty() ? nullptr : &it->second.back();
+        if (latest) due.last_ms = latest->t;
+        std::optional<int> every = m.every_days;
+        if (cycle1 && m.cycle1_every_days) every = m.cycle1_every_days;
+        if (m.if_grade_every_days && latest && latest->grade && *latest->grade >= m.if_grade)
+          every = std::min(every.value_or(*m.if_grade_every_days), *m.if_grade_every_days);
+        if (on_treatment && every) {
+          const int64_t anchor = latest ? std::max(latest->t, start) : start;
+          due.due_ms = anchor + *every * kDayMs;
+          due.overdue = s_.as_of_ms > *due.due_ms;
+        }
+        out_.monitoring.push_back(std::move(due));
+
+        if (!m.before_sintilimab_within_days) continue;
+        for (const ScenarioDose* d : doses_) {
+          if (d->drug != core::Drug::kSintilimab) continue;
+          const int64_t from = d->date_ms - *m.before_sintilimab_within_days * kDayMs;
+          const int64_t to = d->date_ms + kDayMs;  // the dosing day itself counts
+          const bool found = it != all.end() && std::any_of(it->second.begin(), it->second.end(), [&](const Result& r) {
+                               return r.t >= from && r.t < to;
+                             });
+          if (!found)
+            add("protocol_deviation", "test_missing_before_dose", d->drug, d->ref, test, d->date_ms, m.id,
+                test + " not recorded in the " + std::to_string(*m.before_sintilimab_within_days) +
+                    " days before this sintilimab dose: " + m.text);
+        }
+      }
+    }
+  }
+
+  const Scenario& s_;
+  const DoseRules& rules_;
+  const grading::LabGrader& grader_;
+  Evaluation& out_;
+  std::vector<const ScenarioDose*> doses_;  // given doses up to as_of, by date
+};
+
+}  // namespace
+
+void checkSchedule(const Scenario& scenario, const DoseRules& rules, const grading::LabGrader& grader,
+                   Evaluation& evaluation) {
+  Checks(scenario, rules, grader, evaluation).run();
+}
+
+}  // namespace vigil::rules
