@@ -229,6 +229,20 @@ struct AeCandidate {
   std::string updated_at;
 };
 
+// A pregnancy of a participant or a participant's partner (clinical-rules.md section 6.4): not
+// an AE, reported on a pregnancy form within 24 h and followed to its outcome.
+struct PregnancyReport {
+  int64_t id = 0;
+  std::string study_id;
+  std::string site;
+  std::string subject;        // participant, partner
+  std::string site_aware_at;  // UTC timestamp
+  std::string outcome = "ongoing";  // ongoing, live_birth, congenital_anomaly, pregnancy_loss, ...
+  std::optional<std::string> outcome_aware_at;
+  std::string recorded_at;
+  std::string recorded_by;
+};
+
 // Something the safety rules' evaluation changed for a participant, recorded when it changed (by
 // a write or by a clock running out): a drug's recommendation, a new protocol-deviation finding
 // or a new on-study flag.

@@ -268,6 +268,17 @@ Response listDeadlines(Api& api, const Request& req) {
   else if (state != "all") return problem(Status::invalid("bad state", {{"state", "must be open, met or all"}}), 400);
   return fromRead(api.intake().deadlines(*req.user, f));
 }
+Response recordPregnancy(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordPregnancy(ctx, body); });
+}
+Response recordPregnancyOutcome(Api& api, const Request& req) {
+  auto id = pathId(req);
+  if (!id) return problem(Status::notFound("no such pregnancy"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.recordPregnancyOutcome(ctx, *id, body); });
+}
+Response listPregnancies(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.pregnancies(u, id, pg); });
+}
 Response markDeadlineMet(Api& api, const Request& req) {
   auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such deadline"));
@@ -339,6 +350,9 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/ae-candidates/{id}/dismiss", {dismissCandidate, true});
   router_.add("GET", "/api/v1/deadlines", {listDeadlines, true});
   router_.add("POST", "/api/v1/deadlines/{id}/met", {markDeadlineMet, true});
+  router_.add("POST", "/api/v1/pregnancies", {recordPregnancy, true});
+  router_.add("GET", "/api/v1/pregnancies", {listPregnancies, true});
+  router_.add("POST", "/api/v1/pregnancies/{id}/outcome", {recordPregnancyOutcome, true});
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

@@ -539,6 +539,100 @@ Result<Reply> IntakeService::markDeadlineMet(const WriteContext& ctx, int64_t id
   });
 }
 
+namespace {
+
+// Checks outcome and outcome_aware_at of a pregnancy body into g; problems go to errors.
+void decodeOutcome(const json& body, core::PregnancyReport& g, Errors& errors, bool required) {
+  if (body.contains("outcome") || required) {
+    const bool ok = body.contains("outcome") && body["outcome"].is_string() &&
+                    rules::parsePregnancyOutcome(body["outcome"].get<std::string>());
+    if (!ok)
+      errors.push_back({"outcome", "must be one of: ongoing, live_birth, congenital_anomaly, pregnancy_loss, "
+                                   "serious_neonatal_reaction, elective_termination"});
+    else g.outcome = body["outcome"].get<std::string>();
+  }
+  if (body.contains("outcome_aware_at") && !body["outcome_aware_at"].is_null()) {
+    auto ms = body["outcome_aware_at"].is_string() ? core::parseTimestamp(body["outcome_aware_at"].get<std::string>())
+                                                   : std::nullopt;
+    if (!ms) errors.push_back({"outcome_aware_at", "must be an ISO 8601 date-time with a zone"});
+    else g.outcome_aware_at = core::formatTimestamp(*ms);
+  }
+  if (g.outcome != "ongoing" && !g.outcome_aware_at)
+    errors.push_back({"outcome_aware_at", "is required with an outcome: when the site learnt it"});
+}
+
+}  // namespace
+
+Result<Reply> IntakeService::recordPregnancy(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::PregnancyReport g;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+  } else {
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "study_id" && it.key() != "subject" && it.key() != "site_aware_at" && it.key() != "outcome" &&
+          it.key() != "outcome_aware_at")
+        errors.push_back({it.key(), "is not a known field"});
+    if (!body.contains("study_id") || !body["study_id"].is_string() || body["study_id"].get<std::string>().empty())
+      errors.push_back({"study_id", "is required"});
+    else g.study_id = body["study_id"].get<std::string>();
+    if (!body.contains("subject") || !body["subject"].is_string() ||
+        (body["subject"] != "participant" && body["subject"] != "partner"))
+      errors.push_back({"subject", "must be participant or partner"});
+    else g.subject = body["subject"].get<std::string>();
+    auto aware = body.contains("site_aware_at") && body["site_aware_at"].is_string()
+                     ? core::parseTimestamp(body["site_aware_at"].get<std::string>())
+                     : std::nullopt;
+    if (!aware) errors.push_back({"site_aware_at", "is required: an ISO 8601 date-time with a zone"});
+    else if (inFuture(body["site_aware_at"].get<std::string>())) errors.push_back({"site_aware_at", "is in the future"});
+    else g.site_aware_at = core::formatTimestamp(*aware);
+    decodeOutcome(body, g, errors, false);
+    if (g.outcome_aware_at && inFuture(*g.outcome_aware_at)) errors.push_back({"outcome_aware_at", "is in the future"});
+  }
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, {g.study_id}, "record pregnancy", [&](store::Transaction& tx, Reply& reply) -> Status {
+    core::Participant p;
+    if (auto s = checkWritable(ctx.user, tx, g.study_id, "study_id", &p); !s.isOk()) return s;
+    g.site = p.site;
+    g.recorded_at = tx.now();
+    g.recorded_by = ctx.user.name;
+    g.id = tx.insertPregnancy(g);
+    reply = {201, toJson(g).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "pregnancy", std::to_string(g.id), "", reply.body));
+    return Status::ok();
+  });
+}
+
+Result<Reply> IntakeService::recordPregnancyOutcome(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  core::PregnancyReport outcome;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+  } else {
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (it.key() != "outcome" && it.key() != "outcome_aware_at") errors.push_back({it.key(), "is not a known field"});
+    decodeOutcome(body, outcome, errors, true);
+    if (outcome.outcome_aware_at && inFuture(*outcome.outcome_aware_at))
+      errors.push_back({"outcome_aware_at", "is in the future"});
+  }
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  const std::string cause = "record pregnancy outcome " + std::to_string(id);
+  return commit(ctx, {}, cause,
+                [&](store::Transaction& tx, Reply& reply) -> Status {
+                  auto g = tx.pregnancy(id);
+                  if (!g) return Status::notFound("no pregnancy " + std::to_string(id));
+                  if (!canWrite(ctx.user, g->site)) return Status::forbidden("you may not change data of site " + g->site);
+                  core::PregnancyReport updated = *g;
+                  updated.outcome = outcome.outcome;
+                  updated.outcome_aware_at = outcome.outcome_aware_at;
+                  tx.updatePregnancy(updated);
+                  reply = {200, toJson(updated).dump(), false};
+                  tx.appendAudit(auditOf(ctx.user, "outcome", "pregnancy", std::to_string(id), toJson(*g).dump(), reply.body));
+                  if (safety_) safety_->record(tx, g->study_id, ctx.user.name, cause);
+                  return Status::ok();
+                });
+}
+
 Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t id, const json& body) {
   Errors errors;
   std::string reason;
@@ -633,6 +727,13 @@ Result<std::string> IntakeService::recommendations(const core::User& user, const
   out["study_id"] = study_id;
   out["as_of"] = rules::isoTime(now);
   return out.dump();
+}
+
+Result<std::string> IntakeService::pregnancies(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.pregnancies(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
 }
 
 Result<std::string> IntakeService::safetyChanges(const core::User& user, const std::string& study_id, store::Page pg) {

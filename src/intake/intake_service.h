@@ -63,6 +63,11 @@ class IntakeService {
   core::Result<Reply> confirmCandidate(const WriteContext& ctx, int64_t id, nlohmann::json body);
   // Records that the report a deadline asks for was sent: {"reference": ..., "met_at": optional}.
   core::Result<Reply> markDeadlineMet(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
+  // A pregnancy of the participant or a partner (clinical-rules.md section 6.4):
+  // {"study_id", "subject": participant|partner, "site_aware_at", "outcome"?, "outcome_aware_at"?}.
+  core::Result<Reply> recordPregnancy(const WriteContext& ctx, const nlohmann::json& body);
+  // Records the outcome: {"outcome", "outcome_aware_at"}; an abnormal outcome is reported as serious.
+  core::Result<Reply> recordPregnancyOutcome(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
   // Closes a pending candidate without an AE; the body needs {"reason": ...}.
   core::Result<Reply> dismissCandidate(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
 
@@ -75,6 +80,7 @@ class IntakeService {
   core::Result<std::string> labs(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
+  core::Result<std::string> pregnancies(const core::User& user, const std::string& study_id, store::Page page);
   // Reporting deadlines with their state at the current time (due, overdue, met).
   core::Result<std::string> deadlines(const core::User& user, core::DeadlineFilter filter);
   // The participant's whole stored history evaluated now by the safety rules: per drug the current

@@ -561,6 +561,17 @@ json toJson(const core::ReportingDeadline& d, int64_t as_of_ms) {
   return out;
 }
 
+json toJson(const core::PregnancyReport& p) {
+  return {{"id", p.id},
+          {"study_id", p.study_id},
+          {"subject", p.subject},
+          {"site_aware_at", p.site_aware_at},
+          {"outcome", p.outcome},
+          {"outcome_aware_at", p.outcome_aware_at ? json(*p.outcome_aware_at) : json(nullptr)},
+          {"recorded_at", p.recorded_at},
+          {"recorded_by", p.recorded_by}};
+}
+
 json toJson(const core::SafetyChange& c) {
   return {{"id", c.id},         {"study_id", c.study_id}, {"at", c.at},       {"kind", c.kind},
           {"subject", c.subject}, {"detail", json::parse(c.detail)}, {"actor", c.actor}, {"cause", c.cause}};

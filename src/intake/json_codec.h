@@ -45,6 +45,7 @@ std::string toJsonText(const core::LabResult& l);
 nlohmann::json toJson(const core::VitalSigns& v);
 nlohmann::json toJson(const core::AeCandidate& c);
 nlohmann::json toJson(const core::SafetyChange& c);
+nlohmann::json toJson(const core::PregnancyReport& p);
 // A deadline with its state ("due", "overdue" or "met") at as_of_ms.
 nlohmann::json toJson(const core::ReportingDeadline& d, int64_t as_of_ms);
 

@@ -91,6 +91,15 @@ rules::Scenario scenarioOf(const store::History& h, int64_t as_of_ms) {
     sv.qtc_ms = v.qtc_ms;
     sc.vitals.push_back(sv);
   }
+  for (const auto& g : h.pregnancies) {
+    rules::ScenarioPregnancy sp;
+    sp.ref = "pregnancy/" + std::to_string(g.id);
+    sp.partner = g.subject == "partner";
+    sp.site_aware_ms = core::parseTimestamp(g.site_aware_at).value_or(0);
+    sp.outcome = rules::parsePregnancyOutcome(g.outcome).value_or(rules::PregnancyOutcome::kOngoing);
+    if (g.outcome_aware_at) sp.outcome_aware_ms = core::parseTimestamp(*g.outcome_aware_at);
+    sc.pregnancies.push_back(sp);
+  }
   return sc;
 }
 

@@ -220,7 +220,8 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       if (!ids.insert(c.id).second) throw std::invalid_argument("duplicate id");
       r.clocks_.push_back(std::move(c));
     }
-    for (const char* needed : {"AN-HOLD-MAX", "SI-12W", "AN-INT", "GEN-DEATH", "AN-MISS", "AN-OFFWEEK"})
+    for (const char* needed : {"AN-HOLD-MAX", "SI-12W", "AN-INT", "GEN-DEATH", "AN-MISS", "AN-OFFWEEK",
+                                "PREG-24H", "PREG-OUTCOME"})
       if (!r.clock(needed)) throw std::invalid_argument(std::string("clock_rules: missing ") + needed);
     for (const char* needed : {"SI-MISS", "WIN-AE", "WIN-SAE"})
       if (!r.clock(needed) || !r.clock(needed)->days)

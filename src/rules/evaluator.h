@@ -74,6 +74,23 @@ struct ScenarioDose {
   std::optional<int> cycle_day;  // day of the 21-day cycle, when recorded
 };
 
+// A pregnancy of the participant or a partner (clinical-rules.md section 6.4). Not an AE itself.
+enum class PregnancyOutcome { kOngoing, kLiveBirth, kCongenitalAnomaly, kPregnancyLoss, kSeriousNeonatalReaction,
+                              kElectiveTermination };
+std::string_view toString(PregnancyOutcome o);
+std::optional<PregnancyOutcome> parsePregnancyOutcome(std::string_view text);
+// Congenital anomaly, fetal death / spontaneous abortion and a serious neonatal reaction are
+// reported as serious (EU GVP pregnancy module).
+bool seriousOutcome(PregnancyOutcome o);
+
+struct ScenarioPregnancy {
+  std::string ref;
+  bool partner = false;  // the pregnancy of a participant's partner
+  int64_t site_aware_ms = 0;
+  PregnancyOutcome outcome = PregnancyOutcome::kOngoing;
+  std::optional<int64_t> outcome_aware_ms;  // when the site learnt the outcome
+};
+
 struct Scenario {
   int64_t as_of_ms = 0;
   // study_id, site, enrolled_on, liver_metastases, baseline_labs and the dose levels at the
@@ -83,6 +100,7 @@ struct Scenario {
   std::vector<ScenarioAe> adverse_events;
   std::vector<ScenarioLab> labs;
   std::vector<ScenarioVital> vitals;
+  std::vector<ScenarioPregnancy> pregnancies;
 };
 
 struct EventResult {

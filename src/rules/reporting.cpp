@@ -52,6 +52,7 @@ std::string_view toString(DeadlineKind kind) {
     case DeadlineKind::kSusar7d: return "susar_7d";
     case DeadlineKind::kSusarFollowup8d: return "susar_followup_8d";
     case DeadlineKind::kSusar15d: return "susar_15d";
+    case DeadlineKind::kPregnancy24h: return "pregnancy_24h";
   }
   return "?";
 }

@@ -76,8 +76,9 @@ struct Assessment {
   bool unverified = false;  // an UNVERIFIED source (AESI rule or RSI) decided part of this
 };
 
-enum class DeadlineKind { kSae24h, kAesi24h, kSusar7d, kSusarFollowup8d, kSusar15d };
-std::string_view toString(DeadlineKind kind);  // "sae_24h", "aesi_24h", "susar_7d", ...
+// kPregnancy24h: a pregnancy reported on the pregnancy form on the SAE timeline (section 6.4).
+enum class DeadlineKind { kSae24h, kAesi24h, kSusar7d, kSusarFollowup8d, kSusar15d, kPregnancy24h };
+std::string_view toString(DeadlineKind kind);  // "sae_24h", "aesi_24h", "susar_7d", ..., "pregnancy_24h"
 
 struct Deadline {
   std::string ref;

@@ -114,7 +114,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
   Reader rd(errors);
   Scenario s;
   if (!doc.is_object()) return core::Status::invalid("the scenario must be a JSON object");
-  rd.onlyKeys(doc, {"as_of", "participant", "doses", "adverse_events", "labs", "vitals"}, "");
+  rd.onlyKeys(doc, {"as_of", "participant", "doses", "adverse_events", "labs", "vitals", "pregnancies"}, "");
   if (auto t = rd.timestamp(doc, "as_of", "", true)) s.as_of_ms = *t;
 
   core::Participant& p = s.participant;
@@ -335,6 +335,32 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     if (vital.systolic.has_value() != vital.diastolic.has_value())
       rd.bad(path + (vital.systolic ? "diastolic" : "systolic"), "systolic and diastolic come together");
     s.vitals.push_back(std::move(vital));
+  }
+
+  i = 0;
+  for (const auto& pj : arrayOr(doc, "pregnancies", rd)) {
+    const std::string path = "pregnancies[" + std::to_string(i++) + "].";
+    if (!pj.is_object()) {
+      rd.bad(path.substr(0, path.size() - 1), "must be an object");
+      continue;
+    }
+    rd.onlyKeys(pj, {"ref", "subject", "site_aware", "outcome", "outcome_aware"}, path);
+    ScenarioPregnancy preg;
+    preg.ref = rd.text(pj, "ref", path, true).value_or("");
+    if (auto subject = rd.text(pj, "subject", path, true)) {
+      if (*subject != "participant" && *subject != "partner") rd.bad(path + "subject", "must be participant or partner");
+      preg.partner = *subject == "partner";
+    }
+    if (auto t = rd.timestamp(pj, "site_aware", path, true)) preg.site_aware_ms = *t;
+    if (auto o = rd.text(pj, "outcome", path, false)) {
+      if (auto parsed = parsePregnancyOutcome(*o)) preg.outcome = *parsed;
+      else rd.bad(path + "outcome", "must be one of: ongoing, live_birth, congenital_anomaly, pregnancy_loss, "
+                                    "serious_neonatal_reaction, elective_termination");
+    }
+    preg.outcome_aware_ms = rd.timestamp(pj, "outcome_aware", path, false);
+    if (preg.outcome != PregnancyOutcome::kOngoing && !preg.outcome_aware_ms)
+      rd.bad(path + "outcome_aware", "required with an outcome");
+    s.pregnancies.push_back(std::move(preg));
   }
 
   if (!errors.empty()) return core::Status::invalid("the scenario has " + std::to_string(errors.size()) + " bad field(s)", errors);

@@ -32,6 +32,7 @@ class Checks {
     missedDoses();
     windows();
     monitoring();
+    pregnancies();
     std::stable_sort(out_.findings.begin() + static_cast<std::ptrdiff_t>(before), out_.findings.end(),
                      [](const Finding& a, const Finding& b) { return a.date_ms < b.date_ms; });
   }
@@ -202,6 +203,35 @@ class Checks {
     }
   }
 
+  // Section 6.4: a pregnancy is not an AE but is reported on the SAE timeline (<= 24 h from site
+  // awareness) and followed to its outcome; an abnormal outcome is reported as serious.
+  void pregnancies() {
+    const ClockRule* report = rules_.clock("PREG-24H");
+    const ClockRule* outcome = rules_.clock("PREG-OUTCOME");
+    bool added = false;
+    for (const auto& p : s_.pregnancies) {
+      if (p.site_aware_ms > s_.as_of_ms) continue;
+      out_.deadlines.push_back({p.ref, DeadlineKind::kPregnancy24h, p.site_aware_ms + 24 * core::kHourMs, "site_aware"});
+      out_.flags.push_back({"PREG-24H", p.ref,
+                            std::string(p.partner ? "partner pregnancy" : "pregnancy") +
+                                " reported: pregnancy form within 24 h of site awareness; follow to outcome" +
+                                (p.partner ? "" : "; treatment per protocol (anlotinib contraindicated in pregnancy)"),
+                            report->verified});
+      if (seriousOutcome(p.outcome) && p.outcome_aware_ms && *p.outcome_aware_ms <= s_.as_of_ms) {
+        out_.deadlines.push_back({p.ref, DeadlineKind::kSae24h, *p.outcome_aware_ms + 24 * core::kHourMs, "outcome_aware"});
+        out_.flags.push_back({"PREG-OUTCOME", p.ref,
+                              "pregnancy outcome " + std::string(toString(p.outcome)) + ": report as serious (SAE timeline)",
+                              outcome->verified});
+      }
+      added = true;
+    }
+    if (added)
+      std::stable_sort(out_.deadlines.begin(), out_.deadlines.end(), [](const DeadlineResult& a, const DeadlineResult& b) {
+        if (a.due_ms != b.due_ms) return a.due_ms < b.due_ms;
+        return a.ref < b.ref;
+      });
+  }
+
   const Scenario& s_;
   const DoseRules& rules_;
   const grading::LabGrader& grader_;
@@ -210,6 +240,31 @@ class Checks {
 };
 
 }  // namespace
+
+std::string_view toString(PregnancyOutcome o) {
+  switch (o) {
+    case PregnancyOutcome::kOngoing: return "ongoing";
+    case PregnancyOutcome::kLiveBirth: return "live_birth";
+    case PregnancyOutcome::kCongenitalAnomaly: return "congenital_anomaly";
+    case PregnancyOutcome::kPregnancyLoss: return "pregnancy_loss";
+    case PregnancyOutcome::kSeriousNeonatalReaction: return "serious_neonatal_reaction";
+    case PregnancyOutcome::kElectiveTermination: return "elective_termination";
+  }
+  return "ongoing";
+}
+
+std::optional<PregnancyOutcome> parsePregnancyOutcome(std::string_view text) {
+  for (auto o : {PregnancyOutcome::kOngoing, PregnancyOutcome::kLiveBirth, PregnancyOutcome::kCongenitalAnomaly,
+                 PregnancyOutcome::kPregnancyLoss, PregnancyOutcome::kSeriousNeonatalReaction,
+                 PregnancyOutcome::kElectiveTermination})
+    if (toString(o) == text) return o;
+  return std::nullopt;
+}
+
+bool seriousOutcome(PregnancyOutcome o) {
+  return o == PregnancyOutcome::kCongenitalAnomaly || o == PregnancyOutcome::kPregnancyLoss ||
+         o == PregnancyOutcome::kSeriousNeonatalReaction;
+}
 
 void checkSchedule(const Scenario& scenario, const DoseRules& rules, const grading::LabGrader& grader,
                    Evaluation& evaluation) {

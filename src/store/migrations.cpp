@@ -224,6 +224,20 @@ CREATE TRIGGER safety_changes_no_update BEFORE UPDATE ON safety_changes
 CREATE TRIGGER safety_changes_no_delete BEFORE DELETE ON safety_changes
   BEGIN SELECT RAISE(ABORT, 'safety_changes is append-only'); END;
 )SQL"},
+      {6, "pregnancies", R"SQL(
+CREATE TABLE pregnancies (
+  id               INTEGER PRIMARY KEY,
+  study_id         TEXT NOT NULL REFERENCES participants(study_id),
+  subject          TEXT NOT NULL CHECK (subject IN ('participant','partner')),
+  site_aware_at    TEXT NOT NULL,
+  outcome          TEXT NOT NULL CHECK (outcome IN ('ongoing','live_birth','congenital_anomaly','pregnancy_loss',
+                                                    'serious_neonatal_reaction','elective_termination')),
+  outcome_aware_at TEXT,
+  recorded_at      TEXT NOT NULL,
+  recorded_by      TEXT NOT NULL
+);
+CREATE INDEX pregnancies_participant ON pregnancies(study_id, id);
+)SQL"},
   };
   return kMigrations;
 }

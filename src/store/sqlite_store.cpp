@@ -359,6 +359,21 @@ std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& stu
       });
 }
 
+constexpr const char* kPregnancyColumns =
+    "g.id, g.study_id, p.site_id, g.subject, g.site_aware_at, g.outcome, g.outcome_aware_at, g.recorded_at, g.recorded_by "
+    "FROM pregnancies g JOIN participants p ON p.study_id=g.study_id";
+
+core::PregnancyReport pregnancyFromRow(const Statement& s) {
+  return core::PregnancyReport{s.int64(0), s.text(1), s.text(2),    s.text(3), s.text(4),
+                               s.text(5),  s.optText(6), s.text(7), s.text(8)};
+}
+
+std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::string& study_id, Page page) {
+  return pageOfParticipant<core::PregnancyReport>(
+      c, std::string("SELECT ") + kPregnancyColumns + " WHERE g.study_id=? AND g.id>? ORDER BY g.id LIMIT ?", study_id,
+      page, pregnancyFromRow);
+}
+
 std::optional<History> selectHistory(Connection& c, const std::string& study_id) {
   auto p = selectParticipant(c, study_id);
   if (!p) return std::nullopt;
@@ -372,6 +387,7 @@ std::optional<History> selectHistory(Connection& c, const std::string& study_id)
   h.adverse_events = selectAdverseEvents(c, f);
   h.labs = selectLabs(c, study_id, all);
   h.vitals = selectVitals(c, study_id, all);
+  h.pregnancies = selectPregnancies(c, study_id, all);
   return h;
 }
 
@@ -670,6 +686,35 @@ class SqliteTransaction final : public Transaction {
         .exec();
     return c_.lastInsertRowId();
   }
+  int64_t insertPregnancy(const core::PregnancyReport& g) override {
+    c_.prepare(
+          "INSERT INTO pregnancies(study_id, subject, site_aware_at, outcome, outcome_aware_at, recorded_at, recorded_by) "
+          "VALUES (?,?,?,?,?,?,?)")
+        .bind(1, g.study_id)
+        .bind(2, g.subject)
+        .bind(3, g.site_aware_at)
+        .bind(4, g.outcome)
+        .bind(5, g.outcome_aware_at)
+        .bind(6, g.recorded_at)
+        .bind(7, g.recorded_by)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  std::optional<core::PregnancyReport> pregnancy(int64_t id) override {
+    auto& s = c_.prepare(std::string("SELECT ") + kPregnancyColumns + " WHERE g.id=?");
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto g = pregnancyFromRow(s);
+    s.reset();
+    return g;
+  }
+  void updatePregnancy(const core::PregnancyReport& g) override {
+    c_.prepare("UPDATE pregnancies SET outcome=?, outcome_aware_at=? WHERE id=?")
+        .bind(1, g.outcome)
+        .bind(2, g.outcome_aware_at)
+        .bind(3, g.id)
+        .exec();
+  }
   const std::string& now() const override { return now_; }
 
  private:
@@ -957,6 +1002,10 @@ Result<std::vector<core::LabResult>> SqliteStore::labs(const std::string& study_
 
 Result<std::optional<History>> SqliteStore::history(const std::string& study_id) {
   return read<std::optional<History>>([&](Connection& c) { return selectHistory(c, study_id); });
+}
+
+Result<std::vector<core::PregnancyReport>> SqliteStore::pregnancies(const std::string& study_id, Page page) {
+  return read<std::vector<core::PregnancyReport>>([&](Connection& c) { return selectPregnancies(c, study_id, page); });
 }
 
 Result<std::vector<core::SafetyChange>> SqliteStore::safetyChanges(const std::string& study_id, Page page) {

@@ -49,6 +49,7 @@ class SqliteStore final : public Store {
   core::Result<std::vector<core::VitalSigns>> vitals(const std::string& study_id, Page page) override;
   core::Result<std::optional<History>> history(const std::string& study_id) override;
   core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) override;
+  core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) override;
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
   core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) override;
   core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) override;

@@ -39,6 +39,7 @@ struct History {
   std::vector<core::AeReport> adverse_events;
   std::vector<core::LabResult> labs;
   std::vector<core::VitalSigns> vitals;
+  std::vector<core::PregnancyReport> pregnancies;
 };
 
 struct Page {
@@ -86,6 +87,10 @@ class Transaction {
   virtual std::optional<std::string> safetyState(const std::string& study_id) = 0;
   virtual void saveSafetyState(const std::string& study_id, const std::string& state) = 0;
   virtual int64_t insertSafetyChange(const core::SafetyChange& change) = 0;
+  virtual int64_t insertPregnancy(const core::PregnancyReport& pregnancy) = 0;
+  virtual std::optional<core::PregnancyReport> pregnancy(int64_t id) = 0;
+  // Rewrites outcome and outcome_aware_at.
+  virtual void updatePregnancy(const core::PregnancyReport& pregnancy) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).
   virtual const std::string& now() const = 0;
 };
@@ -112,6 +117,7 @@ class Store {
   virtual core::Result<std::optional<History>> history(const std::string& study_id) = 0;
   // The recorded safety changes of a participant, oldest first.
   virtual core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <set>
 
 #include "core/time.h"
 #include "support/daemon.h"
@@ -163,4 +164,59 @@ TEST_CASE("the sponsor's causality and awareness on the AE record start the SUSA
   for (const auto& e : problem["errors"]) fields.push_back(e["field"]);
   CHECK(std::find(fields.begin(), fields.end(), "sponsor_relatedness.sintilimab") != fields.end());
   CHECK(std::find(fields.begin(), fields.end(), "sponsor_aware_at") != fields.end());
+}
+
+TEST_CASE("a pregnancy is recorded, clocked at 24 h, and its abnormal outcome reported as serious", "[integration]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  d.addSite("S02");
+  const std::string other = d.addUser("inv2", "investigator", {"S02"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  const std::string day = dayOffset(-3);
+
+  // Bad input: every bad field named, nothing stored.
+  auto bad = d.post("/api/v1/pregnancies", inv, {{"study_id", "S01-001"}, {"subject", "sister"}, {"outcome", "pregnancy_loss"}});
+  REQUIRE(bad.status == 422);
+  CHECK(bad.content_type == "application/problem+json");
+  std::set<std::string> fields;
+  const json problem = bad.json();
+  for (const auto& e : problem["errors"]) fields.insert(e["field"].get<std::string>());
+  CHECK(fields == std::set<std::string>{"subject", "site_aware_at", "outcome_aware_at"});
+  CHECK(d.get("/api/v1/pregnancies?participant=S01-001", inv).json()["items"].empty());
+
+  json body = {{"study_id", "S01-001"}, {"subject", "participant"}, {"site_aware_at", day + "T10:00:00Z"}};
+  CHECK(d.post("/api/v1/pregnancies", other, body).status == 403);
+  auto created = d.post("/api/v1/pregnancies", inv, body);
+  REQUIRE(created.status == 201);
+  const int64_t id = created.json()["id"];
+  CHECK(created.json()["outcome"] == "ongoing");
+
+  auto rec = d.get("/api/v1/participants/S01-001/recommendations", inv).json();
+  const std::string ref = "pregnancy/" + std::to_string(id);
+  REQUIRE(rec["deadlines"].size() == 1);
+  CHECK(rec["deadlines"][0]["kind"] == "pregnancy_24h");
+  CHECK(rec["deadlines"][0]["ref"] == ref);
+  CHECK(rec["deadlines"][0]["due"] == dayOffset(-2) + "T10:00:00Z");
+  auto changes = d.get("/api/v1/participants/S01-001/safety-changes", inv).json()["items"];
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0]["kind"] == "flag");
+  CHECK(changes[0]["subject"] == "PREG-24H");
+  CHECK(changes[0]["cause"] == "record pregnancy");
+
+  const std::string outcome_path = "/api/v1/pregnancies/" + std::to_string(id) + "/outcome";
+  CHECK(d.post(outcome_path, inv, {{"outcome", "pregnancy_loss"}}).status == 422);  // when learnt is required
+  CHECK(d.post("/api/v1/pregnancies/999/outcome", inv, {{"outcome", "live_birth"}, {"outcome_aware_at", day + "T12:00:00Z"}}).status == 404);
+  auto updated = d.post(outcome_path, inv, {{"outcome", "pregnancy_loss"}, {"outcome_aware_at", dayOffset(-1) + "T09:00:00Z"}});
+  REQUIRE(updated.status == 200);
+  CHECK(updated.json()["outcome"] == "pregnancy_loss");
+  rec = d.get("/api/v1/participants/S01-001/recommendations", inv).json();
+  REQUIRE(rec["deadlines"].size() == 2);
+  CHECK(rec["deadlines"][1]["kind"] == "sae_24h");
+  CHECK(rec["deadlines"][1]["anchor"] == "outcome_aware");
+  changes = d.get("/api/v1/participants/S01-001/safety-changes", inv).json()["items"];
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[1]["subject"] == "PREG-OUTCOME");
+  CHECK(d.get("/api/v1/pregnancies?participant=S01-001", other).status == 403);
+  CHECK(d.get("/api/v1/pregnancies?participant=S01-001", inv).json()["items"].size() == 1);
 }

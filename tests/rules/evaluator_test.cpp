@@ -3,6 +3,7 @@
 // boundaries, then the transitions (resume one level lower, the 8 mg floor, recurrence, maximum
 // hold, hold-both then rechallenge, clocks, deviations).
 #include <catch2/catch.hpp>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "rules/evaluator.h"
@@ -989,5 +990,46 @@ TEST_CASE("WIN-AE / WIN-SAE: collection windows (UNVERIFIED)") {
                          .ae("Fatigue", 1, "unlikely/unlikely", "2026-07-01")
                          .run();
     CHECK(findingsCoded(out, "outside_collection_window").empty());
+  }
+}
+
+TEST_CASE("pregnancy (section 6.4): a 24-hour clock, and an abnormal outcome on the SAE clock") {
+  Sc sc;
+  sc.asOf("2026-03-01T00:00:00Z");
+  sc.doc["pregnancies"] = {{{"ref", "p1"}, {"subject", "participant"}, {"site_aware", "2026-02-10T09:30:00Z"}}};
+  json out = sc.run();
+  REQUIRE(out["deadlines"].size() == 1);
+  CHECK(out["deadlines"][0] == json({{"ref", "p1"}, {"kind", "pregnancy_24h"}, {"due", "2026-02-11T09:30:00Z"},
+                                      {"anchor", "site_aware"}}));
+  REQUIRE(out["flags"].size() == 1);
+  CHECK(out["flags"][0]["id"] == "PREG-24H");
+  CHECK(out["flags"][0]["unverified"] == true);
+  CHECK(out["events"].empty());  // not an AE
+
+  SECTION("a live birth adds nothing; a pregnancy loss is reported as serious") {
+    sc.doc["pregnancies"][0]["outcome"] = "live_birth";
+    sc.doc["pregnancies"][0]["outcome_aware"] = "2026-02-20T10:00:00Z";
+    CHECK(sc.run()["deadlines"].size() == 1);
+    sc.doc["pregnancies"][0]["outcome"] = "pregnancy_loss";
+    out = sc.run();
+    REQUIRE(out["deadlines"].size() == 2);
+    CHECK(out["deadlines"][1]["kind"] == "sae_24h");
+    CHECK(out["deadlines"][1]["due"] == "2026-02-21T10:00:00Z");
+    CHECK(out["deadlines"][1]["anchor"] == "outcome_aware");
+    CHECK(out["flags"][1]["id"] == "PREG-OUTCOME");
+    CHECK(out["flags"][1]["unverified"] == false);
+  }
+  SECTION("a pregnancy learnt after as_of is not yet known") {
+    sc.asOf("2026-02-10T09:29:59Z");
+    CHECK(sc.run()["deadlines"].empty());
+  }
+  SECTION("bad input names each field") {
+    sc.doc["pregnancies"] = {{{"ref", "p1"}, {"subject", "sister"}, {"outcome", "pregnancy_loss"}}};
+    auto parsed = rules::parseScenario(sc.doc, k().catalogue, k().grader);
+    REQUIRE(!parsed.isOk());
+    std::set<std::string> fields;
+    for (const auto& f : parsed.status().fields()) fields.insert(f.field);
+    CHECK(fields == std::set<std::string>{"pregnancies[0].subject", "pregnancies[0].site_aware",
+                                          "pregnancies[0].outcome_aware"});
   }
 }
