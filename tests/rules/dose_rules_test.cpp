@@ -87,8 +87,20 @@ TEST_CASE("every rule cites a source, its terms are CTCAE v5.0 and UNVERIFIED so
       }
   }
   CHECK(checked_terms > 50);
-  for (const auto& c : doc["clock_rules"]) CHECK_FALSE(c["source"].get<std::string>().empty());
-  for (const auto& f : doc["on_study_flags"]) CHECK_FALSE(f["source"].get<std::string>().empty());
+  for (const char* section : {"clock_rules", "on_study_flags", "monitoring"})
+    for (const auto& c : doc[section]) {
+      INFO(section << " " << c["id"]);
+      const std::string source = c["source"];
+      CHECK_FALSE(source.empty());
+      if (source.find("UNVERIFIED") != std::string::npos) CHECK(c["verified"] == false);
+    }
+  // The rules that are not table rows: section 1 (missed doses), 4 (monitoring), 6.4 and 6.5.
+  std::set<std::string> ids;
+  for (const char* section : {"clock_rules", "monitoring"})
+    for (const auto& c : doc[section]) ids.insert(c["id"].get<std::string>());
+  for (const char* id : {"AN-MISS", "AN-OFFWEEK", "SI-MISS", "WIN-AE", "WIN-SAE", "PREG-24H", "PREG-OUTCOME", "MON-BP",
+                         "MON-UA", "MON-LFT", "MON-CREAT", "MON-TSH", "MON-METAB", "MON-CBC", "MON-ECG", "MON-MUSCLE"})
+    CHECK(ids.count(id) == 1);
 }
 
 TEST_CASE("every safety category is used by a dose rule or an AESI rule") {
@@ -137,4 +149,11 @@ TEST_CASE("the loader refuses a broken rule file, naming the rule") {
   refuse([&](json& d) { rule(d, "OV-THY")["routes_to"].push_back("SI-END-NONE"); }, "routes to unknown rule SI-END-NONE");
   refuse([&](json& d) { d["rules"].push_back(rule(d, "AN-FIS")); }, "rule AN-FIS: duplicate id");
   refuse([&](json& d) { d["clock_rules"].erase(2); }, "missing AN-INT");
+  refuse([&](json& d) {
+    for (auto& c : d["clock_rules"])
+      if (c["id"] == "SI-MISS") c.erase("days");
+  }, "missing SI-MISS with its days");
+  refuse([&](json& d) { d["monitoring"][0]["tests"] = {"BLOODPRESSURE"}; }, "monitoring MON-BP: tests: unknown test BLOODPRESSURE");
+  refuse([&](json& d) { d["monitoring"][2]["if_grade"] = 0; }, "monitoring MON-LFT: if_grade_every_days needs if_grade >= 1");
+  refuse([&](json& d) { d["settings"]["anlotinib_days_on"] = 22; }, "need 1 <= anlotinib_days_on <= cycle_days");
 }
