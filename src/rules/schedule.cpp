@@ -127,7 +127,8 @@ class Checks {
 
   struct Result {
     int64_t t = 0;
-    std::optional<int> grade;
+    std::optional<int> grade;  // the worst CTCAE grade of the latest lab result of each test
+    const ScenarioLab* lab = nullptr;
   };
 
   // The results of each scheduled test, oldest first: labs by analyte, blood pressure from vitals.
@@ -137,22 +138,26 @@ class Checks {
       if (l.collected_ms > s_.as_of_ms) continue;
       const auto* analyte = grader_.find(l.test);
       if (!analyte) continue;
-      Result r{l.collected_ms, std::nullopt};
-      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, s_.participant);
-      if (grades.isOk())
-        for (const auto& g : grades.value())
-          if (g.grade) r.grade = std::max(r.grade.value_or(0), *g.grade);
-      out[analyte->code].push_back(r);
+      out[analyte->code].push_back({l.collected_ms, std::nullopt, &l});
     }
     for (const auto& v : s_.vitals) {
       if (v.measured_ms > s_.as_of_ms) continue;
-      if (v.systolic) out["SYSBP"].push_back({v.measured_ms, std::nullopt});
-      if (v.diastolic) out["DIABP"].push_back({v.measured_ms, std::nullopt});
-      if (v.temperature_c) out["TEMP"].push_back({v.measured_ms, std::nullopt});
-      if (v.qtc_ms) out["QTCF"].push_back({v.measured_ms, std::nullopt});
+      if (v.systolic) out["SYSBP"].push_back({v.measured_ms, std::nullopt, nullptr});
+      if (v.diastolic) out["DIABP"].push_back({v.measured_ms, std::nullopt, nullptr});
+      if (v.temperature_c) out["TEMP"].push_back({v.measured_ms, std::nullopt, nullptr});
+      if (v.qtc_ms) out["QTCF"].push_back({v.measured_ms, std::nullopt, nullptr});
     }
-    for (auto& [code, list] : out)
+    for (auto& [code, list] : out) {
       std::stable_sort(list.begin(), list.end(), [](const Result& a, const Result& b) { return a.t < b.t; });
+      // Only the latest grade is used (if_grade): grade that one alone.
+      Result& latest = list.back();
+      if (!latest.lab) continue;
+      const ScenarioLab& l = *latest.lab;
+      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, s_.participant);
+      if (grades.isOk())
+        for (const auto& g : grades.value())
+          if (g.grade) latest.grade = std::max(latest.grade.value_or(0), *g.grade);
+    }
     return out;
   }
 
