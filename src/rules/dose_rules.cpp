@@ -68,8 +68,10 @@ Measure parseMeasure(const json& j, const std::string& where) {
   return m;
 }
 
+// text_only: a flag may select AEs by their verbatim text alone (an imaging report recorded as an
+// AE); a dose rule must name terms, categories, kinds or tests.
 Condition parseCondition(const json& j, const std::string& where, const grading::Catalogue& catalogue,
-                         const CategorySet& categories, const grading::LabGrader& grader) {
+                         const CategorySet& categories, const grading::LabGrader& grader, bool text_only = false) {
   onlyKeys(j,
            {"terms", "categories", "kinds", "tests", "min_grade", "max_grade", "events", "attribution", "recurrence",
             "other", "measure", "liver_mets_abnormal_baseline", "suspected", "verbatim_contains", "persists_hours"},
@@ -125,7 +127,7 @@ Condition parseCondition(const json& j, const std::string& where, const grading:
   if (j.contains("suspected")) c.suspected = j.at("suspected").get<bool>();
   c.verbatim_contains = strings(j, "verbatim_contains");
   c.persists_hours = j.value("persists_hours", 0);
-  if (!c.other && !c.hasTermFilter() && c.tests.empty())
+  if (!c.other && !c.hasTermFilter() && c.tests.empty() && !(text_only && !c.verbatim_contains.empty()))
     throw std::invalid_argument(where + ": names no terms, categories, kinds or tests");
   if (c.other && (c.hasTermFilter() || !c.tests.empty()))
     throw std::invalid_argument(where + ": an 'other' condition cannot name terms");
@@ -296,7 +298,7 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       if (!ids.insert(f.id).second) throw std::invalid_argument("duplicate id");
       size_t i = 0;
       for (const auto& c : j.at("when"))
-        f.when.push_back(parseCondition(c, "when[" + std::to_string(i++) + "]", catalogue, categories, grader));
+        f.when.push_back(parseCondition(c, "when[" + std::to_string(i++) + "]", catalogue, categories, grader, true));
       f.text = j.at("text");
       f.source = j.at("source");
       if (f.source.empty()) throw std::invalid_argument("no source");

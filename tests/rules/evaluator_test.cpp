@@ -1033,3 +1033,26 @@ TEST_CASE("pregnancy (section 6.4): a 24-hour clock, and an abnormal outcome on 
                                           "pregnancies[0].outcome_aware"});
   }
 }
+
+TEST_CASE("section 9 flags read from an AE's verbatim text: imaging of invasion, autoimmune flare (UNVERIFIED)") {
+  auto flagsOf = [](const json& out) {
+    std::set<std::string> ids;
+    for (const auto& f : out["flags"]) ids.insert(f["id"].get<std::string>());
+    return ids;
+  };
+  Sc sc;
+  sc.ae("Neoplasms benign, malignant and unspecified (incl cysts and polyps) - Other, specify", 2, "unlikely/unlikely");
+  sc.lastAe()["verbatim"] = "CT: new tracheal invasion by the primary";
+  json out = sc.run();
+  CHECK(flagsOf(out) == std::set<std::string>{"FLAG-INVASION"});
+  CHECK(out["flags"][0]["unverified"] == true);
+  sc.lastAe()["verbatim"] = "CT: stable primary";
+  CHECK(flagsOf(sc.run()).empty());
+
+  Sc flare;
+  flare.ae("Arthritis", 2, "unlikely/possible");
+  flare.lastAe()["verbatim"] = "Rheumatoid arthritis FLARE";
+  CHECK(flagsOf(flare.run()) == std::set<std::string>{"FLAG-AUTOIMMUNE-FLARE"});
+  flare.lastAe()["verbatim"] = "arthritis";
+  CHECK(flagsOf(flare.run()).empty());
+}
