@@ -23,11 +23,6 @@ constexpr int64_t kConcurrentMs = 7 * kDayMs;
 
 size_t idx(core::Drug d) { return static_cast<size_t>(d); }
 
-bool atLeastPossible(const std::optional<core::Relatedness>& r) {
-  return r && (*r == core::Relatedness::kPossible || *r == core::Relatedness::kProbable ||
-               *r == core::Relatedness::kDefinite);
-}
-
 bool containsNoCase(const std::string& haystack, const std::string& needle) {
   auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(), [](char a, char b) {
     return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));

@@ -33,12 +33,12 @@ bool matches(const TermCondition& when, const std::string& term, int grade, cons
   return false;
 }
 
+}  // namespace
+
 bool atLeastPossible(const std::optional<core::Relatedness>& r) {
   return r && (*r == core::Relatedness::kPossible || *r == core::Relatedness::kProbable ||
                *r == core::Relatedness::kDefinite);
 }
-
-}  // namespace
 
 bool ReferenceSafetyInformation::expected(const std::string& term, int grade) const {
   auto it = max_expected_grade.find(term);

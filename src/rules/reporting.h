@@ -87,6 +87,9 @@ struct Deadline {
   std::string anchor;  // what day 0 is
 };
 
+// Relatedness that counts as related for reporting: possible, probable or definite.
+bool atLeastPossible(const std::optional<core::Relatedness>& r);
+
 enum class DeadlineState { kDue, kMet, kOverdue };
 std::string_view toString(DeadlineState state);
 // Met once met_at is recorded (even if late: the DSMB lists late ones); otherwise due until

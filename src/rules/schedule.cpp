@@ -11,11 +11,6 @@ namespace {
 
 using core::kDayMs;
 
-bool atLeastPossible(const std::optional<core::Relatedness>& r) {
-  return r && (*r == core::Relatedness::kPossible || *r == core::Relatedness::kProbable ||
-               *r == core::Relatedness::kDefinite);
-}
-
 bool given(const ScenarioDose& d) { return d.given && d.dose_mg && *d.dose_mg > 0; }
 
 class Checks {
