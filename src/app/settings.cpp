@@ -25,7 +25,14 @@ const std::set<std::string>& knownKeys() {
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
       "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir",
-      "rules.sweep_seconds"};
+      "rules.sweep_seconds",
+      "smtp.host",        "smtp.port",          "smtp.tls",              "smtp.auth",     "smtp.user",
+      "smtp.password",    "smtp.timeout_ms",    "smtp.verify_certificate",
+      "mail.from",        "mail.dir",           "mail.message_id_domain",
+      "alerts.recipients_file", "alerts.link_base", "alerts.escalate_after_seconds", "alerts.reminder_percents",
+      "alerts.digest_hour_utc",
+      "outbox.max_attempts", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
+      "outbox.clock_ms"};
   return keys;
 }
 
@@ -93,6 +100,32 @@ void rejectUnknown(const AbstractConfiguration& c, const std::string& origin, co
   }
 }
 
+// Secrets come from the environment only (STYLE section 1), never from a committed file.
+void rejectSecret(const AbstractConfiguration& c, const std::string& origin) {
+  if (c.hasProperty("smtp.password"))
+    throw SettingsError("smtp.password: set it in the environment (VIGIL_SMTP_PASSWORD), not in " + origin);
+}
+
+std::vector<int> percents(const std::string& key, const std::string& text) {
+  std::vector<int> out;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t comma = text.find(',', pos);
+    const std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    try {
+      size_t used = 0;
+      const int v = std::stoi(item, &used);
+      if (used != item.size() || v < 1 || v > 99 || (!out.empty() && v <= out.back())) throw std::invalid_argument(item);
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw SettingsError(key + " must be increasing percentages 1..99 separated by commas, not '" + text + "'");
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
@@ -108,6 +141,7 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
     throw SettingsError("cannot read " + s.config_file + ": " + e.displayText());
   }
   rejectUnknown(*main_file, s.config_file);
+  rejectSecret(*main_file, s.config_file);
   layered->add(main_file, 0);
 
   AutoPtr<Poco::Util::MapConfiguration> env(new Poco::Util::MapConfiguration);
@@ -134,6 +168,7 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
     if (!std::filesystem::exists(site_file)) throw SettingsError("config.site_file: " + site_file + " does not exist");
     AutoPtr<Poco::Util::PropertyFileConfiguration> site(new Poco::Util::PropertyFileConfiguration(site_file));
     rejectUnknown(*site, site_file);
+    rejectSecret(*site, site_file);
     layered->add(site, -50);
   }
 
@@ -165,6 +200,42 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
 
   s.sweep_seconds = static_cast<int>(r.integer("rules.sweep_seconds", 60, 1, 86400));
 
+  s.smtp.host = r.text("smtp.host", "", true);
+  s.smtp.port = static_cast<int>(r.integer("smtp.port", 25, 1, 65535));
+  const std::string tls = r.text("smtp.tls", "none", false);
+  if (tls == "none") s.smtp.tls = mail::SmtpTls::kNone;
+  else if (tls == "starttls") s.smtp.tls = mail::SmtpTls::kStartTls;
+  else if (tls == "smtps") s.smtp.tls = mail::SmtpTls::kSmtps;
+  else throw SettingsError("smtp.tls must be none, starttls or smtps, not '" + tls + "'");
+  const std::string auth = r.text("smtp.auth", "none", false);
+  if (auth == "none") s.smtp.auth = mail::SmtpAuth::kNone;
+  else if (auth == "login") s.smtp.auth = mail::SmtpAuth::kLogin;
+  else if (auth == "plain") s.smtp.auth = mail::SmtpAuth::kPlain;
+  else throw SettingsError("smtp.auth must be none, login or plain, not '" + auth + "'");
+  s.smtp.user = r.text("smtp.user", "", true);
+  s.smtp.password = r.text("smtp.password", "", true);
+  if (s.smtp.auth != mail::SmtpAuth::kNone && (s.smtp.user.empty() || s.smtp.password.empty()))
+    throw SettingsError("smtp.auth = " + auth + " needs smtp.user and the password in VIGIL_SMTP_PASSWORD");
+  s.smtp.timeout_ms = static_cast<int>(r.integer("smtp.timeout_ms", 10000, 100, 600000));
+  s.smtp.verify_certificate = r.boolean("smtp.verify_certificate", true);
+  s.outbox.from = r.text("mail.from", "vigil@localhost", false);
+  s.mail_dir = absolute(r.text("mail.dir", "var/mail", false), base_dir);
+  s.alerts.message_id_domain = r.text("mail.message_id_domain", "vigil.invalid", false);
+  s.recipients_file = absolute(r.text("alerts.recipients_file", "config/recipients.json", false), base_dir);
+  s.alerts.link_base = r.text("alerts.link_base", "http://127.0.0.1:8080", false);
+  while (!s.alerts.link_base.empty() && s.alerts.link_base.back() == '/') s.alerts.link_base.pop_back();
+  s.alerts.escalate_after_ms = 1000 * r.integer("alerts.escalate_after_seconds", 3600, 1, 7 * 86400);
+  s.alerts.reminder_percents = percents("alerts.reminder_percents", r.text("alerts.reminder_percents", "50,90", false));
+  s.alerts.digest_hour_utc = static_cast<int>(r.integer("alerts.digest_hour_utc", 7, 0, 23));
+  s.outbox.max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 50));
+  s.outbox.backoff_initial_ms = r.integer("outbox.backoff_initial_ms", 1000, 10, 3600000);
+  s.outbox.backoff_max_ms = r.integer("outbox.backoff_max_ms", 300000, 10, 86400000);
+  if (s.outbox.backoff_max_ms < s.outbox.backoff_initial_ms)
+    throw SettingsError("outbox.backoff_max_ms must be at least outbox.backoff_initial_ms");
+  s.outbox.poll_ms = static_cast<int>(r.integer("outbox.poll_ms", 100, 5, 60000));
+  s.outbox.batch = static_cast<int>(r.integer("outbox.batch", 100, 1, 10000));
+  s.outbox.clock_ms = r.integer("outbox.clock_ms", 5000, 10, 3600000);
+
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
   if (!std::filesystem::is_directory(store_dir))
     throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
@@ -189,6 +260,19 @@ std::vector<std::string> describe(const Settings& s) {
       "ctcae.dir=" + s.ctcae_dir,
       "alerts.dir=" + s.alerts_dir,
       "rules.sweep_seconds=" + std::to_string(s.sweep_seconds),
+      "smtp.host=" + (s.smtp.host.empty() ? std::string("(none: .eml files in mail.dir)") : s.smtp.host),
+      "smtp.port=" + std::to_string(s.smtp.port),
+      "smtp.user=" + s.smtp.user,
+      std::string("smtp.password=") + (s.smtp.password.empty() ? "(not set)" : "(set, redacted)"),
+      "mail.from=" + s.outbox.from,
+      "mail.dir=" + s.mail_dir,
+      "alerts.recipients_file=" + s.recipients_file,
+      "alerts.link_base=" + s.alerts.link_base,
+      "alerts.escalate_after_seconds=" + std::to_string(s.alerts.escalate_after_ms / 1000),
+      "alerts.digest_hour_utc=" + std::to_string(s.alerts.digest_hour_utc),
+      "outbox.max_attempts=" + std::to_string(s.outbox.max_attempts),
+      "outbox.backoff_initial_ms=" + std::to_string(s.outbox.backoff_initial_ms),
+      "outbox.backoff_max_ms=" + std::to_string(s.outbox.backoff_max_ms),
       "log.file=" + s.log.file,
   };
 }

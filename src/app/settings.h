@@ -12,6 +12,9 @@
 #include <vector>
 
 #include "http/server.h"
+#include "mail/smtp_mailer.h"
+#include "outbox/alert_planner.h"
+#include "outbox/dispatcher.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::app {
@@ -36,6 +39,12 @@ struct Settings {
   std::string ctcae_dir;  // CTCAE terminology and grading data (ctcae/)
   std::string alerts_dir; // safety rule data (alerts/)
   int sweep_seconds = 60; // how often every participant is re-evaluated for clocks that ran out
+  // Alert delivery (issue 5). With smtp.host empty, mail goes to .eml files under mail_dir.
+  mail::SmtpOptions smtp;
+  std::string mail_dir;
+  std::string recipients_file;  // config/recipients.json
+  outbox::AlertOptions alerts;
+  outbox::DispatcherOptions outbox;
   std::string port_file;  // when set, vigild writes its bound port here after start
   std::string config_file;
 };
@@ -44,8 +53,7 @@ struct Settings {
 Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
                       const std::string& base_dir);
 
-// One line per effective setting, for the start-up log (there are no secrets yet; any future
-// secret key is redacted here).
+// One line per effective setting, for the start-up log; smtp.password is shown as set or not.
 std::vector<std::string> describe(const Settings& settings);
 
 }  // namespace vigil::app

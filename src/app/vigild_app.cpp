@@ -16,6 +16,12 @@
 #include "core/version.h"
 #include "http/server.h"
 #include "intake/intake_service.h"
+#include "mail/file_mailer.h"
+#include "mail/smtp_mailer.h"
+#include "mail/templates.h"
+#include "outbox/alert_planner.h"
+#include "outbox/dispatcher.h"
+#include "outbox/routing.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::app {
@@ -91,8 +97,30 @@ int VigildApp::main(const std::vector<std::string>& args) {
   auto version = store->schemaVersion();
   log->info("database {} open, schema version {}", settings_.store.path, version.isOk() ? version.value() : -1);
 
+  // Alert delivery: who gets what, and the words. A class without its recipients, or a template
+  // naming a field that does not exist, stops start-up here rather than losing an alert later.
+  std::unique_ptr<outbox::Routing> routing;
+  std::unique_ptr<mail::Templates> templates;
+  try {
+    routing = std::make_unique<outbox::Routing>(outbox::Routing::load(settings_.recipients_file));
+    auto sites = store->siteIds();
+    if (!sites.isOk()) throw std::runtime_error("cannot read the sites: " + sites.status().message());
+    routing->checkSites(sites.value());
+    templates = std::make_unique<mail::Templates>(
+        mail::Templates::load(settings_.alerts_dir + "/templates", outbox::AlertPlanner::templateFields()));
+  } catch (const std::exception& e) {
+    log->error("cannot route alerts: {}", e.what());
+    store->close();
+    return EXIT_CONFIG;
+  }
+  std::unique_ptr<mail::Mailer> mailer;
+  if (settings_.smtp.host.empty()) mailer = std::make_unique<mail::FileMailer>(settings_.mail_dir);
+  else mailer = std::make_unique<mail::SmtpMailer>(settings_.smtp);
+  log->info("alert email goes to {}", mailer->describe());
+  const outbox::AlertPlanner planner(*routing, knowledge->dose, settings_.alerts);
+
   const rules::Evaluator evaluator(knowledge->dose, knowledge->reporting, knowledge->categories, knowledge->grader);
-  const intake::SafetyMonitor safety(evaluator);
+  const intake::SafetyMonitor safety(evaluator, &planner);
   intake::IntakeService intake(*store, clock, knowledge->catalogue, knowledge->grader, knowledge->reporting, &safety);
   // A first sweep at start-up records what clocks did while vigild was down.
   auto sweep = [&safety, &store, log] {
@@ -102,12 +130,15 @@ int VigildApp::main(const std::vector<std::string>& args) {
   };
   sweep();
   Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
+  outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
+  dispatcher.start();
   http::Server server(settings_.http, intake, *store, clock);
   try {
     server.start();
   } catch (const std::exception& e) {
     log->error("cannot listen on {}:{}: {}", settings_.http.host, settings_.http.port, e.what());
     sweeper.stop();
+    dispatcher.stop();
     store->close();
     return EXIT_UNAVAILABLE;
   }
@@ -123,6 +154,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   log->info("stopping: finishing in-flight requests");
   server.stop();
   sweeper.stop();
+  dispatcher.stop();
   store->close();
   if (!settings_.port_file.empty()) std::filesystem::remove(settings_.port_file);
   log->info("stopped cleanly");

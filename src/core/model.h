@@ -257,4 +257,55 @@ struct SafetyChange {
   std::string cause;    // e.g. "POST /adverse-events", "clock"
 };
 
+// ---- alerts (issue 5) ----------------------------------------------------------------------
+// One email to one recipient for one alert: the outbox row the dispatcher works through.
+struct AlertDelivery {
+  int64_t id = 0;
+  int64_t alert_id = 0;
+  std::string recipient;   // email address
+  std::string role;        // investigator, safety_officer, sponsor_pv, medical_monitor
+  std::string state;       // pending, sent, dead
+  int attempts = 0;
+  int64_t next_attempt_ms = 0;  // when a pending delivery is next due
+  std::string last_error;
+  std::string sent_at;     // UTC timestamp once sent
+  std::string message_id;  // stable RFC 5322 Message-ID, "<...@...>", the same on every attempt
+};
+
+// Something a person must hear about (clinical-rules.md section 0.3), raised once per dedupe key
+// in the unit of work of the write (or clock) that caused it.
+struct Alert {
+  int64_t id = 0;
+  std::string dedupe_key;   // e.g. "sae:ae/12"; an alert is raised once per key
+  std::string alert_class;  // sae, urgent, dose, deviation, reminder, overdue, escalation, digest
+  std::string study_id;     // empty for a site digest
+  std::string site;
+  std::string ref;          // what it is about: ae/12, deadline/3, safety_change/7, alert/5, site/S01
+  std::string payload;      // JSON object of coded template fields (never narrative or identifiers)
+  std::string created_at;
+  std::optional<int64_t> escalate_at_ms;  // unacknowledged by then: escalates (sae, urgent)
+  std::string escalated_at;               // when it escalated; empty if not
+  std::string acked_at;                   // empty while unacknowledged
+  std::string acked_by;
+  std::vector<AlertDelivery> deliveries;
+};
+
+struct AlertFilter {
+  std::optional<std::string> study_id;
+  bool restrict_sites = false;
+  std::vector<std::string> sites;
+  std::optional<std::string> alert_class;
+  std::optional<bool> acked;
+  int64_t after_id = 0;
+  int limit = 1000;
+};
+
+// The outbox at a glance, for /healthz and /metrics.
+struct OutboxStats {
+  int64_t pending = 0;
+  int64_t sent = 0;
+  int64_t dead = 0;
+  int64_t oldest_pending_age_ms = 0;  // 0 when nothing is pending
+};
+
 }  // namespace vigil::core

@@ -56,6 +56,7 @@ class Api {
   store::Store& store() { return store_; }
   Metrics& metrics() { return metrics_; }
   double uptimeSeconds() const;
+  int64_t nowMs() const { return clock_.nowMs(); }
 
  private:
   intake::IntakeService& intake_;

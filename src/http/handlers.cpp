@@ -3,6 +3,7 @@
 #include "core/crypto.h"
 #include "core/version.h"
 #include "http/api.h"
+#include "outbox/routing.h"
 
 namespace vigil::http {
 namespace {
@@ -118,7 +119,17 @@ class Query {
 
 Response healthzRoute(Api& api, const Request&) {
   auto version = api.store().schemaVersion();
-  json body{{"status", version.isOk() ? "ok" : "unhealthy"},
+  auto outbox = api.store().outboxStats(api.nowMs());
+  // Degraded: alerts are dead (someone must deliver them by hand) or mail has been stuck for
+  // more than 15 minutes; the daemon still takes data, so the answer stays 200.
+  const bool degraded = outbox.isOk() && (outbox.value().dead > 0 || outbox.value().oldest_pending_age_ms > 15 * 60 * 1000);
+  json outbox_json = outbox.isOk() ? json{{"pending", outbox.value().pending},
+                                          {"sent", outbox.value().sent},
+                                          {"dead", outbox.value().dead},
+                                          {"oldest_pending_seconds", outbox.value().oldest_pending_age_ms / 1000}}
+                                   : json{{"error", outbox.status().message()}};
+  json body{{"status", !version.isOk() ? "unhealthy" : degraded ? "degraded" : "ok"},
+            {"outbox", std::move(outbox_json)},
             {"database", version.isOk() ? "ok" : version.status().message()},
             {"schema_version", version.isOk() ? json(version.value()) : json(nullptr)},
             {"uptime_seconds", api.uptimeSeconds()},
@@ -132,6 +143,15 @@ Response metricsRoute(Api& api, const Request&) {
   Response r;
   r.content_type = "text/plain; version=0.0.4";
   r.body = api.metrics().render(api.store().commits(), api.uptimeSeconds());
+  if (auto o = api.store().outboxStats(api.nowMs()); o.isOk()) {
+    r.body += "# HELP vigil_alert_deliveries Alert emails in the outbox by state.\n# TYPE vigil_alert_deliveries gauge\n";
+    r.body += "vigil_alert_deliveries{state=\"pending\"} " + std::to_string(o.value().pending) + "\n";
+    r.body += "vigil_alert_deliveries{state=\"sent\"} " + std::to_string(o.value().sent) + "\n";
+    r.body += "vigil_alert_deliveries{state=\"dead\"} " + std::to_string(o.value().dead) + "\n";
+    r.body += "# HELP vigil_alert_oldest_pending_seconds Age of the oldest alert not yet delivered.\n"
+              "# TYPE vigil_alert_oldest_pending_seconds gauge\n";
+    r.body += "vigil_alert_oldest_pending_seconds " + std::to_string(o.value().oldest_pending_age_ms / 1000) + "\n";
+  }
   return r;
 }
 
@@ -279,6 +299,33 @@ Response recordPregnancyOutcome(Api& api, const Request& req) {
 Response listPregnancies(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.pregnancies(u, id, pg); });
 }
+Response ackAlert(Api& api, const Request& req) {
+  auto id = pathId(req);
+  if (!id) return problem(Status::notFound("no such alert"));
+  Request with_body = req;  // an acknowledgement needs no body
+  if (with_body.body.find_first_not_of(" \r\n\t") == std::string::npos) with_body.body = "{}";
+  return write(api, with_body, [&](auto& in, auto& ctx, auto& body) { return in.ackAlert(ctx, *id, body); });
+}
+Response listAlerts(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"participant", "class", "acknowledged", "after_id", "limit"});
+  core::AlertFilter f;
+  f.study_id = q.text("participant");
+  f.alert_class = q.text("class");
+  const auto acked = q.text("acknowledged");
+  const auto page = q.page();
+  f.after_id = page.after_id;
+  f.limit = page.limit;
+  if (!q.ok(error)) return error;
+  std::vector<core::FieldError> errors;
+  if (acked && *acked != "true" && *acked != "false") errors.push_back({"acknowledged", "must be true or false"});
+  if (acked) f.acked = *acked == "true";
+  if (f.alert_class && std::find(outbox::alertClasses().begin(), outbox::alertClasses().end(), *f.alert_class) ==
+                           outbox::alertClasses().end())
+    errors.push_back({"class", "must be one of sae, urgent, dose, deviation, reminder, overdue, escalation, digest"});
+  if (!errors.empty()) return problem(Status::invalid("invalid query parameters", errors), 400);
+  return fromRead(api.intake().alerts(*req.user, f));
+}
 Response markDeadlineMet(Api& api, const Request& req) {
   auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such deadline"));
@@ -353,6 +400,8 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/pregnancies", {recordPregnancy, true});
   router_.add("GET", "/api/v1/pregnancies", {listPregnancies, true});
   router_.add("POST", "/api/v1/pregnancies/{id}/outcome", {recordPregnancyOutcome, true});
+  router_.add("GET", "/api/v1/alerts", {listAlerts, true});
+  router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

@@ -665,6 +665,73 @@ Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t i
   });
 }
 
+namespace {
+
+json alertToJson(const core::Alert& a) {
+  json deliveries = json::array();
+  int pending = 0, sent = 0, dead = 0;
+  for (const auto& d : a.deliveries) {
+    deliveries.push_back({{"id", d.id},
+                          {"recipient", d.recipient},
+                          {"role", d.role},
+                          {"state", d.state},
+                          {"attempts", d.attempts},
+                          {"sent_at", d.sent_at.empty() ? json(nullptr) : json(d.sent_at)},
+                          {"last_error", d.last_error.empty() ? json(nullptr) : json(d.last_error)},
+                          {"message_id", d.message_id}});
+    pending += d.state == "pending";
+    sent += d.state == "sent";
+    dead += d.state == "dead";
+  }
+  const char* delivery = dead ? "dead" : pending ? "pending" : "sent";
+  json payload = json::parse(a.payload, nullptr, false);
+  return {{"id", a.id},
+          {"class", a.alert_class},
+          {"study_id", a.study_id.empty() ? json(nullptr) : json(a.study_id)},
+          {"site", a.site},
+          {"ref", a.ref},
+          {"created_at", a.created_at},
+          {"delivery", delivery},
+          {"deliveries", std::move(deliveries)},
+          {"acknowledged", !a.acked_at.empty()},
+          {"acked_at", a.acked_at.empty() ? json(nullptr) : json(a.acked_at)},
+          {"acked_by", a.acked_by.empty() ? json(nullptr) : json(a.acked_by)},
+          {"escalates", a.escalate_at_ms.has_value()},
+          {"escalate_at", a.escalate_at_ms ? json(core::formatTimestamp(*a.escalate_at_ms)) : json(nullptr)},
+          {"escalated_at", a.escalated_at.empty() ? json(nullptr) : json(a.escalated_at)},
+          {"fields", payload.is_object() ? payload : json::object()}};
+}
+
+bool mayAck(const core::User& user, const core::Alert& a) {
+  if (user.role == core::Role::kSafetyOfficer) return true;
+  if (user.role != core::Role::kInvestigator) return false;
+  return std::find(user.sites.begin(), user.sites.end(), a.site) != user.sites.end();
+}
+
+}  // namespace
+
+Result<Reply> IntakeService::ackAlert(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  if (!body.is_null() && !body.is_object()) errors.push_back({"(body)", "must be empty or a JSON object"});
+  else if (body.is_object())
+    for (auto it = body.begin(); it != body.end(); ++it) errors.push_back({it.key(), "is not a known field"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, {}, "", [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto a = tx.alert(id);
+    if (!a) return Status::notFound("no alert " + std::to_string(id));
+    if (!mayAck(ctx.user, *a))
+      return Status::forbidden("only a safety officer or an investigator of site " + a->site + " may acknowledge this alert");
+    if (a->acked_at.empty()) {
+      const std::string before = alertToJson(*a).dump();
+      tx.ackAlert(id, ctx.user.name);
+      a = tx.alert(id);
+      tx.appendAudit(auditOf(ctx.user, "acknowledge", "alert", std::to_string(id), before, alertToJson(*a).dump()));
+    }
+    reply = {200, alertToJson(*a).dump(), false};
+    return Status::ok();
+  });
+}
+
 // ---- reads -------------------------------------------------------------------------------------
 
 Status IntakeService::readableParticipant(const core::User& user, const std::string& study_id) {
@@ -762,6 +829,23 @@ Result<std::string> IntakeService::candidates(const core::User& user, const std:
   auto rows = store_.candidates(study_id, pg);
   if (!rows.isOk()) return rows.status();
   return page(rows.value());
+}
+
+Result<std::string> IntakeService::alerts(const core::User& user, core::AlertFilter filter) {
+  if (user.role == core::Role::kDsmb) return Status::forbidden("the DSMB receives review exports, not alerts");
+  if (filter.study_id)
+    if (auto s = readableParticipant(user, *filter.study_id); !s.isOk()) return s;
+  if (user.role == core::Role::kInvestigator) {
+    filter.restrict_sites = true;
+    filter.sites = user.sites;
+  }
+  auto rows = store_.alerts(filter);
+  if (!rows.isOk()) return rows.status();
+  json items = json::array();
+  for (const auto& a : rows.value()) items.push_back(alertToJson(a));
+  json out{{"items", std::move(items)}};
+  out["next_after_id"] = rows.value().empty() ? json(nullptr) : json(rows.value().back().id);
+  return out.dump();
 }
 
 Result<std::string> IntakeService::deadlines(const core::User& user, core::DeadlineFilter filter) {

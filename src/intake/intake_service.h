@@ -68,6 +68,10 @@ class IntakeService {
   core::Result<Reply> recordPregnancy(const WriteContext& ctx, const nlohmann::json& body);
   // Records the outcome: {"outcome", "outcome_aware_at"}; an abnormal outcome is reported as serious.
   core::Result<Reply> recordPregnancyOutcome(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
+  // Acknowledges an alert (issue 5): a safety officer, or an investigator of the alert's site (the
+  // addressed investigators). The body is empty or {}. Acknowledging again answers the first
+  // acknowledgement. An acknowledged alert no longer escalates.
+  core::Result<Reply> ackAlert(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
   // Closes a pending candidate without an AE; the body needs {"reason": ...}.
   core::Result<Reply> dismissCandidate(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
 
@@ -76,6 +80,9 @@ class IntakeService {
   core::Result<std::string> participants(const core::User& user, const std::optional<std::string>& site);
   core::Result<std::string> doses(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> adverseEvent(const core::User& user, int64_t id);
+  // Alerts with delivery and acknowledgement state: investigators see their sites', safety
+  // officers and admins all; the DSMB none.
+  core::Result<std::string> alerts(const core::User& user, core::AlertFilter filter);
   core::Result<std::string> adverseEvents(const core::User& user, core::AeFilter filter);
   core::Result<std::string> labs(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);

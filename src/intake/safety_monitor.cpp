@@ -139,10 +139,14 @@ std::vector<core::SafetyChange> SafetyMonitor::record(store::Transaction& tx, co
     if (!known_flags.count(flagKey(f))) add("flag", f.value("id", ""), f);
 
   const std::string state_text = state.dump();
-  if (stored && *stored == state_text) return changes;
-  tx.saveSafetyState(study_id, state_text);
-  for (auto& c : changes) c.id = tx.insertSafetyChange(c);
-  if (!changes.empty()) tx.appendAudit({actor, "evaluate", "safety", study_id, before.dump(), state_text});
+  if (!stored || *stored != state_text) {
+    tx.saveSafetyState(study_id, state_text);
+    for (auto& c : changes) c.id = tx.insertSafetyChange(c);
+    if (!changes.empty()) tx.appendAudit({actor, "evaluate", "safety", study_id, before.dump(), state_text});
+  }
+  // Alerts look at the whole evaluation, not only at what changed: a new SAE of a term no rule
+  // acts on changes no recommendation but must still reach the sponsor.
+  if (alerts_) alerts_->onEvaluation(tx, *history, full, changes, actor);
   return changes;
 }
 

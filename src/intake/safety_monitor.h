@@ -19,6 +19,7 @@
 #include "core/model.h"
 #include "core/status.h"
 #include "core/time.h"
+#include "outbox/alert_planner.h"
 #include "rules/evaluator.h"
 #include "store/store.h"
 
@@ -30,7 +31,10 @@ rules::Scenario scenarioOf(const store::History& history, int64_t as_of_ms);
 
 class SafetyMonitor {
  public:
-  explicit SafetyMonitor(const rules::Evaluator& evaluator) : evaluator_(evaluator) {}
+  // With an alert planner, record() also writes the alerts the evaluation calls for (issue 5),
+  // in the same unit of work.
+  explicit SafetyMonitor(const rules::Evaluator& evaluator, const outbox::AlertPlanner* alerts = nullptr)
+      : evaluator_(evaluator), alerts_(alerts) {}
 
   const rules::Evaluator& evaluator() const { return evaluator_; }
 
@@ -46,6 +50,7 @@ class SafetyMonitor {
 
  private:
   const rules::Evaluator& evaluator_;
+  const outbox::AlertPlanner* alerts_;
 };
 
 }  // namespace vigil::intake

@@ -238,6 +238,43 @@ CREATE TABLE pregnancies (
 );
 CREATE INDEX pregnancies_participant ON pregnancies(study_id, id);
 )SQL"},
+      {7, "alert_outbox", R"SQL(
+CREATE TABLE alerts (
+  id             INTEGER PRIMARY KEY,
+  dedupe_key     TEXT NOT NULL UNIQUE,
+  class          TEXT NOT NULL CHECK (class IN ('sae','urgent','dose','deviation','reminder','overdue','escalation','digest')),
+  study_id       TEXT,
+  site           TEXT NOT NULL,
+  ref            TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  created_at     TEXT NOT NULL,
+  escalate_at_ms INTEGER,
+  escalated_at   TEXT,
+  acked_at       TEXT,
+  acked_by       TEXT
+);
+CREATE INDEX alerts_site ON alerts(site, id);
+CREATE INDEX alerts_escalation ON alerts(escalate_at_ms) WHERE escalate_at_ms IS NOT NULL;
+CREATE TABLE alert_deliveries (
+  id              INTEGER PRIMARY KEY,
+  alert_id        INTEGER NOT NULL REFERENCES alerts(id),
+  recipient       TEXT NOT NULL,
+  role            TEXT NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('pending','sent','dead')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error      TEXT,
+  sent_at         TEXT,
+  message_id      TEXT NOT NULL UNIQUE,
+  UNIQUE (alert_id, recipient)
+);
+CREATE INDEX alert_deliveries_due ON alert_deliveries(next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
+CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
+  BEGIN SELECT RAISE(ABORT, 'alerts are never deleted'); END;
+CREATE TRIGGER alert_deliveries_no_delete BEFORE DELETE ON alert_deliveries
+  BEGIN SELECT RAISE(ABORT, 'alert deliveries are never deleted'); END;
+)SQL"},
   };
   return kMigrations;
 }

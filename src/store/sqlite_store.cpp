@@ -258,6 +258,63 @@ core::ReportingDeadline deadlineFromRow(const Statement& s) {
   return d;
 }
 
+// ---- alerts ------------------------------------------------------------------------------
+
+const char* kAlertColumns =
+    "a.id, a.dedupe_key, a.class, a.study_id, a.site, a.ref, a.payload, a.created_at, a.escalate_at_ms, "
+    "a.escalated_at, a.acked_at, a.acked_by FROM alerts a";
+const char* kDeliveryColumns =
+    "d.id, d.alert_id, d.recipient, d.role, d.state, d.attempts, d.next_attempt_ms, d.last_error, d.sent_at, "
+    "d.message_id FROM alert_deliveries d";
+
+core::Alert alertFromRow(const Statement& s) {
+  core::Alert a;
+  a.id = s.int64(0);
+  a.dedupe_key = s.text(1);
+  a.alert_class = s.text(2);
+  a.study_id = s.optText(3).value_or("");
+  a.site = s.text(4);
+  a.ref = s.text(5);
+  a.payload = s.text(6);
+  a.created_at = s.text(7);
+  if (!s.isNull(8)) a.escalate_at_ms = s.int64(8);
+  a.escalated_at = s.optText(9).value_or("");
+  a.acked_at = s.optText(10).value_or("");
+  a.acked_by = s.optText(11).value_or("");
+  return a;
+}
+
+core::AlertDelivery deliveryFromRow(const Statement& s, int first = 0) {
+  core::AlertDelivery d;
+  d.id = s.int64(first);
+  d.alert_id = s.int64(first + 1);
+  d.recipient = s.text(first + 2);
+  d.role = s.text(first + 3);
+  d.state = s.text(first + 4);
+  d.attempts = s.integer(first + 5);
+  d.next_attempt_ms = s.int64(first + 6);
+  d.last_error = s.optText(first + 7).value_or("");
+  d.sent_at = s.optText(first + 8).value_or("");
+  d.message_id = s.text(first + 9);
+  return d;
+}
+
+void loadDeliveries(Connection& c, core::Alert& a) {
+  auto& s = c.prepare(std::string("SELECT ") + kDeliveryColumns + " WHERE d.alert_id=? ORDER BY d.id");
+  s.bind(1, a.id);
+  while (s.step()) a.deliveries.push_back(deliveryFromRow(s));
+}
+
+std::optional<core::Alert> selectAlert(Connection& c, int64_t id) {
+  auto& s = c.prepare(std::string("SELECT ") + kAlertColumns + " WHERE a.id=?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  core::Alert a = alertFromRow(s);
+  s.reset();
+  loadDeliveries(c, a);
+  return a;
+}
+
 // ---- per-participant reads, shared by the reader pool and the writer's unit of work ---------
 
 // Rows of one participant after a cursor, in id order: the shape of every per-participant list.
@@ -715,6 +772,63 @@ class SqliteTransaction final : public Transaction {
         .bind(3, g.id)
         .exec();
   }
+  bool alertExists(const std::string& dedupe_key) override {
+    auto& s = c_.prepare("SELECT 1 FROM alerts WHERE dedupe_key=?");
+    s.bind(1, dedupe_key);
+    const bool found = s.step();
+    if (found) s.reset();
+    return found;
+  }
+  int64_t insertAlert(core::Alert& a) override {
+    a.created_at = now_;
+    c_.prepare(
+          "INSERT INTO alerts(dedupe_key, class, study_id, site, ref, payload, created_at, escalate_at_ms) "
+          "VALUES (?,?,?,?,?,?,?,?)")
+        .bind(1, a.dedupe_key)
+        .bind(2, a.alert_class)
+        .bind(3, a.study_id.empty() ? std::nullopt : std::optional<std::string>(a.study_id))
+        .bind(4, a.site)
+        .bind(5, a.ref)
+        .bind(6, a.payload)
+        .bind(7, a.created_at)
+        .bind(8, a.escalate_at_ms)
+        .exec();
+    a.id = c_.lastInsertRowId();
+    for (auto& d : a.deliveries) {
+      d.alert_id = a.id;
+      d.state = "pending";
+      c_.prepare(
+            "INSERT INTO alert_deliveries(alert_id, recipient, role, state, attempts, next_attempt_ms, message_id) "
+            "VALUES (?,?,?,?,0,?,?)")
+          .bind(1, d.alert_id)
+          .bind(2, d.recipient)
+          .bind(3, d.role)
+          .bind(4, d.state)
+          .bind(5, d.next_attempt_ms)
+          .bind(6, d.message_id)
+          .exec();
+      d.id = c_.lastInsertRowId();
+    }
+    return a.id;
+  }
+  std::optional<core::Alert> alert(int64_t id) override { return selectAlert(c_, id); }
+  void ackAlert(int64_t id, const std::string& by) override {
+    c_.prepare("UPDATE alerts SET acked_at=?, acked_by=? WHERE id=?").bind(1, now_).bind(2, by).bind(3, id).exec();
+  }
+  void markEscalated(int64_t id) override {
+    c_.prepare("UPDATE alerts SET escalated_at=? WHERE id=?").bind(1, now_).bind(2, id).exec();
+  }
+  void updateDelivery(const core::AlertDelivery& d) override {
+    auto opt = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
+    c_.prepare("UPDATE alert_deliveries SET state=?, attempts=?, next_attempt_ms=?, last_error=?, sent_at=? WHERE id=?")
+        .bind(1, d.state)
+        .bind(2, d.attempts)
+        .bind(3, d.next_attempt_ms)
+        .bind(4, opt(d.last_error))
+        .bind(5, opt(d.sent_at))
+        .bind(6, d.id)
+        .exec();
+  }
   const std::string& now() const override { return now_; }
 
  private:
@@ -1059,6 +1173,105 @@ Result<std::vector<core::ReportingDeadline>> SqliteStore::deadlines(const core::
     s.bind(i++, f.limit);
     std::vector<core::ReportingDeadline> out;
     while (s.step()) out.push_back(deadlineFromRow(s));
+    return out;
+  });
+}
+
+Result<std::vector<core::Alert>> SqliteStore::alerts(const core::AlertFilter& f) {
+  return read<std::vector<core::Alert>>([&](Connection& c) {
+    // Dynamic WHERE from fixed fragments; every value is bound.
+    std::string sql = std::string("SELECT ") + kAlertColumns + " WHERE a.id>?";
+    if (f.study_id) sql += " AND a.study_id=?";
+    if (f.restrict_sites) {
+      sql += " AND a.site IN (";
+      for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
+      sql += f.sites.empty() ? "NULL)" : ")";
+    }
+    if (f.alert_class) sql += " AND a.class=?";
+    if (f.acked) sql += *f.acked ? " AND a.acked_at IS NOT NULL" : " AND a.acked_at IS NULL";
+    sql += " ORDER BY a.id LIMIT ?";
+    std::vector<core::Alert> out;
+    {
+      auto& s = c.prepare(sql);
+      int i = 1;
+      s.bind(i++, f.after_id);
+      if (f.study_id) s.bind(i++, *f.study_id);
+      if (f.restrict_sites)
+        for (const auto& site : f.sites) s.bind(i++, site);
+      if (f.alert_class) s.bind(i++, *f.alert_class);
+      s.bind(i++, f.limit);
+      while (s.step()) out.push_back(alertFromRow(s));
+    }
+    for (auto& a : out) loadDeliveries(c, a);
+    return out;
+  });
+}
+
+Result<std::optional<core::Alert>> SqliteStore::alert(int64_t id) {
+  return read<std::optional<core::Alert>>([&](Connection& c) { return selectAlert(c, id); });
+}
+
+Result<std::vector<core::Alert>> SqliteStore::dueDeliveries(int64_t now_ms, int limit) {
+  return read<std::vector<core::Alert>>([&](Connection& c) {
+    auto& s = c.prepare(std::string("SELECT ") + kDeliveryColumns +
+                        " WHERE d.state='pending' AND d.next_attempt_ms<=? ORDER BY d.next_attempt_ms, d.id LIMIT ?");
+    s.bind(1, now_ms).bind(2, limit);
+    std::vector<core::AlertDelivery> due;
+    while (s.step()) due.push_back(deliveryFromRow(s));
+    std::vector<core::Alert> out;
+    for (auto& d : due) {
+      auto& a = c.prepare(std::string("SELECT ") + kAlertColumns + " WHERE a.id=?");
+      a.bind(1, d.alert_id);
+      if (!a.step()) continue;
+      core::Alert alert = alertFromRow(a);
+      a.reset();
+      alert.deliveries.push_back(std::move(d));
+      out.push_back(std::move(alert));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<core::Alert>> SqliteStore::alertsToEscalate(int64_t now_ms) {
+  return read<std::vector<core::Alert>>([&](Connection& c) {
+    auto& s = c.prepare(std::string("SELECT ") + kAlertColumns +
+                        " WHERE a.escalate_at_ms IS NOT NULL AND a.escalate_at_ms<=? AND a.acked_at IS NULL "
+                        "AND a.escalated_at IS NULL ORDER BY a.id");
+    s.bind(1, now_ms);
+    std::vector<core::Alert> out;
+    while (s.step()) out.push_back(alertFromRow(s));
+    return out;
+  });
+}
+
+Result<core::OutboxStats> SqliteStore::outboxStats(int64_t now_ms) {
+  return read<core::OutboxStats>([&](Connection& c) {
+    core::OutboxStats st;
+    auto& s = c.prepare("SELECT state, COUNT(*) FROM alert_deliveries GROUP BY state");
+    while (s.step()) {
+      const std::string state = s.text(0);
+      const int64_t n = s.int64(1);
+      if (state == "pending") st.pending = n;
+      if (state == "sent") st.sent = n;
+      if (state == "dead") st.dead = n;
+    }
+    auto& o = c.prepare(
+        "SELECT MIN(a.created_at) FROM alert_deliveries d JOIN alerts a ON a.id=d.alert_id WHERE d.state='pending'");
+    if (o.step()) {
+      if (auto oldest = o.optText(0)) {
+        if (auto ms = core::parseTimestamp(*oldest)) st.oldest_pending_age_ms = std::max<int64_t>(0, now_ms - *ms);
+      }
+      o.reset();
+    }
+    return st;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::siteIds() {
+  return read<std::vector<std::string>>([](Connection& c) {
+    std::vector<std::string> out;
+    auto& s = c.prepare("SELECT id FROM sites ORDER BY id");
+    while (s.step()) out.push_back(s.text(0));
     return out;
   });
 }

@@ -54,6 +54,12 @@ class SqliteStore final : public Store {
   core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) override;
   core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) override;
   core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) override;
+  core::Result<std::vector<core::Alert>> alerts(const core::AlertFilter& filter) override;
+  core::Result<std::optional<core::Alert>> alert(int64_t id) override;
+  core::Result<std::vector<core::Alert>> dueDeliveries(int64_t now_ms, int limit) override;
+  core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) override;
+  core::Result<core::OutboxStats> outboxStats(int64_t now_ms) override;
+  core::Result<std::vector<std::string>> siteIds() override;
   core::Result<int> schemaVersion() override;
   uint64_t commits() const override;
   void close() override;

@@ -91,6 +91,18 @@ class Transaction {
   virtual std::optional<core::PregnancyReport> pregnancy(int64_t id) = 0;
   // Rewrites outcome and outcome_aware_at.
   virtual void updatePregnancy(const core::PregnancyReport& pregnancy) = 0;
+  // ---- alerts and their outbox (issue 5) ----
+  virtual bool alertExists(const std::string& dedupe_key) = 0;
+  // Inserts the alert and one pending delivery per entry of alert.deliveries, filling in the ids
+  // and created_at. The dedupe key must be new (alertExists), or the insert throws.
+  virtual int64_t insertAlert(core::Alert& alert) = 0;
+  virtual std::optional<core::Alert> alert(int64_t id) = 0;
+  // Sets acked_at (this unit's time) and acked_by.
+  virtual void ackAlert(int64_t id, const std::string& by) = 0;
+  // Sets escalated_at to this unit's time: the alert escalates only once.
+  virtual void markEscalated(int64_t id) = 0;
+  // Rewrites state, attempts, next_attempt_ms, last_error and sent_at.
+  virtual void updateDelivery(const core::AlertDelivery& delivery) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).
   virtual const std::string& now() const = 0;
 };
@@ -106,6 +118,8 @@ class Store {
 
   virtual core::Result<core::User> userByTokenHash(const std::string& token_hash) = 0;
   virtual core::Result<std::optional<core::Participant>> participant(const std::string& study_id) = 0;
+  // Every site id, sorted.
+  virtual core::Result<std::vector<std::string>> siteIds() = 0;
   // Participants of the given sites, or of all sites when sites is nullopt.
   virtual core::Result<std::vector<core::Participant>> participants(const std::optional<std::vector<std::string>>& sites) = 0;
   virtual core::Result<std::vector<core::DoseRecord>> doses(const std::string& study_id, Page page) = 0;
@@ -122,6 +136,16 @@ class Store {
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;
   virtual core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) = 0;
+
+  // Alerts with all their deliveries, in id order.
+  virtual core::Result<std::vector<core::Alert>> alerts(const core::AlertFilter& filter) = 0;
+  virtual core::Result<std::optional<core::Alert>> alert(int64_t id) = 0;
+  // Pending deliveries due at now_ms (next_attempt_ms <= now_ms), oldest first, at most limit;
+  // each comes inside a copy of its alert whose deliveries hold just that one delivery.
+  virtual core::Result<std::vector<core::Alert>> dueDeliveries(int64_t now_ms, int limit) = 0;
+  // Unacknowledged, not yet escalated alerts whose escalate_at_ms is at or before now_ms.
+  virtual core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) = 0;
+  virtual core::Result<core::OutboxStats> outboxStats(int64_t now_ms) = 0;
 
   virtual core::Result<int> schemaVersion() = 0;
   // Number of transactions committed by write() since start (for /metrics).

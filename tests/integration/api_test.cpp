@@ -239,8 +239,9 @@ TEST_CASE("the audit trail verifies, and a tampered row is named", "[integration
   auto ok = d.ctl({"audit", "verify"});
   CHECK(ok.exit_code == 0);
   // site, user, participant, AE, lab, the AE candidate the ALT value opened, and the safety
-  // evaluation the ALT value changed (OV-HEP-1 holds both drugs; the G1 epistaxis changed nothing)
-  CHECK_THAT(ok.out, Catch::Contains("verifies: 7 entries"));
+  // evaluation the ALT value changed (OV-HEP-1 holds both drugs; the G1 epistaxis changed nothing),
+  // then per drug the dose alert raised and its one email (to the site's investigators) sent
+  CHECK_THAT(ok.out, Catch::Contains("verifies: 11 entries"));
 
   {
     // Someone with file access removes the guard and edits the AE's audit row.
@@ -259,7 +260,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 6);
+  CHECK(health.json()["schema_version"] == 7);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);

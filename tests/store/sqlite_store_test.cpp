@@ -74,7 +74,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 6);
+  CHECK(v.value() == 7);
 }
 
 TEST_CASE("committed writes survive closing and reopening; migrations are not re-run", "[store]") {

@@ -88,7 +88,7 @@ Daemon::~Daemon() {
 
 std::vector<std::string> Daemon::commonArgs() const {
   return {"--config=" VIGIL_SOURCE_DIR "/config/vigil.properties", "--set=store.path=" + dbPath(),
-          "--set=log.file=" + logPath()};
+          "--set=log.file=" + logPath(), "--set=mail.dir=" + mailDir()};
 }
 
 void Daemon::start(const std::vector<std::string>& extra_args) {

@@ -68,6 +68,8 @@ class Daemon {
   const std::string& dir() const { return dir_.path(); }
   std::string dbPath() const { return dir_.file("vigil.db"); }
   std::string logPath() const { return dir_.file("vigild.log"); }
+  // Where alert emails go as .eml files when no SMTP server is configured.
+  std::string mailDir() const { return dir_.file("mail"); }
   std::vector<std::string> commonArgs() const;
 
  private:

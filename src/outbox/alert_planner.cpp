@@ -1,0 +1,453 @@
+#include "outbox/alert_planner.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
+#include "core/crypto.h"
+#include "core/time.h"
+
+namespace vigil::outbox {
+namespace {
+
+using nlohmann::json;
+
+const std::set<std::string> kCommonFields = {"study_id", "site", "link", "alert_id", "alert_class", "ack_link"};
+
+std::string yesNo(bool v) { return v ? "yes" : "no"; }
+
+std::string joined(const json& list, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& v : list) {
+    if (!out.empty()) out += sep;
+    out += v.is_string() ? v.get<std::string>() : v.dump();
+  }
+  return out.empty() ? "none" : out;
+}
+
+std::string doseText(const json& dose) { return dose.is_number() ? std::to_string(dose.get<int>()) + " mg" : "none"; }
+
+// Clock lengths by kind, for reminders at a fraction of each (rules/reporting.cpp sets the dues).
+int64_t clockLengthMs(const std::string& kind) {
+  if (kind == "susar_7d") return 7 * core::kDayMs;
+  if (kind == "susar_followup_8d") return 8 * core::kDayMs;
+  if (kind == "susar_15d") return 15 * core::kDayMs;
+  return 24 * core::kHourMs;  // sae_24h, aesi_24h
+}
+
+const core::AeReport* findAe(const store::History& h, const std::string& ref) {
+  for (const auto& r : h.adverse_events)
+    if ("ae/" + std::to_string(r.id) == ref) return &r;
+  return nullptr;
+}
+
+const json* findEvent(const json& evaluation, const std::string& ref) {
+  for (const auto& e : evaluation["events"])
+    if (e.value("ref", "") == ref) return &e;
+  return nullptr;
+}
+
+std::string criteriaText(const core::AeVersion& v) {
+  std::string out;
+  for (auto c : v.serious_criteria) {
+    if (!out.empty()) out += ", ";
+    out += std::string(core::toString(c));
+  }
+  return out.empty() ? "not serious" : out;
+}
+
+std::string relatednessText(const core::AeVersion& v) {
+  std::string out;
+  for (core::Drug d : core::kDrugs) {
+    const auto& rel = v.per_drug[static_cast<size_t>(d)].relatedness;
+    if (!out.empty()) out += "; ";
+    out += std::string(core::toString(d)) + ": " + (rel ? std::string(core::toString(*rel)) : "not assessed");
+    if (const auto& sp = v.sponsor_relatedness[static_cast<size_t>(d)])
+      out += " (sponsor: " + std::string(core::toString(*sp)) + ")";
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::map<std::string, std::set<std::string>>& AlertPlanner::templateFields() {
+  static const std::map<std::string, std::set<std::string>> k = [] {
+    auto with = [](std::set<std::string> extra) {
+      extra.insert(kCommonFields.begin(), kCommonFields.end());
+      return extra;
+    };
+    const std::set<std::string> event = {"term",  "grade",    "categories", "seriousness",    "relatedness", "aesi",
+                                         "susar", "reason",   "deadlines",  "recommendation", "record"};
+    std::map<std::string, std::set<std::string>> m;
+    m["urgent"] = with(event);
+    m["sae"] = with(event);
+    m["dose"] = with({"drug", "action", "dose", "previous", "rules", "resume", "discontinue_after", "events"});
+    m["deviation"] = with({"code", "drug", "date", "text", "rules"});
+    m["reminder"] = with({"deadline_kind", "due", "percent", "term", "grade"});
+    m["overdue"] = with({"deadline_kind", "due", "term", "grade"});
+    m["escalation"] = with({"original_class", "original_id", "raised_at", "term", "grade", "waited"});
+    m["digest"] = with({"date", "count", "items"});
+    return m;
+  }();
+  return k;
+}
+
+mail::Fields AlertPlanner::renderFields(const core::Alert& alert) const {
+  mail::Fields f;
+  const json payload = json::parse(alert.payload, nullptr, false);
+  if (payload.is_object())
+    for (const auto& [k, v] : payload.items()) f[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  f["alert_id"] = std::to_string(alert.id);
+  f["alert_class"] = alert.alert_class;
+  f["ack_link"] = options_.link_base + "/api/v1/alerts/" + std::to_string(alert.id) + "/ack";
+  return f;
+}
+
+std::string AlertPlanner::individualClass(const core::SafetyChange& c) {
+  const json d = json::parse(c.detail, nullptr, false);
+  if (!d.is_object()) return "";
+  if (c.kind == "recommendation") {
+    const std::string action = d.value("action", "");
+    if (action != "continue") return "dose";
+    const json prev = d.value("previous", json::object());
+    const json now_dose = d.value("dose_mg", json());
+    const json was_dose = prev.value("dose_mg", json());
+    if (now_dose.is_number() && was_dose.is_number() && now_dose.get<int>() < was_dose.get<int>()) return "dose";
+    return "";
+  }
+  if (c.kind == "finding" && d.value("kind", "") == "protocol_deviation") return "deviation";
+  return "";
+}
+
+std::string AlertPlanner::citation(const std::string& id) const {
+  std::string source;
+  bool verified = false;
+  if (const auto* r = rules_.find(id)) {
+    source = r->source;
+    verified = r->verified;
+  } else if (const auto* c = rules_.clock(id)) {
+    source = c->source;
+    verified = c->verified;
+  } else {
+    for (const auto& f : rules_.flags())
+      if (f.id == id) source = f.source, verified = f.verified;
+    for (const auto& m : rules_.monitoring())
+      if (m.id == id) source = m.source, verified = m.verified;
+  }
+  if (source.empty()) return id;
+  return id + " (" + (verified ? "VERIFIED" : "UNVERIFIED") + "; source: " + source + ")";
+}
+
+std::string AlertPlanner::citations(const json& ids) const {
+  std::string out;
+  for (const auto& id : ids) {
+    if (!id.is_string()) continue;
+    out += "- " + citation(id.get<std::string>()) + "\n";
+  }
+  return out.empty() ? "- none\n" : out;
+}
+
+int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, const std::string& key,
+                            const std::string& study_id, const std::string& site, const std::string& ref,
+                            const json& payload, const std::string& actor) const {
+  if (tx.alertExists(key)) return 0;
+  core::Alert a;
+  a.dedupe_key = key;
+  a.alert_class = cls;
+  a.study_id = study_id;
+  a.site = site;
+  a.ref = ref;
+  json p = payload;
+  p["study_id"] = study_id.empty() ? "-" : study_id;
+  p["site"] = site;
+  a.payload = p.dump();
+  const int64_t now_ms = core::parseTimestamp(tx.now()).value_or(0);
+  if (cls == "sae" || cls == "urgent") a.escalate_at_ms = now_ms + options_.escalate_after_ms;
+  for (const auto& r : routing_.recipients(cls, site)) {
+    core::AlertDelivery d;
+    d.recipient = r.address;
+    d.role = r.role;
+    d.next_attempt_ms = now_ms;
+    // Stable across attempts and restarts (it is stored), unique per alert and recipient.
+    d.message_id = "<vigil." + core::sha256Hex(key + "|" + r.address + "|" + tx.now()).substr(0, 32) + "@" +
+                   options_.message_id_domain + ">";
+    a.deliveries.push_back(std::move(d));
+  }
+  const int64_t id = tx.insertAlert(a);
+  json recipients = json::array();
+  for (const auto& d : a.deliveries) recipients.push_back({{"role", d.role}, {"recipient", d.recipient}});
+  tx.appendAudit({actor, "raise", "alert", std::to_string(id), "",
+                  json{{"class", cls}, {"key", key}, {"ref", ref}, {"recipients", recipients}}.dump()});
+  return id;
+}
+
+std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const store::History& h, const json& ev,
+                                                const std::vector<core::SafetyChange>& changes,
+                                                const std::string& actor) const {
+  std::vector<int64_t> raised;
+  const std::string& study_id = h.participant.study_id;
+  const std::string& site = h.participant.site;
+  auto keep = [&](int64_t id) {
+    if (id) raised.push_back(id);
+  };
+  const std::string participant_link = options_.link_base + "/api/v1/participants/" + study_id;
+
+  std::string recommendation;
+  for (const auto& [drug, d] : ev["drugs"].items()) {
+    recommendation += drug + ": " + d.value("action", "") + ", dose " + doseText(d.value("dose_mg", json())) + "\n";
+    for (const auto& id : d.value("rule_ids", json::array()))
+      if (id.is_string()) recommendation += "  - " + citation(id.get<std::string>()) + "\n";
+  }
+  recommendation += "Vigil recommends; the investigator decides.";
+
+  // A3 / A4 for adverse events: serious, AESI, fatal or life-threatening, suspected SUSAR.
+  for (const auto& e : ev["events"]) {
+    const std::string ref = e.value("ref", "");
+    if (ref.rfind("ae/", 0) != 0) continue;  // lab and vital-sign events alert once confirmed as AEs
+    const bool serious = e.value("serious", false), aesi = e.value("aesi", false), susar = e.value("susar", false);
+    if (!serious && !aesi) continue;
+    const core::AeReport* report = findAe(h, ref);
+    if (!report) continue;
+    const core::AeVersion& v = report->current();
+    std::vector<std::string> reasons;
+    if (v.grade == 5 || v.hasCriterion(core::Seriousness::kDeath)) reasons.push_back("fatal");
+    if (v.hasCriterion(core::Seriousness::kLifeThreatening)) reasons.push_back("life-threatening");
+    if (susar) reasons.push_back("suspected SUSAR (serious, related, unexpected)");
+    const std::string cls = reasons.empty() ? "sae" : "urgent";
+    const std::string key = cls + ":" + ref;
+    if (tx.alertExists(key)) continue;
+    std::string deadlines;
+    for (const auto& d : ev["deadlines"])
+      if (d.value("ref", "") == ref) deadlines += d.value("kind", "") + " due " + d.value("due", "") + "\n";
+    json aesi_ids = e.value("aesi_ids", json::array());
+    json p = {{"term", v.ctcae_term},
+              {"grade", std::to_string(v.grade)},
+              {"categories", joined(e.value("categories", json::array()))},
+              {"seriousness", criteriaText(v)},
+              {"relatedness", relatednessText(v)},
+              {"aesi", aesi ? (aesi_ids.empty() ? "yes" : joined(aesi_ids)) : "no"},
+              {"susar", yesNo(susar)},
+              {"reason", reasons.empty() ? (serious ? "serious adverse event" : "adverse event of special interest")
+                                         : joined(json(reasons))},
+              {"deadlines", deadlines.empty() ? "none\n" : deadlines},
+              {"recommendation", recommendation},
+              {"record", "adverse event " + std::to_string(report->id) + " version " + std::to_string(v.version)},
+              {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(report->id)}};
+    keep(raise(tx, cls, key, study_id, site, ref, p, actor));
+  }
+  // A3 for pregnancies (section 6.4) and their abnormal outcomes, from their clocks.
+  for (const auto& d : ev["deadlines"]) {
+    const std::string ref = d.value("ref", "");
+    if (ref.rfind("pregnancy/", 0) != 0) continue;
+    const std::string kind = d.value("kind", "");
+    const bool outcome = kind == "sae_24h";
+    const std::string key = "sae:" + ref + (outcome ? "/outcome" : "");
+    if (tx.alertExists(key)) continue;
+    json p = {{"term", outcome ? "Pregnancy outcome reported as serious" : "Pregnancy reported"},
+              {"grade", "n/a"},
+              {"categories", "pregnancy"},
+              {"seriousness", outcome ? "congenital anomaly, pregnancy loss or serious neonatal reaction" : "not an AE"},
+              {"relatedness", "n/a"},
+              {"aesi", "no"},
+              {"susar", "no"},
+              {"reason", outcome ? "abnormal pregnancy outcome (PREG-OUTCOME)" : "pregnancy on study (PREG-24H)"},
+              {"deadlines", kind + " due " + d.value("due", "") + "\n"},
+              {"recommendation", recommendation},
+              {"record", ref},
+              {"link", options_.link_base + "/api/v1/pregnancies?participant=" + study_id}};
+    keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
+  }
+  // A2 and protocol deviations, from the changes this evaluation recorded.
+  for (const auto& c : changes) {
+    const std::string cls = individualClass(c);
+    if (cls.empty() || c.id == 0) continue;
+    const json d = json::parse(c.detail, nullptr, false);
+    const std::string ref = "safety_change/" + std::to_string(c.id);
+    json p;
+    if (cls == "dose") {
+      std::string events;
+      for (const auto& r : d.value("event_refs", json::array())) {
+        if (!r.is_string()) continue;
+        if (const json* e = findEvent(ev, r.get<std::string>()))
+          events += "- " + e->value("term", "") + " grade " + std::to_string(e->value("grade", 0)) + " (" +
+                    r.get<std::string>() + ")\n";
+      }
+      const json prev = d.value("previous", json::object());
+      p = {{"drug", d.value("drug", c.subject)},
+           {"action", d.value("action", "")},
+           {"dose", doseText(d.value("dose_mg", json()))},
+           {"previous", prev.value("action", "") + ", dose " + doseText(prev.value("dose_mg", json()))},
+           {"rules", citations(d.value("rule_ids", json::array()))},
+           {"resume", d.contains("resume") ? joined(d["resume"], "; ") : "none"},
+           {"discontinue_after", d.value("discontinue_after", json()).is_string() ? d["discontinue_after"].get<std::string>() : "none"},
+           {"events", events.empty() ? "- none recorded\n" : events},
+           {"link", participant_link + "/recommendations"}};
+    } else {
+      p = {{"code", d.value("code", c.subject)},
+           {"drug", d.value("drug", json()).is_string() ? d["drug"].get<std::string>() : "none"},
+           {"date", d.value("date", json()).is_string() ? d["date"].get<std::string>() : "unknown"},
+           {"text", d.value("text", "")},
+           {"rules", citations(d.value("rule_ids", json::array()))},
+           {"link", participant_link + "/safety-changes"}};
+    }
+    keep(raise(tx, cls, cls + ":" + ref, study_id, site, ref, p, actor));
+  }
+  return raised;
+}
+
+core::Result<size_t> AlertPlanner::runClock(store::Store& store, int64_t now_ms) const {
+  core::Status failure = core::Status::ok();
+  size_t raised = clockDeadlines(store, now_ms, failure);
+  if (failure.isOk()) raised += clockEscalations(store, now_ms, failure);
+  if (failure.isOk()) raised += clockDigests(store, now_ms, failure);
+  if (!failure.isOk()) return failure;
+  return raised;
+}
+
+size_t AlertPlanner::clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const {
+  core::DeadlineFilter filter;
+  filter.met = false;
+  filter.limit = 100000;
+  auto open = store.deadlines(filter);
+  if (!open.isOk()) {
+    failure = open.status();
+    return 0;
+  }
+  size_t raised = 0;
+  for (const auto& d : open.value()) {
+    if (d.no_longer_required_since_version) continue;
+    const auto due = core::parseTimestamp(d.due_at);
+    if (!due) continue;
+    const int64_t length = clockLengthMs(d.kind);
+    const int64_t start = *due - length;
+    std::string cls, key, percent;
+    if (now_ms >= *due) {
+      cls = "overdue";
+      key = "overdue:deadline/" + std::to_string(d.id);
+    } else {
+      for (int pct : options_.reminder_percents)
+        if (now_ms >= start + length * pct / 100) {
+          cls = "reminder";
+          percent = std::to_string(pct);
+          key = "reminder" + percent + ":deadline/" + std::to_string(d.id);
+        }
+    }
+    if (cls.empty()) continue;
+    core::Status s = store.write([&](store::Transaction& tx) {
+      if (tx.alertExists(key)) return core::Status::ok();
+      auto ae = tx.adverseEvent(d.ae_id);
+      json p = {{"deadline_kind", d.kind},
+                {"due", d.due_at},
+                {"term", ae ? ae->current().ctcae_term : "unknown"},
+                {"grade", ae ? std::to_string(ae->current().grade) : "unknown"},
+                {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(d.ae_id)}};
+      if (cls == "reminder") p["percent"] = percent;
+      if (raise(tx, cls, key, d.study_id, d.site, "deadline/" + std::to_string(d.id), p, "vigild")) ++raised;
+      return core::Status::ok();
+    });
+    if (!s.isOk()) {
+      failure = s;
+      return raised;
+    }
+  }
+  return raised;
+}
+
+size_t AlertPlanner::clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const {
+  auto due = store.alertsToEscalate(now_ms);
+  if (!due.isOk()) {
+    failure = due.status();
+    return 0;
+  }
+  size_t raised = 0;
+  for (const auto& original : due.value()) {
+    core::Status s = store.write([&](store::Transaction& tx) {
+      auto a = tx.alert(original.id);
+      if (!a || !a->acked_at.empty() || !a->escalated_at.empty()) return core::Status::ok();
+      tx.markEscalated(a->id);
+      const json op = json::parse(a->payload, nullptr, false);
+      const int64_t created = core::parseTimestamp(a->created_at).value_or(now_ms);
+      json p = {{"original_class", a->alert_class},
+                {"original_id", std::to_string(a->id)},
+                {"raised_at", a->created_at},
+                {"term", op.is_object() ? op.value("term", "unknown") : "unknown"},
+                {"grade", op.is_object() ? op.value("grade", "unknown") : "unknown"},
+                {"waited", std::to_string((now_ms - created) / 60000) + " min"},
+                {"link", op.is_object() ? op.value("link", options_.link_base) : options_.link_base}};
+      if (raise(tx, "escalation", "escalation:alert/" + std::to_string(a->id), a->study_id, a->site,
+                "alert/" + std::to_string(a->id), p, "vigild"))
+        ++raised;
+      return core::Status::ok();
+    });
+    if (!s.isOk()) {
+      failure = s;
+      return raised;
+    }
+  }
+  return raised;
+}
+
+size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Status& failure) const {
+  const int64_t day = now_ms / core::kDayMs;
+  const int64_t digest_at = day * core::kDayMs + options_.digest_hour_utc * core::kHourMs;
+  if (now_ms < digest_at) return 0;
+  const std::string date = core::formatDate(day);
+  auto participants = store.participants(std::nullopt);
+  if (!participants.isOk()) {
+    failure = participants.status();
+    return 0;
+  }
+  std::map<std::string, std::vector<std::string>> by_site;
+  for (const auto& p : participants.value()) by_site[p.site].push_back(p.study_id);
+  size_t raised = 0;
+  for (const auto& [site, study_ids] : by_site) {
+    const std::string day_key = site + ":" + date;
+    {
+      std::lock_guard lock(quiet_mutex_);
+      if (quiet_digests_.count(day_key)) continue;
+    }
+    const std::string key = "digest:" + day_key;
+    // The window is the 24 hours before today's digest time.
+    const std::string from = core::formatTimestamp(digest_at - core::kDayMs), to = core::formatTimestamp(digest_at);
+    std::string items;
+    int count = 0;
+    for (const auto& study_id : study_ids) {
+      auto changes = store.safetyChanges(study_id, {0, 100000});
+      if (!changes.isOk()) {
+        failure = changes.status();
+        return raised;
+      }
+      for (const auto& c : changes.value()) {
+        if (c.at < from || c.at >= to || !individualClass(c).empty()) continue;
+        const json d = json::parse(c.detail, nullptr, false);
+        std::string what = c.kind + " " + c.subject;
+        if (d.is_object() && c.kind == "recommendation")
+          what += ": " + d.value("action", "") + ", dose " + doseText(d.value("dose_mg", json()));
+        if (d.is_object() && d.contains("rule_ids")) what += " [" + joined(d["rule_ids"]) + "]";
+        else if (d.is_object() && d.contains("id")) what += " [" + d.value("id", "") + "]";
+        items += "- " + c.at + " " + study_id + ": " + what + "\n";
+        ++count;
+      }
+    }
+    if (count == 0) {
+      std::lock_guard lock(quiet_mutex_);
+      quiet_digests_.insert(day_key);
+      continue;
+    }
+    core::Status s = store.write([&](store::Transaction& tx) {
+      json p = {{"date", date},
+                {"count", std::to_string(count)},
+                {"items", items},
+                {"link", options_.link_base + "/api/v1/participants?site=" + site}};
+      if (raise(tx, "digest", key, "", site, "site/" + site, p, "vigild")) ++raised;
+      return core::Status::ok();
+    });
+    if (!s.isOk()) {
+      failure = s;
+      return raised;
+    }
+  }
+  return raised;
+}
+
+}  // namespace vigil::outbox

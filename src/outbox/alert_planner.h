@@ -1,0 +1,98 @@
+#pragma once
+// Decides which alerts a participant's evaluation and the clock call for, and writes them to the
+// outbox (tables alerts and alert_deliveries) inside the caller's unit of work, once per dedupe
+// key. The classes follow clinical-rules.md section 0.3:
+//   urgent      A4: a fatal or life-threatening AE, or a suspected SUSAR      key urgent:ae/ID
+//   sae         A3: a serious AE, an AESI, a pregnancy or its abnormal outcome key sae:ae/ID, sae:pregnancy/ID
+//   dose        A2: a drug's recommendation became hold, interrupt, reduce or discontinue
+//                                                                              key dose:safety_change/ID
+//   deviation   a new protocol-deviation finding                                key deviation:safety_change/ID
+//   reminder    an open reporting clock at 50 % / 90 % (configurable) of its length
+//                                                                              key reminder50:deadline/ID
+//   overdue     an open reporting clock past due                                key overdue:deadline/ID
+//   escalation  an urgent or sae alert not acknowledged in time                key escalation:alert/ID
+//   digest      a site's lower-level changes (flags, collection-window findings, resumed treatment)
+//               once a day                                                     key digest:SITE:DATE
+// An AE that becomes fatal after its SAE alert gets the urgent alert too. Payloads hold coded
+// fields only (study ID, site, CTCAE term and grade, categories, criteria, causality, rule ids
+// with source and verification): never names, initials, dates of birth, verbatim or narrative.
+// Immutable after construction, except the digest's memory of quiet days (used by the one
+// dispatcher thread that runs the clock).
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <nlohmann/json_fwd.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "mail/templates.h"
+#include "outbox/routing.h"
+#include "rules/dose_rules.h"
+#include "store/store.h"
+
+namespace vigil::outbox {
+
+struct AlertOptions {
+  std::string link_base = "http://127.0.0.1:8080";  // vigild's address as users reach it
+  int64_t escalate_after_ms = 3600 * 1000LL;        // an unacknowledged sae/urgent alert escalates
+  std::vector<int> reminder_percents = {50, 90};    // of each reporting clock
+  int digest_hour_utc = 7;                          // the daily digest goes out after this hour
+  std::string message_id_domain = "vigil.invalid";
+};
+
+class AlertPlanner {
+ public:
+  // routing and rules must outlive the planner.
+  AlertPlanner(const Routing& routing, const rules::DoseRules& rules, AlertOptions options)
+      : routing_(routing), rules_(rules), options_(std::move(options)) {}
+
+  const AlertOptions& options() const { return options_; }
+
+  // In the unit of work of a write or of the sweep: raises the urgent, sae, dose and deviation
+  // alerts that the participant's evaluation (rules::evaluationToJson with detail) and its newly
+  // recorded changes (with ids) call for. Returns the ids of the alerts raised. Throws only what
+  // the Transaction throws.
+  std::vector<int64_t> onEvaluation(store::Transaction& tx, const store::History& history,
+                                    const nlohmann::json& evaluation,
+                                    const std::vector<core::SafetyChange>& changes, const std::string& actor) const;
+
+  // The clock: reminders and overdue alerts for open reporting clocks, escalation of
+  // unacknowledged alerts, and each site's daily digest; each alert in its own unit of work.
+  // Returns the number raised, or the first store failure.
+  core::Result<size_t> runClock(store::Store& store, int64_t now_ms) const;
+
+  // Writes one alert with a delivery per recipient of its class at its site. Returns 0 without
+  // writing when the dedupe key exists already. Public for tests and for the clock.
+  int64_t raise(store::Transaction& tx, const std::string& alert_class, const std::string& dedupe_key,
+                const std::string& study_id, const std::string& site, const std::string& ref,
+                const nlohmann::json& payload, const std::string& actor) const;
+
+  // The fields each class's templates may use: the payload's plus alert_id, alert_class and
+  // ack_link, which the dispatcher adds when it renders.
+  static const std::map<std::string, std::set<std::string>>& templateFields();
+  // The whole set of fields to render an alert with.
+  mail::Fields renderFields(const core::Alert& alert) const;
+
+  // Whether a recorded safety change gets an alert of its own ("dose", "deviation") or goes into
+  // the site's daily digest ("").
+  static std::string individualClass(const core::SafetyChange& change);
+
+ private:
+  std::string citation(const std::string& rule_id) const;
+  std::string citations(const nlohmann::json& rule_ids) const;
+  size_t clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const;
+  size_t clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const;
+  size_t clockDigests(store::Store& store, int64_t now_ms, core::Status& failure) const;
+
+  const Routing& routing_;
+  const rules::DoseRules& rules_;
+  AlertOptions options_;
+  mutable std::mutex quiet_mutex_;
+  mutable std::set<std::string> quiet_digests_;  // "SITE:DATE" found with nothing to send
+};
+
+}  // namespace vigil::outbox

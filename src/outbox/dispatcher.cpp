@@ -1,0 +1,173 @@
+#include "outbox/dispatcher.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace vigil::outbox {
+namespace {
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto logger = [] {
+    auto l = spdlog::get("outbox");
+    return l ? l : spdlog::default_logger();
+  }();
+  return logger;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(store::Store& store, mail::Mailer& mailer, const mail::Templates& templates,
+                       const AlertPlanner& planner, const core::Clock& clock, DispatcherOptions options)
+    : store_(store),
+      mailer_(mailer),
+      templates_(templates),
+      planner_(planner),
+      clock_(clock),
+      options_(std::move(options)),
+      random_(std::random_device{}()) {}
+
+Dispatcher::~Dispatcher() { stop(); }
+
+void Dispatcher::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Dispatcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Dispatcher::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+int64_t Dispatcher::backoffMs(int failed, int64_t initial_ms, int64_t max_ms, std::mt19937_64& random) {
+  int64_t delay = initial_ms;
+  for (int i = 1; i < failed && delay < max_ms; ++i) delay *= 2;
+  delay = std::min(delay, max_ms);
+  std::uniform_int_distribution<int64_t> jitter(delay / 2, delay);
+  return jitter(random);
+}
+
+void Dispatcher::loop() {
+  while (true) {
+    size_t attempted = 0;
+    try {
+      attempted = runOnce();
+    } catch (const std::exception& e) {
+      log()->error("outbox pass failed: {}", e.what());
+    }
+    std::unique_lock lock(mutex_);
+    if (stopping_) break;
+    if (attempted == 0) {
+      mailer_.idle();
+      wake_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [this] { return stopping_ || woken_; });
+      woken_ = false;
+      if (stopping_) break;
+    }
+  }
+  mailer_.idle();
+}
+
+size_t Dispatcher::runOnce() {
+  const int64_t now = clock_.nowMs();
+  if (now >= next_clock_ms_) {
+    next_clock_ms_ = now + options_.clock_ms;
+    auto raised = planner_.runClock(store_, now);
+    if (!raised.isOk()) log()->warn("alert clock failed, next try in {} ms: {}", options_.clock_ms, raised.status().message());
+    else counters_.raised_by_clock += raised.value();
+  }
+  auto due = store_.dueDeliveries(now, options_.batch);
+  if (!due.isOk()) {
+    log()->warn("cannot read the outbox: {}", due.status().message());
+    return 0;
+  }
+  if (due.value().empty()) return 0;
+
+  struct Outcome {
+    core::AlertDelivery delivery;
+    std::string alert_class;
+    std::string event;  // sent, failed, dead
+  };
+  std::vector<Outcome> outcomes;
+  for (const auto& alert : due.value()) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) break;  // record what was sent; the rest waits for the next start
+    }
+    core::AlertDelivery d = alert.deliveries.front();
+    core::Status status = core::Status::ok();
+    auto rendered = templates_.render(alert.alert_class, planner_.renderFields(alert));
+    if (!rendered.isOk()) {
+      status = rendered.status();
+    } else {
+      mail::MailMessage m;
+      m.from = options_.from;
+      m.to = d.recipient;
+      m.subject = rendered.value().subject;
+      m.text = rendered.value().text;
+      m.html = rendered.value().html;
+      m.message_id = d.message_id;
+      m.date_ms = core::parseTimestamp(alert.created_at).value_or(now);
+      m.alert_ref = "alert/" + std::to_string(alert.id);
+      status = mailer_.send(m);
+    }
+    ++d.attempts;
+    const int64_t after = clock_.nowMs();
+    std::string event;
+    if (status.isOk()) {
+      d.state = "sent";
+      d.sent_at = core::formatTimestamp(after);
+      d.last_error.clear();
+      event = "sent";
+      ++counters_.sent;
+    } else if (d.attempts >= options_.max_attempts) {
+      d.state = "dead";
+      d.last_error = status.message();
+      event = "dead";
+      ++counters_.dead;
+      log()->error("alert {} ({}) to role {} is dead after {} attempts; deliver it by hand: {}", alert.id,
+                   alert.alert_class, d.role, d.attempts, status.message());
+    } else {
+      d.last_error = status.message();
+      const int64_t delay = backoffMs(d.attempts, options_.backoff_initial_ms, options_.backoff_max_ms, random_);
+      d.next_attempt_ms = after + delay;
+      event = "failed";
+      ++counters_.failed_attempts;
+      log()->warn("alert {} to role {} failed (attempt {}/{}), retry in {} ms: {}", alert.id, d.role, d.attempts,
+                  options_.max_attempts, delay, status.message());
+    }
+    outcomes.push_back({std::move(d), alert.alert_class, std::move(event)});
+  }
+  core::Status s = store_.write([&](store::Transaction& tx) {
+    for (const auto& o : outcomes) {
+      tx.updateDelivery(o.delivery);
+      nlohmann::json after = {{"alert_id", o.delivery.alert_id}, {"role", o.delivery.role},
+                              {"state", o.delivery.state},       {"attempts", o.delivery.attempts},
+                              {"message_id", o.delivery.message_id}};
+      if (!o.delivery.last_error.empty()) after["error"] = o.delivery.last_error;
+      tx.appendAudit({"vigild", o.event, "alert_delivery", std::to_string(o.delivery.id), "", after.dump()});
+    }
+    return core::Status::ok();
+  });
+  if (!s.isOk())
+    log()->error("{} deliveries were attempted but their outcome could not be stored ({}); they will be sent again "
+                 "with the same Message-ID",
+                 outcomes.size(), s.message());
+  return outcomes.size();
+}
+
+}  // namespace vigil::outbox
