@@ -13,7 +13,7 @@ void setupLogging(const LogSettings& settings) {
     sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
         settings.file, static_cast<size_t>(settings.max_size_mb) * 1024 * 1024, static_cast<size_t>(settings.max_files)));
   const auto level = spdlog::level::from_str(settings.level);
-  for (const char* name : {"app", "http", "store", "ctl"}) {
+  for (const char* name : {"app", "http", "store", "outbox", "ctl"}) {
     spdlog::drop(name);
     auto logger = std::make_shared<spdlog::logger>(name, sinks.begin(), sinks.end());
     logger->set_level(level);

@@ -235,6 +235,7 @@ TEST_CASE("the audit trail verifies, and a tampered row is named", "[integration
   auto& d = r.d;
   REQUIRE(d.post("/api/v1/adverse-events", r.inv, aeBody("S01-001")).status == 201);
   REQUIRE(d.post("/api/v1/labs", r.inv, labBody("S01-001")).status == 201);
+  REQUIRE(d.waitOutboxIdle(2));
   REQUIRE(d.stop() == 0);
   auto ok = d.ctl({"audit", "verify"});
   CHECK(ok.exit_code == 0);

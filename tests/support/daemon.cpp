@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -84,6 +85,19 @@ Daemon::~Daemon() {
     ::kill(process_->pid, SIGKILL);
     reap(process_->pid);
   }
+}
+
+bool Daemon::waitOutboxIdle(int64_t min_sent, int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto h = get("/healthz", "");
+    if (h.status == 200) {
+      auto o = h.json()["outbox"];
+      if (o.value("pending", 1) == 0 && o.value("sent", 0) >= min_sent) return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 std::vector<std::string> Daemon::commonArgs() const {
@@ -231,6 +245,126 @@ nlohmann::json doseBody(const std::string& study_id) {
 nlohmann::json vitalsBody(const std::string& study_id) {
   return {{"study_id", study_id}, {"measured_at", "2026-02-03T09:00:00Z"}, {"systolic_mmhg", 172},
           {"diastolic_mmhg", 104}, {"heart_rate_bpm", 80},                 {"temperature_c", 37.1}};
+}
+
+}  // namespace vigil::test
+
+// ---- SmtpSink ------------------------------------------------------------------------------
+
+#include "support/smtp_sink.h"
+
+#include <filesystem>
+
+namespace vigil::test {
+namespace {
+
+// Lenient quoted-printable decoding: soft breaks removed, =XY decoded, anything else kept.
+std::string decodeQp(const std::string& in) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '=' && i + 2 < in.size() && in[i + 1] == '\r' && in[i + 2] == '\n') {
+      i += 2;
+    } else if (in[i] == '=' && i + 1 < in.size() && in[i + 1] == '\n') {
+      i += 1;
+    } else if (in[i] == '=' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out += static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2]));
+      i += 2;
+    } else {
+      out += in[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+SmtpSink::~SmtpSink() { stop(); }
+
+void SmtpSink::start(const SinkOptions& options) {
+  const std::string port_file = dir_.file("port");
+  std::remove(port_file.c_str());
+  std::vector<std::string> args = {VIGIL_SOURCE_DIR "/tests/support/smtp_sink.py", "--port",
+                                   std::to_string(options.port), "--port-file", port_file, "--out", dir_.file("messages")};
+  for (const auto& r : options.refuse) args.insert(args.end(), {"--refuse", r});
+  if (options.delay_ms) args.insert(args.end(), {"--delay-ms", std::to_string(options.delay_ms)});
+  if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
+  pid_ = spawn("/usr/bin/python3", args, dir_.file("sink.out"), dir_.file("sink.err"), {});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(port_file);
+    if (in >> port_ && port_ > 0) return;
+    int status = 0;
+    if (waitpid(static_cast<pid_t>(pid_), &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("smtp_sink.py exited: " + slurp(dir_.file("sink.err")));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("smtp_sink.py did not start: " + slurp(dir_.file("sink.err")));
+}
+
+void SmtpSink::stop() {
+  if (pid_ <= 0) return;
+  ::kill(static_cast<pid_t>(pid_), SIGTERM);
+  reap(static_cast<pid_t>(pid_));
+  pid_ = -1;
+}
+
+std::vector<SinkMessage> SmtpSink::messages() const {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  const fs::path dir = dir_.file("messages");
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".json") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  std::vector<SinkMessage> out;
+  for (const auto& f : files) {
+    auto j = nlohmann::json::parse(slurp(f));
+    SinkMessage m;
+    m.mail_from = j.value("mail_from", "");
+    m.rcpt_tos = j.value("rcpt_tos", std::vector<std::string>{});
+    m.data = j.value("data", "");
+    m.received_ms = j.value("received_ms", int64_t{0});
+    size_t end = m.data.find("\r\n\r\n");
+    const size_t sep = end == std::string::npos ? 0 : 4;
+    if (end == std::string::npos) end = m.data.find("\n\n");
+    const std::string head = m.data.substr(0, end);
+    m.body = decodeQp(end == std::string::npos ? "" : m.data.substr(end + (sep ? sep : 2)));
+    std::istringstream lines(head);
+    std::string line, last;
+    while (std::getline(lines, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty() && (line[0] == ' ' || line[0] == '\t') && !last.empty()) {
+        m.headers[last] += line;
+        continue;
+      }
+      const auto colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::string value = line.substr(colon + 1);
+      while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+      m.headers[name] = value;
+      last = name;
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+bool SmtpSink::waitFor(size_t n, int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (messages().size() >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return messages().size() >= n;
 }
 
 }  // namespace vigil::test

@@ -68,6 +68,9 @@ class Daemon {
   const std::string& dir() const { return dir_.path(); }
   std::string dbPath() const { return dir_.file("vigil.db"); }
   std::string logPath() const { return dir_.file("vigild.log"); }
+  // Waits until /healthz reports no pending alert email and at least min_sent sent; false on
+  // timeout.
+  bool waitOutboxIdle(int64_t min_sent, int timeout_ms = 10000) const;
   // Where alert emails go as .eml files when no SMTP server is configured.
   std::string mailDir() const { return dir_.file("mail"); }
   std::vector<std::string> commonArgs() const;
