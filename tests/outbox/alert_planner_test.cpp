@@ -1,0 +1,360 @@
+// Alerts raised on a real SQLite store by the real rules and routing, with a clock the test moves:
+// every class from real data, dedupe, reminders at 50/90 % and overdue at exact times, escalation,
+// the daily digest, and every template rendering every class with nothing missing or unescaped.
+// The dispatcher runs against a fake mailer: sent, retried with backoff, dead, same Message-ID.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "core/crypto.h"
+#include "grading/catalogue.h"
+#include "grading/lab_grader.h"
+#include "intake/intake_service.h"
+#include "intake/safety_monitor.h"
+#include "mail/message.h"
+#include "mail/templates.h"
+#include "outbox/alert_planner.h"
+#include "outbox/dispatcher.h"
+#include "outbox/routing.h"
+#include "rules/categories.h"
+#include "rules/dose_rules.h"
+#include "rules/evaluator.h"
+#include "rules/reporting.h"
+#include "store/sqlite_store.h"
+#include "support/fixed_clock.h"
+#include "support/temp_dir.h"
+
+using namespace vigil;
+using nlohmann::json;
+
+namespace {
+
+struct Rules {
+  grading::Catalogue catalogue = std::move(grading::Catalogue::load(VIGIL_SOURCE_DIR "/ctcae/terms.tsv").value());
+  grading::LabGrader grader = std::move(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
+  rules::CategorySet categories =
+      std::move(rules::CategorySet::load(VIGIL_SOURCE_DIR "/alerts/rules/categories.json", catalogue).value());
+  rules::ReportingRules reporting =
+      std::move(rules::ReportingRules::load(VIGIL_SOURCE_DIR "/alerts", catalogue, categories).value());
+  rules::DoseRules dose = std::move(
+      rules::DoseRules::load(VIGIL_SOURCE_DIR "/alerts/rules/dose.json", catalogue, categories, grader).value());
+  rules::Evaluator evaluator{dose, reporting, categories, grader};
+  outbox::Routing routing = outbox::Routing::load(VIGIL_SOURCE_DIR "/config/recipients.json");
+  mail::Templates templates =
+      mail::Templates::load(VIGIL_SOURCE_DIR "/alerts/templates", outbox::AlertPlanner::templateFields());
+};
+
+const Rules& rulesOnce() {
+  static const Rules r;
+  return r;
+}
+
+int64_t at(const char* ts) { return *core::parseTimestamp(ts); }
+
+class FakeMailer final : public mail::Mailer {
+ public:
+  core::Status send(const mail::MailMessage& m) override {
+    attempts.push_back(m.message_id);
+    if (failing) return core::Status::unavailable("550 refused");
+    sent.push_back({m.to, m.subject, m.message_id});
+    return core::Status::ok();
+  }
+  std::string describe() const override { return "fake"; }
+  struct Sent {
+    std::string to, subject, message_id;
+  };
+  std::vector<Sent> sent;
+  std::vector<std::string> attempts;
+  bool failing = false;
+};
+
+struct Fixture {
+  test::TempDir dir;
+  test::FixedClock clock{at("2026-02-12T09:00:00Z")};
+  store::SqliteStore store{[this] {
+                             store::SqliteOptions o;
+                             o.path = dir.file("vigil.db");
+                             return o;
+                           }(),
+                           clock};
+  outbox::AlertPlanner planner{rulesOnce().routing, rulesOnce().dose, outbox::AlertOptions{}};
+  intake::SafetyMonitor monitor{rulesOnce().evaluator, &planner};
+  intake::IntakeService intake{store, clock, rulesOnce().catalogue, rulesOnce().grader, rulesOnce().reporting, &monitor};
+  core::User inv{1, "inv1", core::Role::kInvestigator, {"S01"}, false};
+
+  Fixture() {
+    REQUIRE(intake.addSite("test", "S01", "Site one").isOk());
+    auto token = intake.addUser("test", inv);
+    REQUIRE(token.isOk());
+    inv = store.userByTokenHash(core::sha256Hex(token.value())).value();
+    for (const char* id : {"S01-001", "S01-002"}) {
+      json p = {{"study_id", id}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
+                {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}};
+      REQUIRE(intake.createParticipant(ctx(), p).isOk());
+    }
+  }
+  intake::WriteContext ctx() { return {inv, std::nullopt, "h"}; }
+  json ae(const std::string& study_id, const std::string& term, int grade, json serious, const std::string& verbatim) {
+    return {{"study_id", study_id},
+            {"verbatim", verbatim},
+            {"ctcae_term", term},
+            {"grade", grade},
+            {"serious_criteria", serious},
+            {"relatedness", {{"anlotinib", "not_related"}, {"sintilimab", "not_related"}}},
+            {"action_taken", {{"anlotinib", "dose_not_changed"}, {"sintilimab", "dose_not_changed"}}},
+            {"outcome", grade == 5 ? "fatal" : "not_recovered"},
+            {"start", "2026-02-12"},
+            {"end", grade == 5 ? json("2026-02-12") : json()},
+            {"site_aware_at", "2026-02-12T08:00:00Z"},
+            {"narrative", "Li Na, born 1958-03-01, was admitted."}};
+  }
+  std::vector<core::Alert> alerts(const std::string& cls = "") {
+    core::AlertFilter f;
+    if (!cls.empty()) f.alert_class = cls;
+    return store.alerts(f).value();
+  }
+  size_t clockRaises(const char* when) {
+    clock.set(at(when));
+    auto n = planner.runClock(store, clock.nowMs());
+    REQUIRE(n.isOk());
+    return n.value();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every alert class is raised from real data, and every template renders it with nothing missing",
+          "[outbox]") {
+  Fixture f;
+  // sae: a serious, unrelated infection; urgent (+ GEN-DEATH dose alerts): a death; digest: a flag.
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "pneumonia")).isOk());
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-002", "Lung infection", 5, {"death"}, "pneumonia")).isOk());
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Rash maculo-papular", 1, json::array(), "psoriasis flare")).isOk());
+  CHECK(f.alerts("sae").size() == 1);
+  CHECK(f.alerts("urgent").size() == 1);
+  CHECK(f.alerts("dose").size() == 2);
+  // deviation: anlotinib given the next day to the participant whose drugs were discontinued.
+  f.clock.set(at("2026-02-13T05:00:00Z"));
+  json dose = {{"study_id", "S01-002"}, {"drug", "anlotinib"}, {"dose_mg", 12}, {"route", "oral"},
+                {"date", "2026-02-13"}, {"cycle", 2}, {"day", 1}, {"status", "given"}};
+  REQUIRE(f.intake.recordDose(f.ctx(), dose).isOk());
+  CHECK(f.alerts("deviation").size() == 1);
+  // The clock: escalation (nobody acknowledged within the hour), reminders, overdue, digest.
+  CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 2);  // both SAE-class alerts escalate
+  CHECK(f.alerts("escalation").size() == 2);
+  f.clockRaises("2026-02-13T07:00:00Z");
+  CHECK(f.alerts("digest").size() == 1);
+  f.clockRaises("2026-02-13T08:00:00Z");
+  CHECK(f.alerts("overdue").size() == 2);  // the SAE and the fatal AE clocks (aware 08:00 + 24 h)
+
+  // Every class now exists; each renders with the real templates, no placeholder left.
+  std::set<std::string> classes;
+  for (const auto& a : f.alerts()) {
+    classes.insert(a.alert_class);
+    auto r = rulesOnce().templates.render(a.alert_class, f.planner.renderFields(a));
+    REQUIRE(r.isOk());
+    for (const std::string* part : {&r.value().subject, &r.value().text, &r.value().html}) {
+      CHECK(part->find("{{") == std::string::npos);
+      for (const char* secret : {"Li Na", "1958", "admitted", "pneumonia", "psoriasis"}) {
+        CHECK(part->find(secret) == std::string::npos);
+      }
+    }
+    CHECK(r.value().subject.find('\n') == std::string::npos);
+    CHECK(!a.deliveries.empty());
+  }
+  classes.insert("reminder");  // raised below, at its own times
+  CHECK(classes == std::set<std::string>(outbox::alertClasses().begin(), outbox::alertClasses().end()));
+  // The digest lists the flag with its rule, the dose alerts cite rule, verification and source.
+  const auto digest = f.alerts("digest").front();
+  CHECK_THAT(digest.payload, Catch::Contains("FLAG-AUTOIMMUNE-FLARE"));
+  CHECK_THAT(f.alerts("dose").front().payload, Catch::Contains("GEN-DEATH (VERIFIED; source: "));
+}
+
+TEST_CASE("reminders come at 50 % and 90 % of a clock and overdue at its due time, each once", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  // site awareness 2026-02-12T08:00Z, due 2026-02-13T08:00Z: 50 % at 20:00, 90 % at 05:36.
+  CHECK(f.clockRaises("2026-02-12T19:59:59Z") == 1);  // only the escalation of the unacknowledged alert
+  CHECK(f.alerts("reminder").empty());
+  CHECK(f.clockRaises("2026-02-12T20:00:00Z") == 1);
+  CHECK(f.alerts("reminder").size() == 1);
+  CHECK(f.alerts("reminder")[0].dedupe_key == "reminder50:deadline/1");
+  CHECK(f.clockRaises("2026-02-12T20:00:01Z") == 0);
+  CHECK(f.clockRaises("2026-02-13T05:35:59Z") == 0);
+  CHECK(f.clockRaises("2026-02-13T05:36:00Z") == 1);
+  CHECK(f.alerts("reminder").back().dedupe_key == "reminder90:deadline/1");
+  CHECK(f.clockRaises("2026-02-13T07:59:59Z") == 0);
+  CHECK(f.alerts("overdue").empty());
+  CHECK(f.clockRaises("2026-02-13T08:00:00Z") == 1);
+  CHECK(f.alerts("overdue").size() == 1);
+  CHECK(f.clockRaises("2026-02-14T08:00:00Z") == 0);
+  // A clock recorded as met gets nothing more.
+  Fixture g;
+  REQUIRE(g.intake.createAdverseEvent(g.ctx(), g.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  REQUIRE(g.intake.markDeadlineMet(g.ctx(), 1, json{{"reference", "SAE-1"}}).isOk());
+  g.clockRaises("2026-02-14T08:00:00Z");
+  CHECK(g.alerts("reminder").empty());
+  CHECK(g.alerts("overdue").empty());
+}
+
+TEST_CASE("an alert is raised once per key, however often the participant is re-evaluated", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  const auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  CHECK(sae[0].deliveries.size() == 3);  // investigator, safety officer, sponsor PV
+  std::set<std::string> ids;
+  for (const auto& d : sae[0].deliveries) ids.insert(d.message_id);
+  CHECK(ids.size() == 3);
+  // An update making it fatal adds the urgent alert; the SAE alert stays the one it was.
+  json fatal = f.ae("S01-001", "Lung infection", 5, {"death"}, "x");
+  fatal["reason"] = "patient died";
+  fatal["base_version"] = 1;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, fatal).isOk());
+  CHECK(f.alerts("sae").size() == 1);
+  CHECK(f.alerts("urgent").size() == 1);
+}
+
+TEST_CASE("the dispatcher sends, retries with backoff keeping the Message-ID, then gives up as dead", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  FakeMailer mailer;
+  outbox::DispatcherOptions o;
+  o.max_attempts = 3;
+  o.backoff_initial_ms = 1000;
+  o.backoff_max_ms = 4000;
+  o.clock_ms = 1000000000;
+  outbox::Dispatcher dispatcher(f.store, mailer, rulesOnce().templates, f.planner, f.clock, o);
+  mailer.failing = true;
+  CHECK(dispatcher.runOnce() == 3);
+  CHECK(dispatcher.runOnce() == 0);  // nothing due before the backoff
+  auto d = f.alerts("sae")[0].deliveries[0];
+  CHECK(d.state == "pending");
+  CHECK(d.attempts == 1);
+  CHECK(d.last_error == "550 refused");
+  CHECK(d.next_attempt_ms >= f.clock.nowMs() + 500);
+  CHECK(d.next_attempt_ms <= f.clock.nowMs() + 1000);
+  f.clock.set(f.clock.nowMs() + 1000);
+  CHECK(dispatcher.runOnce() == 3);
+  d = f.alerts("sae")[0].deliveries[0];
+  CHECK(d.attempts == 2);
+  CHECK(d.next_attempt_ms >= f.clock.nowMs() + 1000);  // doubled: [1 s, 2 s]
+  CHECK(d.next_attempt_ms <= f.clock.nowMs() + 2000);
+  f.clock.set(f.clock.nowMs() + 2000);
+  mailer.failing = false;
+  mailer.sent.clear();
+  // Two recipients succeed on the third attempt; make the third fail again to reach dead.
+  CHECK(dispatcher.runOnce() == 3);
+  CHECK(mailer.sent.size() == 3);
+  std::set<std::string> retried(mailer.attempts.begin(), mailer.attempts.end());
+  CHECK(retried.size() == 3);  // nine attempts, three Message-IDs
+  for (const auto& del : f.alerts("sae")[0].deliveries) CHECK(del.state == "sent");
+  CHECK(dispatcher.counters().sent == 3);
+  CHECK(dispatcher.counters().failed_attempts == 6);
+
+  Fixture g;
+  REQUIRE(g.intake.createAdverseEvent(g.ctx(), g.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  FakeMailer down;
+  down.failing = true;
+  outbox::Dispatcher gives_up(g.store, down, rulesOnce().templates, g.planner, g.clock, o);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(gives_up.runOnce() == 3);
+    g.clock.set(g.clock.nowMs() + 10000);
+  }
+  CHECK(gives_up.runOnce() == 0);
+  for (const auto& del : g.alerts("sae")[0].deliveries) {
+    CHECK(del.state == "dead");
+    CHECK(del.attempts == 3);
+  }
+  CHECK(gives_up.counters().dead == 3);
+  CHECK(g.store.outboxStats(g.clock.nowMs()).value().dead == 3);
+}
+
+TEST_CASE("backoff doubles from the initial delay up to the cap, with jitter in the upper half", "[outbox]") {
+  std::mt19937_64 random(42);
+  for (int i = 0; i < 200; ++i) {
+    const int64_t first = outbox::Dispatcher::backoffMs(1, 1000, 60000, random);
+    CHECK(first >= 500);
+    CHECK(first <= 1000);
+    const int64_t fourth = outbox::Dispatcher::backoffMs(4, 1000, 60000, random);
+    CHECK(fourth >= 4000);
+    CHECK(fourth <= 8000);
+    const int64_t capped = outbox::Dispatcher::backoffMs(30, 1000, 60000, random);
+    CHECK(capped >= 30000);
+    CHECK(capped <= 60000);
+  }
+}
+
+TEST_CASE("templates escape HTML, keep the subject on one line, and refuse missing or unknown fields", "[outbox]") {
+  const auto& t = rulesOnce().templates;
+  for (const auto& [cls, fields] : outbox::AlertPlanner::templateFields()) {
+    mail::Fields hostile;
+    for (const auto& name : fields) hostile[name] = "<b>" + name + "</b> & \"q\" 'a'\r\nBcc: evil@x.test";
+    auto r = t.render(cls, hostile);
+    REQUIRE(r.isOk());
+    CHECK(r.value().subject.find('\n') == std::string::npos);
+    CHECK(r.value().subject.find('\r') == std::string::npos);
+    CHECK(r.value().text.find("{{") == std::string::npos);
+    if (t.hasHtml(cls)) {
+      CHECK(r.value().html.find("<b>") == std::string::npos);
+      CHECK(r.value().html.find("&lt;b&gt;") != std::string::npos);
+      CHECK(r.value().html.find("&amp; &quot;q&quot; &#39;a&#39;") != std::string::npos);
+    }
+    mail::Fields missing = hostile;
+    missing.erase("site");
+    auto m = t.render(cls, missing);
+    REQUIRE(!m.isOk());
+    CHECK_THAT(m.status().message(), Catch::Contains("no value for field 'site'"));
+  }
+  test::TempDir dir;
+  std::ofstream(dir.file("sae.subject.txt")) << "{{study_id}} {{patient_name}}";
+  std::ofstream(dir.file("sae.text.txt")) << "x";
+  CHECK_THROWS_WITH(mail::Templates::load(dir.path(), {{"sae", {"study_id"}}}), Catch::Contains("unknown field '{{patient_name}}'"));
+  CHECK_THROWS_WITH(mail::Templates::load(dir.path(), {{"dose", {"study_id"}}}), Catch::Contains("dose.subject.txt: missing"));
+}
+
+TEST_CASE("a message's MIME form cannot carry an injected header and is quoted-printable", "[outbox]") {
+  mail::MailMessage m;
+  m.from = "vigil@localhost";
+  m.to = "a@b.test\r\nBcc: evil@x.test";
+  m.subject = "Ödem grade 2\r\nBcc: evil@x.test";
+  m.text = "line = one\n" + std::string(100, 'x') + "\n";
+  m.message_id = "<vigil.abc@vigil.invalid>";
+  m.date_ms = at("2026-02-12T09:00:00Z");
+  const std::string mime = mail::toMime(m);
+  CHECK(mime.find("\r\nBcc:") == std::string::npos);
+  CHECK_THAT(mime, Catch::Contains("Subject: =?UTF-8?B?"));
+  CHECK_THAT(mime, Catch::Contains("Date: Thu, 12 Feb 2026 09:00:00 GMT\r\n"));
+  CHECK_THAT(mime, Catch::Contains("line =3D one\r\n"));
+  CHECK_THAT(mime, Catch::Contains("=\r\n"));  // the 100-character line is soft-broken
+  CHECK(mime.find("\n") == mime.find("\r\n") + 1);
+}
+
+TEST_CASE("routing refuses incomplete or malformed recipients and names the gap", "[outbox]") {
+  const std::string classes =
+      R"("classes":{"urgent":["investigator"],"sae":["investigator","sponsor_pv"],"dose":["investigator"],)"
+      R"("deviation":["investigator"],"reminder":["investigator"],"overdue":["investigator"],)"
+      R"("escalation":["safety_officer"],"digest":["investigator"]})";
+  auto doc = [&](const std::string& rest) { return R"({"format":"vigil-recipients/1",)" + classes + "," + rest + "}"; };
+  const std::string roles = R"("roles":{"sponsor_pv":["pv@s.test"],"safety_officer":["so@s.test","pv@s.test"]})";
+  auto r = outbox::Routing::parse(doc(roles + R"(,"sites":{"S01":{"investigator":["a@s1.test"]},"*":{"investigator":["all@s.test"]}})"), "t");
+  CHECK(r.recipients("sae", "S01").size() == 2);
+  CHECK(r.recipients("sae", "S09")[0].address == "all@s.test");  // "*" covers other sites
+  CHECK(r.recipients("escalation", "S01").size() == 2);
+  CHECK_NOTHROW(r.checkSites({"S01", "S09"}));
+  auto no_star = outbox::Routing::parse(doc(roles + R"(,"sites":{"S01":{"investigator":["a@s1.test"]}})"), "t");
+  CHECK_THROWS_WITH(no_star.checkSites({"S01", "S02"}), Catch::Contains("investigators of site S02"));
+  CHECK_THROWS_WITH(outbox::Routing::parse(doc(R"("roles":{"safety_officer":["so@s.test"]})"), "t"),
+                    Catch::Contains("alert class sae goes to sponsor_pv, but roles.sponsor_pv has no address"));
+  CHECK_THROWS_WITH(outbox::Routing::parse(doc(R"("roles":{"sponsor_pv":["not an address"],"safety_officer":["so@s.test"]})"), "t"),
+                    Catch::Contains("'not an address' is not an email address"));
+  CHECK_THROWS_WITH(outbox::Routing::parse(R"({"format":"vigil-recipients/1","classes":{"sae":["investigator"]}})", "t"),
+                    Catch::Contains("classes.urgent is missing"));
+  CHECK_THROWS_WITH(outbox::Routing::parse(doc(roles + R"(,"sites":{"S01":{"pv":["a@s1.test"]}})"), "t"),
+                    Catch::Contains("only 'investigator' is per site"));
+}
