@@ -1,6 +1,7 @@
 #include "outbox/alert_planner.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -174,6 +175,10 @@ int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, cons
     a.deliveries.push_back(std::move(d));
   }
   const int64_t id = tx.insertAlert(a);
+  if (a.deliveries.empty())  // a site added after start-up without recipients: stored, never silently dropped
+    if (auto log = spdlog::get("outbox"))
+      log->error("alert {} ({}) for site {} has no recipients: add the site to alerts.recipients_file and restart",
+                 id, cls, site);
   json recipients = json::array();
   for (const auto& d : a.deliveries) recipients.push_back({{"role", d.role}, {"recipient", d.recipient}});
   tx.appendAudit({actor, "raise", "alert", std::to_string(id), "",

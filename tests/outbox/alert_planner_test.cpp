@@ -358,3 +358,19 @@ TEST_CASE("routing refuses incomplete or malformed recipients and names the gap"
   CHECK_THROWS_WITH(outbox::Routing::parse(doc(roles + R"(,"sites":{"S01":{"pv":["a@s1.test"]}})"), "t"),
                     Catch::Contains("only 'investigator' is per site"));
 }
+
+TEST_CASE("a pregnancy and its abnormal outcome each raise an SAE-class alert", "[outbox]") {
+  Fixture f;
+  json g = {{"study_id", "S01-001"}, {"subject", "partner"}, {"site_aware_at", "2026-02-12T08:00:00Z"}};
+  REQUIRE(f.intake.recordPregnancy(f.ctx(), g).isOk());
+  auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  CHECK(sae[0].dedupe_key == "sae:pregnancy/1");
+  CHECK_THAT(sae[0].payload, Catch::Contains("pregnancy_24h due 2026-02-13T08:00:00Z"));
+  json outcome = {{"outcome", "congenital_anomaly"}, {"outcome_aware_at", "2026-02-12T08:30:00Z"}};
+  REQUIRE(f.intake.recordPregnancyOutcome(f.ctx(), 1, outcome).isOk());
+  sae = f.alerts("sae");
+  REQUIRE(sae.size() == 2);
+  CHECK(sae[1].dedupe_key == "sae:pregnancy/1/outcome");
+  CHECK_THAT(sae[1].payload, Catch::Contains("PREG-OUTCOME"));
+}
