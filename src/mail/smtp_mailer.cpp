@@ -1,5 +1,6 @@
 #include "mail/smtp_mailer.h"
 
+#include <Poco/Base64Encoder.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureSMTPClientSession.h>
@@ -22,6 +23,15 @@ Poco::Net::Context::Ptr tlsContext(bool verify) {
 // SMTP reply codes 2xx and 3xx are positive.
 void expect(int status, int wanted_class, const std::string& what, const std::string& response) {
   if (status / 100 != wanted_class) throw Poco::Net::SMTPException(what + " refused: " + response);
+}
+
+std::string base64(const std::string& v) {
+  std::ostringstream out;
+  Poco::Base64Encoder enc(out);
+  enc.rdbuf()->setLineLength(0);
+  enc << v;
+  enc.close();
+  return out.str();
 }
 
 }  // namespace
@@ -64,9 +74,16 @@ void SmtpMailer::connect() {
     if (!secure->startTLS(tlsContext(options_.verify_certificate)))
       throw SMTPException("the server does not offer STARTTLS");
   }
-  if (options_.auth != SmtpAuth::kNone) {
-    const auto method = options_.auth == SmtpAuth::kLogin ? SMTPClientSession::AUTH_LOGIN : SMTPClientSession::AUTH_PLAIN;
-    session_->login(options_.helo, method, options_.user, options_.password);
+  if (options_.auth == SmtpAuth::kPlain) {
+    session_->login(options_.helo, SMTPClientSession::AUTH_PLAIN, options_.user, options_.password);
+  } else if (options_.auth == SmtpAuth::kLogin) {
+    // AUTH LOGIN by hand: Poco 1.11 matches the server's prompt text ("Username:") and gives up
+    // on prompts it does not know (aiosmtpd sends "User Name\0"); the order is always user, then
+    // password, whatever the prompt says.
+    std::string response;
+    expect(session_->sendCommand("AUTH LOGIN", response), 3, "AUTH LOGIN", response);
+    expect(session_->sendCommand(base64(options_.user), response), 3, "AUTH LOGIN user", response);
+    expect(session_->sendCommand(base64(options_.password), response), 2, "AUTH LOGIN password", response);
   }
 }
 

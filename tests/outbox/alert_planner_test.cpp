@@ -24,7 +24,9 @@
 #include "rules/evaluator.h"
 #include "rules/reporting.h"
 #include "store/sqlite_store.h"
+#include "mail/smtp_mailer.h"
 #include "support/fixed_clock.h"
+#include "support/smtp_sink.h"
 #include "support/temp_dir.h"
 
 using namespace vigil;
@@ -373,4 +375,39 @@ TEST_CASE("a pregnancy and its abnormal outcome each raise an SAE-class alert", 
   REQUIRE(sae.size() == 2);
   CHECK(sae[1].dedupe_key == "sae:pregnancy/1/outcome");
   CHECK_THAT(sae[1].payload, Catch::Contains("PREG-OUTCOME"));
+}
+
+TEST_CASE("the SMTP mailer authenticates with AUTH LOGIN and AUTH PLAIN, and a wrong password fails", "[outbox]") {
+  test::SmtpSink sink;
+  test::SinkOptions o;
+  o.auth = "vigil:s3cret";
+  sink.start(o);
+  mail::MailMessage m;
+  m.from = "vigil@localhost";
+  m.to = "so@trial.test";
+  m.subject = "auth test";
+  m.text = "body\n.\nafter a lone dot\n";
+  m.message_id = "<vigil.auth@vigil.invalid>";
+  m.date_ms = at("2026-02-12T09:00:00Z");
+  for (auto method : {mail::SmtpAuth::kLogin, mail::SmtpAuth::kPlain}) {
+    mail::SmtpOptions s;
+    s.host = "127.0.0.1";
+    s.port = sink.port();
+    s.auth = method;
+    s.user = "vigil";
+    s.password = "s3cret";
+    mail::SmtpMailer mailer(s);
+    auto status = mailer.send(m);
+    INFO(status.message() << " method " << static_cast<int>(method));
+    CHECK(status.isOk());
+    mailer.idle();
+    s.password = "wrong";
+    mail::SmtpMailer refused(s);
+    CHECK(!refused.send(m).isOk());
+  }
+  REQUIRE(sink.waitFor(2));
+  const auto got = sink.messages();
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].header("message-id") == "<vigil.auth@vigil.invalid>");
+  CHECK_THAT(got[0].body, Catch::Contains("body\r\n.\r\nafter a lone dot"));  // dot-stuffing undone by the server
 }
