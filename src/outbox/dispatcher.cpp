@@ -46,14 +46,6 @@ void Dispatcher::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Dispatcher::wake() {
-  {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-  }
-  wake_.notify_all();
-}
-
 int64_t Dispatcher::backoffMs(int failed, int64_t initial_ms, int64_t max_ms, std::mt19937_64& random) {
   int64_t delay = initial_ms;
   for (int i = 1; i < failed && delay < max_ms; ++i) delay *= 2;
@@ -74,8 +66,7 @@ void Dispatcher::loop() {
     if (stopping_) break;
     if (attempted == 0) {
       mailer_.idle();
-      wake_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [this] { return stopping_ || woken_; });
-      woken_ = false;
+      wake_.wait_for(lock, std::chrono::milliseconds(options_.poll_ms), [this] { return stopping_; });
       if (stopping_) break;
     }
   }

@@ -31,7 +31,7 @@ struct DispatcherOptions {
   int max_attempts = 8;                  // then the delivery is dead
   int64_t backoff_initial_ms = 1000;     // delay after the first failure; doubles each time
   int64_t backoff_max_ms = 300000;
-  int poll_ms = 100;                     // how often the queue is looked at
+  int poll_ms = 100;                     // how often an empty queue is looked at again
   int batch = 100;                       // deliveries per pass
   int64_t clock_ms = 5000;               // how often the alert clock runs
 };
@@ -53,9 +53,6 @@ class Dispatcher {
   void start();
   // Finishes the delivery in hand, records the batch and joins the thread. Idempotent.
   void stop();
-  // Makes the thread look at the queue now (after a write raised an alert).
-  void wake();
-
   // One pass on the caller's thread (tests): the clock if due, then one batch. Returns the number
   // of deliveries attempted.
   size_t runOnce();
@@ -82,7 +79,6 @@ class Dispatcher {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool woken_ = false;
   std::thread thread_;
 };
 
