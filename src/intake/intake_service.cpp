@@ -702,12 +702,6 @@ json alertToJson(const core::Alert& a) {
           {"fields", payload.is_object() ? payload : json::object()}};
 }
 
-bool mayAck(const core::User& user, const core::Alert& a) {
-  if (user.role == core::Role::kSafetyOfficer) return true;
-  if (user.role != core::Role::kInvestigator) return false;
-  return std::find(user.sites.begin(), user.sites.end(), a.site) != user.sites.end();
-}
-
 }  // namespace
 
 Result<Reply> IntakeService::ackAlert(const WriteContext& ctx, int64_t id, const json& body) {
@@ -719,7 +713,8 @@ Result<Reply> IntakeService::ackAlert(const WriteContext& ctx, int64_t id, const
   return commit(ctx, {}, "", [&](store::Transaction& tx, Reply& reply) -> Status {
     auto a = tx.alert(id);
     if (!a) return Status::notFound("no alert " + std::to_string(id));
-    if (!mayAck(ctx.user, *a))
+    // The same people who may report for the site: its investigators and safety officers.
+    if (!canRecordReport(ctx.user, a->site))
       return Status::forbidden("only a safety officer or an investigator of site " + a->site + " may acknowledge this alert");
     if (a->acked_at.empty()) {
       const std::string before = alertToJson(*a).dump();

@@ -24,15 +24,7 @@ bool ascii(const std::string& v) {
   return true;
 }
 
-std::string encodedWord(const std::string& v) {
-  if (ascii(v)) return v;
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out);
-  enc.rdbuf()->setLineLength(0);
-  enc << v;
-  enc.close();
-  return "=?UTF-8?B?" + out.str() + "?=";
-}
+std::string encodedWord(const std::string& v) { return ascii(v) ? v : "=?UTF-8?B?" + base64(v) + "?="; }
 
 // Quoted-printable with CRLF line ends (the encoder writes soft breaks as "=\r\n" and copies
 // the text's own line ends, which we normalise first).
@@ -60,6 +52,15 @@ void part(std::ostringstream& out, const std::string& type, const std::string& b
 }
 
 }  // namespace
+
+std::string base64(const std::string& bytes) {
+  std::ostringstream out;
+  Poco::Base64Encoder enc(out);
+  enc.rdbuf()->setLineLength(0);
+  enc << bytes;
+  enc.close();
+  return out.str();
+}
 
 std::string toMime(const MailMessage& m) {
   std::ostringstream out;

@@ -18,6 +18,9 @@ struct MailMessage {
   std::string alert_ref;   // X-Vigil-Alert header: "alert/ID" so receivers can group
 };
 
+// Base64 on one line (RFC 2047 words, AUTH LOGIN).
+std::string base64(const std::string& bytes);
+
 // The message in MIME form with CRLF line ends: text/plain, or multipart/alternative with the HTML
 // part when there is one; bodies quoted-printable, a non-ASCII subject RFC 2047-encoded. Header
 // values have CR and LF removed, so a field can never inject a header.

@@ -1,6 +1,5 @@
 #include "mail/smtp_mailer.h"
 
-#include <Poco/Base64Encoder.h>
 #include <Poco/Net/Context.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/SecureSMTPClientSession.h>
@@ -23,15 +22,6 @@ Poco::Net::Context::Ptr tlsContext(bool verify) {
 // SMTP reply codes 2xx and 3xx are positive.
 void expect(int status, int wanted_class, const std::string& what, const std::string& response) {
   if (status / 100 != wanted_class) throw Poco::Net::SMTPException(what + " refused: " + response);
-}
-
-std::string base64(const std::string& v) {
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out);
-  enc.rdbuf()->setLineLength(0);
-  enc << v;
-  enc.close();
-  return out.str();
 }
 
 }  // namespace

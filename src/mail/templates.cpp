@@ -128,12 +128,6 @@ core::Result<RenderedMail> Templates::render(const std::string& cls, const Field
   return m;
 }
 
-std::set<std::string> Templates::classes() const {
-  std::set<std::string> out;
-  for (const auto& [cls, set] : by_class_) out.insert(cls);
-  return out;
-}
-
 bool Templates::hasHtml(const std::string& cls) const {
   auto it = by_class_.find(cls);
   return it != by_class_.end() && !it->second.html.empty();

@@ -39,7 +39,6 @@ class Templates {
   // gap in a safety email).
   core::Result<RenderedMail> render(const std::string& alert_class, const Fields& fields) const;
 
-  std::set<std::string> classes() const;
   bool hasHtml(const std::string& alert_class) const;
 
  private:

@@ -197,13 +197,18 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
   };
   const std::string participant_link = options_.link_base + "/api/v1/participants/" + study_id;
 
-  std::string recommendation;
-  for (const auto& [drug, d] : ev["drugs"].items()) {
-    recommendation += drug + ": " + d.value("action", "") + ", dose " + doseText(d.value("dose_mg", json())) + "\n";
-    for (const auto& id : d.value("rule_ids", json::array()))
-      if (id.is_string()) recommendation += "  - " + citation(id.get<std::string>()) + "\n";
-  }
-  recommendation += "Vigil recommends; the investigator decides.";
+  // Every write passes here; the recommendation text is built only if an alert needs it.
+  std::string recommendation_text;
+  auto recommendation = [&]() -> const std::string& {
+    if (!recommendation_text.empty()) return recommendation_text;
+    for (const auto& [drug, d] : ev["drugs"].items()) {
+      recommendation_text += drug + ": " + d.value("action", "") + ", dose " + doseText(d.value("dose_mg", json())) + "\n";
+      for (const auto& id : d.value("rule_ids", json::array()))
+        if (id.is_string()) recommendation_text += "  - " + citation(id.get<std::string>()) + "\n";
+    }
+    recommendation_text += "Vigil recommends; the investigator decides.";
+    return recommendation_text;
+  };
 
   // A3 / A4 for adverse events: serious, AESI, fatal or life-threatening, suspected SUSAR.
   for (const auto& e : ev["events"]) {
@@ -235,7 +240,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"reason", reasons.empty() ? (serious ? "serious adverse event" : "adverse event of special interest")
                                          : joined(json(reasons))},
               {"deadlines", deadlines.empty() ? "none\n" : deadlines},
-              {"recommendation", recommendation},
+              {"recommendation", recommendation()},
               {"record", "adverse event " + std::to_string(report->id) + " version " + std::to_string(v.version)},
               {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(report->id)}};
     keep(raise(tx, cls, key, study_id, site, ref, p, actor));
@@ -257,7 +262,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"susar", "no"},
               {"reason", outcome ? "abnormal pregnancy outcome (PREG-OUTCOME)" : "pregnancy on study (PREG-24H)"},
               {"deadlines", kind + " due " + d.value("due", "") + "\n"},
-              {"recommendation", recommendation},
+              {"recommendation", recommendation()},
               {"record", ref},
               {"link", options_.link_base + "/api/v1/pregnancies?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
@@ -300,6 +305,16 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
   return raised;
 }
 
+bool AlertPlanner::settled(const std::string& key) const {
+  std::lock_guard lock(settled_mutex_);
+  return settled_.count(key) > 0;
+}
+
+void AlertPlanner::settle(const std::string& key) const {
+  std::lock_guard lock(settled_mutex_);
+  settled_.insert(key);
+}
+
 core::Result<size_t> AlertPlanner::runClock(store::Store& store, int64_t now_ms) const {
   core::Status failure = core::Status::ok();
   size_t raised = clockDeadlines(store, now_ms, failure);
@@ -337,7 +352,7 @@ size_t AlertPlanner::clockDeadlines(store::Store& store, int64_t now_ms, core::S
           key = "reminder" + percent + ":deadline/" + std::to_string(d.id);
         }
     }
-    if (cls.empty()) continue;
+    if (cls.empty() || settled(key)) continue;
     core::Status s = store.write([&](store::Transaction& tx) {
       if (tx.alertExists(key)) return core::Status::ok();
       auto ae = tx.adverseEvent(d.ae_id);
@@ -354,6 +369,7 @@ size_t AlertPlanner::clockDeadlines(store::Store& store, int64_t now_ms, core::S
       failure = s;
       return raised;
     }
+    settle(key);
   }
   return raised;
 }
@@ -406,12 +422,8 @@ size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Sta
   for (const auto& p : participants.value()) by_site[p.site].push_back(p.study_id);
   size_t raised = 0;
   for (const auto& [site, study_ids] : by_site) {
-    const std::string day_key = site + ":" + date;
-    {
-      std::lock_guard lock(quiet_mutex_);
-      if (quiet_digests_.count(day_key)) continue;
-    }
-    const std::string key = "digest:" + day_key;
+    const std::string key = "digest:" + site + ":" + date;
+    if (settled(key)) continue;
     // The window is the 24 hours before today's digest time.
     const std::string from = core::formatTimestamp(digest_at - core::kDayMs), to = core::formatTimestamp(digest_at);
     std::string items;
@@ -435,8 +447,7 @@ size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Sta
       }
     }
     if (count == 0) {
-      std::lock_guard lock(quiet_mutex_);
-      quiet_digests_.insert(day_key);
+      settle(key);  // nothing to send today
       continue;
     }
     core::Status s = store.write([&](store::Transaction& tx) {
@@ -451,6 +462,7 @@ size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Sta
       failure = s;
       return raised;
     }
+    settle(key);
   }
   return raised;
 }

@@ -16,8 +16,8 @@
 // An AE that becomes fatal after its SAE alert gets the urgent alert too. Payloads hold coded
 // fields only (study ID, site, CTCAE term and grade, categories, criteria, causality, rule ids
 // with source and verification): never names, initials, dates of birth, verbatim or narrative.
-// Immutable after construction, except the digest's memory of quiet days (used by the one
-// dispatcher thread that runs the clock).
+// Immutable after construction, except the clock's memory of keys already dealt with (guarded
+// by a mutex; in practice used by the one dispatcher thread that runs the clock).
 
 #include <cstdint>
 #include <map>
@@ -91,8 +91,12 @@ class AlertPlanner {
   const Routing& routing_;
   const rules::DoseRules& rules_;
   AlertOptions options_;
-  mutable std::mutex quiet_mutex_;
-  mutable std::set<std::string> quiet_digests_;  // "SITE:DATE" found with nothing to send
+  // Clock keys already dealt with (raised, found raised, or a digest with nothing to send), so
+  // each clock tick does not open a unit of work per overdue clock for the rest of its life.
+  bool settled(const std::string& key) const;
+  void settle(const std::string& key) const;
+  mutable std::mutex settled_mutex_;
+  mutable std::set<std::string> settled_;
 };
 
 }  // namespace vigil::outbox

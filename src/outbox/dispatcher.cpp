@@ -79,7 +79,6 @@ size_t Dispatcher::runOnce() {
     next_clock_ms_ = now + options_.clock_ms;
     auto raised = planner_.runClock(store_, now);
     if (!raised.isOk()) log()->warn("alert clock failed, next try in {} ms: {}", options_.clock_ms, raised.status().message());
-    else counters_.raised_by_clock += raised.value();
   }
   auto due = store_.dueDeliveries(now, options_.batch);
   if (!due.isOk()) {

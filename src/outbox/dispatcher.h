@@ -40,7 +40,6 @@ struct DispatcherCounters {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> failed_attempts{0};
   std::atomic<uint64_t> dead{0};
-  std::atomic<uint64_t> raised_by_clock{0};
 };
 
 class Dispatcher {

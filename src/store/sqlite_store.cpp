@@ -1213,19 +1213,17 @@ Result<std::optional<core::Alert>> SqliteStore::alert(int64_t id) {
 
 Result<std::vector<core::Alert>> SqliteStore::dueDeliveries(int64_t now_ms, int limit) {
   return read<std::vector<core::Alert>>([&](Connection& c) {
-    auto& s = c.prepare(std::string("SELECT ") + kDeliveryColumns +
-                        " WHERE d.state='pending' AND d.next_attempt_ms<=? ORDER BY d.next_attempt_ms, d.id LIMIT ?");
+    // Alert columns 0-11, then the delivery's from 12.
+    auto& s = c.prepare(
+        "SELECT a.id, a.dedupe_key, a.class, a.study_id, a.site, a.ref, a.payload, a.created_at, a.escalate_at_ms, "
+        "a.escalated_at, a.acked_at, a.acked_by, d.id, d.alert_id, d.recipient, d.role, d.state, d.attempts, "
+        "d.next_attempt_ms, d.last_error, d.sent_at, d.message_id FROM alert_deliveries d JOIN alerts a ON "
+        "a.id=d.alert_id WHERE d.state='pending' AND d.next_attempt_ms<=? ORDER BY d.next_attempt_ms, d.id LIMIT ?");
     s.bind(1, now_ms).bind(2, limit);
-    std::vector<core::AlertDelivery> due;
-    while (s.step()) due.push_back(deliveryFromRow(s));
     std::vector<core::Alert> out;
-    for (auto& d : due) {
-      auto& a = c.prepare(std::string("SELECT ") + kAlertColumns + " WHERE a.id=?");
-      a.bind(1, d.alert_id);
-      if (!a.step()) continue;
-      core::Alert alert = alertFromRow(a);
-      a.reset();
-      alert.deliveries.push_back(std::move(d));
+    while (s.step()) {
+      core::Alert alert = alertFromRow(s);
+      alert.deliveries.push_back(deliveryFromRow(s, 12));
       out.push_back(std::move(alert));
     }
     return out;

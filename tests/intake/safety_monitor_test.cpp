@@ -14,6 +14,7 @@
 #include "rules/evaluator.h"
 #include "rules/reporting.h"
 #include "store/sqlite_store.h"
+#include "support/clinical_data.h"
 #include "support/fixed_clock.h"
 #include "support/temp_dir.h"
 
@@ -22,22 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Rules {
-  grading::Catalogue catalogue = std::move(grading::Catalogue::load(VIGIL_SOURCE_DIR "/ctcae/terms.tsv").value());
-  grading::LabGrader grader = std::move(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
-  rules::CategorySet categories =
-      std::move(rules::CategorySet::load(VIGIL_SOURCE_DIR "/alerts/rules/categories.json", catalogue).value());
-  rules::ReportingRules reporting =
-      std::move(rules::ReportingRules::load(VIGIL_SOURCE_DIR "/alerts", catalogue, categories).value());
-  rules::DoseRules dose = std::move(
-      rules::DoseRules::load(VIGIL_SOURCE_DIR "/alerts/rules/dose.json", catalogue, categories, grader).value());
-  rules::Evaluator evaluator{dose, reporting, categories, grader};
-};
-
-const Rules& rulesOnce() {
-  static const Rules r;
-  return r;
-}
+const test::ClinicalData& rulesOnce() { return test::clinicalData(); }
 
 int64_t at(const char* ts) { return *core::parseTimestamp(ts); }
 

@@ -25,6 +25,7 @@
 #include "rules/reporting.h"
 #include "store/sqlite_store.h"
 #include "mail/smtp_mailer.h"
+#include "support/clinical_data.h"
 #include "support/fixed_clock.h"
 #include "support/smtp_sink.h"
 #include "support/temp_dir.h"
@@ -34,16 +35,8 @@ using nlohmann::json;
 
 namespace {
 
-struct Rules {
-  grading::Catalogue catalogue = std::move(grading::Catalogue::load(VIGIL_SOURCE_DIR "/ctcae/terms.tsv").value());
-  grading::LabGrader grader = std::move(grading::LabGrader::load(VIGIL_SOURCE_DIR "/ctcae").value());
-  rules::CategorySet categories =
-      std::move(rules::CategorySet::load(VIGIL_SOURCE_DIR "/alerts/rules/categories.json", catalogue).value());
-  rules::ReportingRules reporting =
-      std::move(rules::ReportingRules::load(VIGIL_SOURCE_DIR "/alerts", catalogue, categories).value());
-  rules::DoseRules dose = std::move(
-      rules::DoseRules::load(VIGIL_SOURCE_DIR "/alerts/rules/dose.json", catalogue, categories, grader).value());
-  rules::Evaluator evaluator{dose, reporting, categories, grader};
+// The real clinical data (support/clinical_data.h) plus the committed routing and templates.
+struct Rules : test::ClinicalData {
   outbox::Routing routing = outbox::Routing::load(VIGIL_SOURCE_DIR "/config/recipients.json");
   mail::Templates templates =
       mail::Templates::load(VIGIL_SOURCE_DIR "/alerts/templates", outbox::AlertPlanner::templateFields());
