@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/settings.h"
+#include "exports/stopping.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
 #include "rules/categories.h"
@@ -20,6 +21,8 @@ struct Knowledge {
   rules::CategorySet categories;
   rules::ReportingRules reporting;  // refers to categories: Knowledge is never copied or moved
   rules::DoseRules dose;            // alerts/rules/dose.json
+  exports::StoppingRules stopping;  // alerts/rules/stopping.json (DSMB monitor)
+  std::string ctcae_version;        // e.g. "5.0 (2017-11-27), data sha256 1a2b..." (ctcae/SHA256SUMS)
 };
 
 // Loads and checks everything; on failure returns nullptr and sets error to what is wrong.

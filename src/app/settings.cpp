@@ -32,7 +32,7 @@ const std::set<std::string>& knownKeys() {
       "alerts.recipients_file", "alerts.link_base", "alerts.escalate_after_seconds", "alerts.reminder_percents",
       "alerts.digest_hour_utc",
       "outbox.max_attempts", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
-      "outbox.clock_ms"};
+      "outbox.clock_ms", "study.id", "exports.dir"};
   return keys;
 }
 
@@ -199,6 +199,8 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
     throw SettingsError("alerts.dir: " + s.alerts_dir + " holds no rules/categories.json");
 
   s.sweep_seconds = static_cast<int>(r.integer("rules.sweep_seconds", 60, 1, 86400));
+  s.study_id = r.text("study.id", "ANLO-SINTI-ESCC", false);
+  s.exports_dir = absolute(r.text("exports.dir", "var/exports", false), base_dir);
 
   s.smtp.host = r.text("smtp.host", "", true);
   s.smtp.port = static_cast<int>(r.integer("smtp.port", 25, 1, 65535));
@@ -260,6 +262,8 @@ std::vector<std::string> describe(const Settings& s) {
       "ctcae.dir=" + s.ctcae_dir,
       "alerts.dir=" + s.alerts_dir,
       "rules.sweep_seconds=" + std::to_string(s.sweep_seconds),
+      "study.id=" + s.study_id,
+      "exports.dir=" + s.exports_dir,
       "smtp.host=" + (s.smtp.host.empty() ? std::string("(none: .eml files in mail.dir)") : s.smtp.host),
       "smtp.port=" + std::to_string(s.smtp.port),
       "smtp.user=" + s.smtp.user,

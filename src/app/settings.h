@@ -45,6 +45,8 @@ struct Settings {
   std::string recipients_file;  // config/recipients.json
   outbox::AlertOptions alerts;
   outbox::DispatcherOptions outbox;
+  std::string study_id;     // STUDYID of exported datasets (study.id)
+  std::string exports_dir;  // where GET /api/v1/exports/dsmb writes its packages (exports.dir)
   std::string port_file;  // when set, vigild writes its bound port here after start
   std::string config_file;
 };

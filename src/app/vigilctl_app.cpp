@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <iomanip>
 #include <iostream>
 
 #include "app/knowledge.h"
@@ -13,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/audit.h"
+#include "core/version.h"
+#include "exports/exporter.h"
 #include "grading/grade_lines.h"
 #include "rules/evaluator.h"
 #include "rules/scenario_json.h"
@@ -65,13 +68,16 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("baseline", "grade: the participant's baseline value", "NUMBER");
   add("on-anticoagulation", "grade: the participant is anticoagulated (INR)", nullptr);
   add("ctcae-dir", "grade: CTCAE data directory (default: ctcae.dir from the settings)", "DIR");
+  add("as-of", "export dsmb: the data cut, e.g. 2026-10-31T23:59:59Z", "TIMESTAMP");
+  add("out", "export dsmb: the package directory to create (the zip is DIR.zip)", "DIR");
+  add("zero-rows", "export dsmb: keep incidence rows for terms with no events", nullptr);
   add("detail", "evaluate: add findings, flags, clocks and the events behind each recommendation", nullptr);
 }
 
 void VigilctlApp::handleOption(const std::string& name, const std::string& value) {
   Application::handleOption(name, value);
   if (name == "help") help_ = true;
-  else if (name == "on-anticoagulation" || name == "detail") values_[name] = "true";
+  else if (name == "on-anticoagulation" || name == "detail" || name == "zero-rows") values_[name] = "true";
   else if (name == "config") config_file_ = value;
   else if (name == "set") overrides_.push_back(value);
   else if (name == "site") sites_.push_back(value);
@@ -96,7 +102,8 @@ int VigilctlApp::usage(const std::string& problem) {
       "  audit verify                                recompute the audit hash chain\n"
       "  grade                                       grade JSON lines from stdin (see docs/grade.md)\n"
       "  grade --test=HGB --value=85 --unit=g/L [--lln= --uln= --baseline= --on-anticoagulation]\n"
-      "  evaluate [--detail]                         evaluate one JSON scenario from stdin (see docs/evaluate.md)");
+      "  evaluate [--detail]                         evaluate one JSON scenario from stdin (see docs/evaluate.md)\n"
+      "  export dsmb --as-of=TS --out=DIR [--zero-rows]  write the DSMB review package and DIR.zip");
   help.format(problem.empty() ? std::cout : std::cerr);
   return problem.empty() ? 0 : 64;  // EX_USAGE
 }
@@ -124,7 +131,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
   if (args[0] == "grade" && args.size() == 1) return grade();
   if (args[0] == "evaluate" && args.size() == 1) return evaluate();
-  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify"};
+  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "export dsmb"};
   if (!kCommands.count(command) || args.size() > 2) return usage("unknown command '" + command + "'");
 
   Settings settings;
@@ -171,6 +178,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     std::cout << token.value() << "\n";
     return 0;
   }
+  if (command == "export dsmb") return exportDsmb(*store, *knowledge, settings, clock);
   // audit verify
   auto entries = store->auditEntries();
   if (!entries.isOk()) return fromStatus(entries.status());
@@ -180,6 +188,37 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     return 1;
   }
   std::cout << "audit trail verifies: " << report.entries << " entries\n";
+  return 0;
+}
+
+int VigilctlApp::exportDsmb(store::Store& store, const Knowledge& knowledge, const Settings& settings,
+                            const core::Clock& clock) {
+  if (option("as-of").empty() || option("out").empty()) return usage("export dsmb needs --as-of and --out");
+  const exports::Reference ref{knowledge.catalogue, knowledge.grader,  knowledge.categories,   knowledge.reporting,
+                               knowledge.stopping,  knowledge.dose.version(), knowledge.ctcae_version};
+  exports::PackageOptions options;
+  options.study_id = settings.study_id;
+  options.software_version = core::kVersion;
+  const exports::DsmbExporter exporter(store, ref, options, clock);
+  // A progress bar when a person watches; nothing to clutter a pipe or a log.
+  const bool tty = isatty(STDOUT_FILENO) != 0;
+  auto progress = [&](std::string_view stage, double fraction) {
+    if (!tty) return;
+    const int width = 30;
+    const int filled = static_cast<int>(fraction * width + 0.5);
+    std::cout << "\r[" << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(width - filled), '.')
+              << "] " << std::setw(3) << static_cast<int>(fraction * 100 + 0.5) << "% " << std::left << std::setw(24)
+              << stage << std::right << std::flush;
+  };
+  auto result = exporter.run({option("as-of"), option("zero-rows") == "true", operatorName(), option("out")}, progress);
+  if (tty) std::cout << "\n";
+  if (!result.isOk()) {
+    for (const auto& f : result.status().fields()) std::cerr << "vigilctl: --" << (f.field == "as_of" ? "as-of" : f.field) << ": " << f.detail << "\n";
+    return fromStatus(result.status());
+  }
+  const auto& r = result.value();
+  std::cout << "package " << r.directory << " (" << r.files.size() + 1 << " files)\nzip " << r.zip
+            << "\nmanifest sha256 " << r.manifest_sha256 << "\n";
   return 0;
 }
 

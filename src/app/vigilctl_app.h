@@ -6,6 +6,7 @@
 //   vigilctl audit verify                                 exit 0 if the chain verifies, 1 if not
 //   vigilctl grade [--test=T --value=V ...]               CTCAE grading (grading/grade_lines.h)
 //   vigilctl evaluate [--detail] < scenario.json          safety rules on one scenario (docs/evaluate.md)
+//   vigilctl export dsmb --as-of=TS --out=DIR [--zero-rows]  DSMB review package (exports/package.h)
 // Common options: --config=FILE, --set=KEY=VALUE (as vigild). Exit codes follow sysexits.h.
 
 #include <Poco/Util/Application.h>
@@ -16,7 +17,17 @@
 #include <string>
 #include <vector>
 
+namespace vigil::core {
+class Clock;
+}
+namespace vigil::store {
+class Store;
+}
+
 namespace vigil::app {
+
+struct Knowledge;
+struct Settings;
 
 struct Knowledge;
 struct Settings;
@@ -34,6 +45,7 @@ class VigilctlApp final : public Poco::Util::Application {
   int usage(const std::string& problem);
   int grade();
   int evaluate();
+  int exportDsmb(store::Store& store, const Knowledge& knowledge, const Settings& settings, const core::Clock& clock);
   // Exit code 0, or the sysexits code after printing why, as every command needs.
   int readSettings(Settings& settings) const;
   int readKnowledge(const Settings& settings, std::unique_ptr<Knowledge>& out) const;

@@ -1,11 +1,13 @@
 #include "store/sqlite_store.h"
 
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <unordered_map>
 
 #include "store/migrations.h"
 
@@ -1270,6 +1272,117 @@ Result<std::vector<std::string>> SqliteStore::siteIds() {
     std::vector<std::string> out;
     auto& s = c.prepare("SELECT id FROM sites ORDER BY id");
     while (s.step()) out.push_back(s.text(0));
+    return out;
+  });
+}
+
+Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
+  return read<DataCut>([&](Connection& c) {
+    // One read transaction: every table is seen at the same committed state.
+    c.execute("BEGIN");
+    struct Finish {
+      Connection& c;
+      ~Finish() {
+        try {
+          c.execute("COMMIT");
+        } catch (const SqliteError&) {
+        }
+      }
+    } finish{c};
+    DataCut out;
+    out.cut = cut;
+    {
+      auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns +
+                          " FROM participants WHERE created_at<=? ORDER BY study_id");
+      s.bind(1, cut);
+      while (s.step()) out.participants.push_back(participantFromRow(s));
+      for (auto& p : out.participants) loadBaselineLabs(c, p);
+    }
+    {
+      auto& s = c.prepare(
+          "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
+          "FROM doses WHERE recorded_at<=? ORDER BY study_id, dose_date, id");
+      s.bind(1, cut);
+      while (s.step()) {
+        core::DoseRecord d;
+        d.id = s.int64(0);
+        d.study_id = s.text(1);
+        d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
+        d.dose_mg = s.optReal(3);
+        d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
+        d.date = s.text(5);
+        d.cycle = s.integer(6);
+        d.day = s.integer(7);
+        d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
+        d.recorded_at = s.text(9);
+        d.recorded_by = s.text(10);
+        out.doses.push_back(std::move(d));
+      }
+    }
+    {
+      // SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum: the
+      // latest version recorded by the cut.
+      auto& s = c.prepare(std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
+                          ", MAX(v.version) FROM ae_versions v JOIN ae_reports r ON r.id=v.ae_id"
+                          " JOIN participants p ON p.study_id=r.study_id WHERE v.recorded_at<=? GROUP BY v.ae_id"
+                          " ORDER BY v.ae_id");
+      s.bind(1, cut);
+      while (s.step()) {
+        core::AeReport r;
+        r.id = s.int64(0);
+        r.study_id = s.text(1);
+        r.site = s.text(2);
+        r.versions.push_back(aeVersionFromRow(s, 3));
+        out.adverse_events.push_back(std::move(r));
+      }
+    }
+    {
+      auto& s = c.prepare(
+          "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
+          "FROM lab_results WHERE recorded_at<=? ORDER BY study_id, collected_at, id");
+      s.bind(1, cut);
+      while (s.step())
+        out.labs.push_back(core::LabResult{s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5),
+                                           s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)});
+    }
+    {
+      auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE created_at<=? ORDER BY id");
+      s.bind(1, cut);
+      while (s.step()) {
+        auto cand = candidateFromRow(s);
+        if (cand.status != core::CandidateStatus::kPending && cand.decided_at > cut) {
+          cand.status = core::CandidateStatus::kPending;  // decided after the cut
+          cand.ae_id.reset();
+          cand.decided_at.clear();
+          cand.decided_by.clear();
+          cand.decision_reason.clear();
+        }
+        out.candidates.push_back(std::move(cand));
+      }
+    }
+    {
+      std::unordered_map<int64_t, int> version_at_cut;
+      for (const auto& ae : out.adverse_events) version_at_cut[ae.id] = ae.current().version;
+      auto& s = c.prepare(std::string("SELECT ") + kDeadlineColumns + kDeadlineFrom + " WHERE d.created_at<=? ORDER BY d.id");
+      s.bind(1, cut);
+      while (s.step()) {
+        auto d = deadlineFromRow(s);
+        if (!d.met_at.empty() && d.met_at > cut) {  // met after the cut: still open at it
+          d.met_at.clear();
+          d.met_reference.clear();
+          d.met_by.clear();
+        }
+        const auto v = version_at_cut.find(d.ae_id);
+        if (d.no_longer_required_since_version && (v == version_at_cut.end() || v->second < *d.no_longer_required_since_version))
+          d.no_longer_required_since_version.reset();
+        out.deadlines.push_back(std::move(d));
+      }
+    }
+    {
+      auto& s = c.prepare("SELECT id, study_id, at, kind, subject, detail, actor, cause FROM safety_changes WHERE at<=? ORDER BY id");
+      s.bind(1, cut);
+      while (s.step()) out.safety_changes.push_back(safetyChangeFromRow(s));
+    }
     return out;
   });
 }

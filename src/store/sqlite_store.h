@@ -58,6 +58,7 @@ class SqliteStore final : public Store {
   core::Result<std::optional<core::Alert>> alert(int64_t id) override;
   core::Result<std::vector<core::Alert>> dueDeliveries(int64_t now_ms, int limit) override;
   core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) override;
+  core::Result<DataCut> dataCut(const std::string& cut) override;
   core::Result<core::OutboxStats> outboxStats(int64_t now_ms) override;
   core::Result<std::vector<std::string>> siteIds() override;
   core::Result<int> schemaVersion() override;

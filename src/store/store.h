@@ -42,6 +42,20 @@ struct History {
   std::vector<core::PregnancyReport> pregnancies;
 };
 
+// What had been recorded at a data cut (issue 6), read in one consistent snapshot: only rows
+// recorded at or before the cut, each AE as the version that stood at the cut, a candidate
+// decided after the cut as still pending, a clock met after the cut as still open.
+struct DataCut {
+  std::string cut;                                 // UTC timestamp, formatTimestamp's spelling
+  std::vector<core::Participant> participants;     // with baseline labs, by study ID
+  std::vector<core::DoseRecord> doses;             // by study ID, date, id
+  std::vector<core::AeReport> adverse_events;      // one version each, by id
+  std::vector<core::LabResult> labs;               // by study ID, collection time, id
+  std::vector<core::AeCandidate> candidates;       // by id
+  std::vector<core::ReportingDeadline> deadlines;  // by id
+  std::vector<core::SafetyChange> safety_changes;  // by id
+};
+
 struct Page {
   int64_t after_id = 0;
   int limit = 1000;
@@ -146,6 +160,9 @@ class Store {
   // Unacknowledged, not yet escalated alerts whose escalate_at_ms is at or before now_ms.
   virtual core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) = 0;
   virtual core::Result<core::OutboxStats> outboxStats(int64_t now_ms) = 0;
+
+  // Everything recorded at or before cut (a UTC timestamp in formatTimestamp's spelling).
+  virtual core::Result<DataCut> dataCut(const std::string& cut) = 0;
 
   virtual core::Result<int> schemaVersion() = 0;
   // Number of transactions committed by write() since start (for /metrics).

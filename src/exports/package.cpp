@@ -1,0 +1,711 @@
+#include "exports/package.h"
+
+#include <Poco/DateTime.h>
+#include <Poco/Zip/Compress.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/crypto.h"
+#include "core/json_text.h"
+#include "core/time.h"
+
+namespace vigil::exports {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string percent(int n, int of) { return of > 0 ? fixed(100.0 * n / of, 1) : std::string(); }
+
+// ---- CSV -------------------------------------------------------------------------------
+
+class Csv {
+ public:
+  explicit Csv(std::initializer_list<std::string_view> header) {
+    for (auto h : header) field(h);
+    end();
+  }
+  Csv& field(std::string_view v) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    appendCsvField(out_, v);
+    return *this;
+  }
+  Csv& field(int v) { return field(std::to_string(v)); }
+  void end() {
+    out_ += "\r\n";
+    first_ = true;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+  bool first_ = true;
+};
+
+// ---- SDTM datasets: CSV and Dataset-JSON written side by side ------------------------------
+
+enum class Type { kString, kInteger, kDecimal };
+struct Column {
+  const char* name;
+  const char* label;
+  Type type;
+};
+
+class Dataset {
+ public:
+  Dataset(std::string name, std::string label, std::vector<Column> columns)
+      : name_(std::move(name)), label_(std::move(label)), columns_(std::move(columns)) {
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (i) csv_ += ',';
+      csv_ += columns_[i].name;
+    }
+    csv_ += "\r\n";
+  }
+  // Values in column order; nullopt is a missing value (empty in CSV, null in JSON).
+  void cell(std::optional<std::string_view> v) {
+    const Column& c = columns_[col_];
+    if (col_) {
+      csv_ += ',';
+      rows_ += ',';
+    } else {
+      rows_ += rows_.empty() ? "[" : ",\n[";
+    }
+    if (!v) {
+      rows_ += "null";
+    } else {
+      appendCsvField(csv_, *v);
+      if (c.type == Type::kString) {
+        rows_ += '"';
+        core::appendJsonEscaped(rows_, *v);
+        rows_ += '"';
+      } else {
+        rows_ += *v;
+      }
+    }
+    if (++col_ == columns_.size()) {
+      csv_ += "\r\n";
+      rows_ += ']';
+      col_ = 0;
+      ++records_;
+    }
+  }
+  void cell(const std::string& v) { cell(std::optional<std::string_view>(v)); }
+  void cell(const char* v) { cell(std::optional<std::string_view>(v)); }
+
+  std::string& csv() { return csv_; }
+  // CDISC Dataset-JSON 1.1. Its creation time is the data cut, so the file is deterministic.
+  std::string json(const std::string& study_id, const std::string& cut, const std::string& software_version) const {
+    std::string out = "{\n\"datasetJSONCreationDateTime\":\"";
+    out += cut.substr(0, 19);
+    out += "\",\n\"datasetJSONVersion\":\"1.1.0\",\n\"fileOID\":\"";
+    core::appendJsonEscaped(out, "www.vigil.invalid/" + study_id + "/" + name_ + "/" + cut);
+    out += "\",\n\"dbLastModifiedDateTime\":\"" + cut.substr(0, 19) + "\",\n\"originator\":\"Vigil\",\n";
+    out += "\"sourceSystem\":{\"name\":\"Vigil\",\"version\":\"";
+    core::appendJsonEscaped(out, software_version);
+    out += "\"},\n\"studyOID\":\"";
+    core::appendJsonEscaped(out, study_id);
+    out += "\",\n\"metaDataVersionOID\":\"MDV.SDTMIG.3.4\",\n\"itemGroupOID\":\"IG." + name_ + "\",\n";
+    out += "\"records\":" + std::to_string(records_) + ",\n\"name\":\"" + name_ + "\",\n\"label\":\"";
+    core::appendJsonEscaped(out, label_);
+    out += "\",\n\"columns\":[\n";
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      const Column& c = columns_[i];
+      out += i ? ",\n" : "";
+      out += std::string("{\"itemOID\":\"IT.") + name_ + "." + c.name + "\",\"name\":\"" + c.name + "\",\"label\":\"" +
+             c.label + "\",\"dataType\":\"" +
+             (c.type == Type::kString ? "string" : c.type == Type::kInteger ? "integer" : "decimal") + "\"";
+      if (i < 3) out += ",\"keySequence\":" + std::to_string(i + 1);
+      out += "}";
+    }
+    out += "\n],\n\"rows\":[\n";
+    out += rows_;
+    out += "\n]\n}\n";
+    return out;
+  }
+
+ private:
+  std::string name_, label_;
+  std::vector<Column> columns_;
+  std::string csv_, rows_;
+  size_t col_ = 0;
+  size_t records_ = 0;
+};
+
+std::string yn(bool b) { return b ? "Y" : "N"; }
+
+std::string relText(core::Relatedness r) {
+  switch (r) {
+    case core::Relatedness::kNotRelated: return "NOT RELATED";
+    case core::Relatedness::kUnlikely: return "UNLIKELY RELATED";
+    case core::Relatedness::kPossible: return "POSSIBLY RELATED";
+    case core::Relatedness::kProbable: return "PROBABLY RELATED";
+    case core::Relatedness::kDefinite: return "RELATED";
+  }
+  return "";
+}
+
+std::string actionText(core::ActionTaken a) {
+  switch (a) {
+    case core::ActionTaken::kDoseNotChanged: return "DOSE NOT CHANGED";
+    case core::ActionTaken::kDoseReduced: return "DOSE REDUCED";
+    case core::ActionTaken::kDoseIncreased: return "DOSE INCREASED";
+    case core::ActionTaken::kDrugInterrupted: return "DRUG INTERRUPTED";
+    case core::ActionTaken::kDrugWithdrawn: return "DRUG WITHDRAWN";
+    case core::ActionTaken::kNotApplicable: return "NOT APPLICABLE";
+    case core::ActionTaken::kUnknown: return "UNKNOWN";
+  }
+  return "";
+}
+
+std::string outcomeText(core::Outcome o) {
+  switch (o) {
+    case core::Outcome::kRecovered: return "RECOVERED/RESOLVED";
+    case core::Outcome::kRecovering: return "RECOVERING/RESOLVING";
+    case core::Outcome::kNotRecovered: return "NOT RECOVERED/NOT RESOLVED";
+    case core::Outcome::kRecoveredWithSequelae: return "RECOVERED/RESOLVED WITH SEQUELAE";
+    case core::Outcome::kFatal: return "FATAL";
+    case core::Outcome::kUnknown: return "UNKNOWN";
+  }
+  return "";
+}
+
+// ISO 8601 as SDTM --DTC wants it: a date as is, a timestamp in UTC without fractions
+// ("2026-10-01T08:30:00Z" -> "2026-10-01T08:30:00").
+std::string dtc(const std::string& text) {
+  if (text.size() == 10) return text;
+  if (auto ms = core::parseTimestamp(text)) return core::formatTimestamp(*ms).substr(0, 19);
+  return text;
+}
+
+// AEREL: the strongest relatedness any drug was given by the investigator.
+std::optional<std::string> overallRel(const core::AeVersion& v) {
+  std::optional<core::Relatedness> best;
+  for (const auto& pd : v.per_drug)
+    if (pd.relatedness && (!best || *pd.relatedness > *best)) best = pd.relatedness;
+  if (!best) return std::nullopt;
+  return relText(*best);
+}
+
+// AEACN: the action when both drugs share it, MULTIPLE when they differ (SDTMIG 3.4 AE
+// assumption for several study treatments; the per-drug actions go to SUPPAE).
+std::optional<std::string> overallAction(const core::AeVersion& v) {
+  const auto& a = v.per_drug[0].action;
+  const auto& s = v.per_drug[1].action;
+  if (!a && !s) return std::nullopt;
+  if (a && s && *a != *s) return std::string("MULTIPLE");
+  return actionText(a ? *a : *s);
+}
+
+struct Sdtm {
+  Dataset ae, suppae, lb;
+};
+
+Sdtm sdtmDatasets(const store::DataCut& cut, const Analysis& analysis, const Reference& ref, const PackageOptions& o) {
+  Sdtm d{Dataset("AE", "Adverse Events",
+                 {{"STUDYID", "Study Identifier", Type::kString},
+                  {"DOMAIN", "Domain Abbreviation", Type::kString},
+                  {"USUBJID", "Unique Subject Identifier", Type::kString},
+                  {"AESEQ", "Sequence Number", Type::kInteger},
+                  {"AESPID", "Sponsor-Defined Identifier", Type::kString},
+                  {"AETERM", "Reported Term for the Adverse Event", Type::kString},
+                  {"AELLT", "Lowest Level Term", Type::kString},
+                  {"AELLTCD", "Lowest Level Term Code", Type::kInteger},
+                  {"AEDECOD", "Dictionary-Derived Term", Type::kString},
+                  {"AEBODSYS", "Body System or Organ Class", Type::kString},
+                  {"AESER", "Serious Event", Type::kString},
+                  {"AEACN", "Action Taken with Study Treatment", Type::kString},
+                  {"AEREL", "Causality", Type::kString},
+                  {"AEOUT", "Outcome of Adverse Event", Type::kString},
+                  {"AESCONG", "Congenital Anomaly or Birth Defect", Type::kString},
+                  {"AESDISAB", "Persist or Signif Disability/Incapacity", Type::kString},
+                  {"AESDTH", "Results in Death", Type::kString},
+                  {"AESHOSP", "Requires or Prolongs Hospitalization", Type::kString},
+                  {"AESLIFE", "Is Life Threatening", Type::kString},
+                  {"AESMIE", "Other Medically Important Serious Event", Type::kString},
+                  {"AETOXGR", "Standard Toxicity Grade", Type::kString},
+                  {"AESTDTC", "Start Date/Time of Adverse Event", Type::kString},
+                  {"AEENDTC", "End Date/Time of Adverse Event", Type::kString}}),
+         Dataset("SUPPAE", "Supplemental Qualifiers for AE",
+                 {{"STUDYID", "Study Identifier", Type::kString},
+                  {"RDOMAIN", "Related Domain Abbreviation", Type::kString},
+                  {"USUBJID", "Unique Subject Identifier", Type::kString},
+                  {"IDVAR", "Identifying Variable", Type::kString},
+                  {"IDVARVAL", "Identifying Variable Value", Type::kString},
+                  {"QNAM", "Qualifier Variable Name", Type::kString},
+                  {"QLABEL", "Qualifier Variable Label", Type::kString},
+                  {"QVAL", "Data Value", Type::kString},
+                  {"QORIG", "Origin", Type::kString},
+                  {"QEVAL", "Evaluator", Type::kString}}),
+         Dataset("LB", "Laboratory Test Results",
+                 {{"STUDYID", "Study Identifier", Type::kString},
+                  {"DOMAIN", "Domain Abbreviation", Type::kString},
+                  {"USUBJID", "Unique Subject Identifier", Type::kString},
+                  {"LBSEQ", "Sequence Number", Type::kInteger},
+                  {"LBSPID", "Sponsor-Defined Identifier", Type::kString},
+                  {"LBTESTCD", "Lab Test or Examination Short Name", Type::kString},
+                  {"LBTEST", "Lab Test or Examination Name", Type::kString},
+                  {"LBORRES", "Result or Finding in Original Units", Type::kString},
+                  {"LBORRESU", "Original Units", Type::kString},
+                  {"LBORNRLO", "Reference Range Lower Limit in Orig Unit", Type::kString},
+                  {"LBORNRHI", "Reference Range Upper Limit in Orig Unit", Type::kString},
+                  {"LBSTRESC", "Character Result/Finding in Std Format", Type::kString},
+                  {"LBSTRESN", "Numeric Result/Finding in Standard Units", Type::kDecimal},
+                  {"LBSTRESU", "Standard Units", Type::kString},
+                  {"LBSPEC", "Specimen Type", Type::kString},
+                  {"LBTOX", "Toxicity", Type::kString},
+                  {"LBTOXGR", "Standard Toxicity Grade", Type::kString},
+                  {"LBDTC", "Date/Time of Specimen Collection", Type::kString}})};
+
+  // AE: sorted by participant, then AE id; AESEQ counts within the participant.
+  std::vector<const AeFacts*> aes;
+  aes.reserve(analysis.aes.size());
+  for (const auto& f : analysis.aes) aes.push_back(&f);
+  std::stable_sort(aes.begin(), aes.end(),
+                   [](const AeFacts* x, const AeFacts* y) { return x->report->study_id < y->report->study_id; });
+  std::string previous;
+  int seq = 0;
+  static const char* kQnam[2][2] = {{"AERELANL", "AERELSIN"}, {"AEACNANL", "AEACNSIN"}};
+  static const char* kQlabel[2][2] = {{"Causality to Anlotinib", "Causality to Sintilimab"},
+                                      {"Action Taken with Anlotinib", "Action Taken with Sintilimab"}};
+  for (const AeFacts* f : aes) {
+    const auto& v = *f->version;
+    const std::string& sid = f->report->study_id;
+    if (sid != previous) seq = 0;
+    previous = sid;
+    const std::string usubjid = o.study_id + "-" + sid;
+    const std::string aeseq = std::to_string(++seq);
+    d.ae.cell(o.study_id);
+    d.ae.cell("AE");
+    d.ae.cell(usubjid);
+    d.ae.cell(aeseq);
+    d.ae.cell(std::to_string(f->report->id));
+    d.ae.cell(v.verbatim);
+    d.ae.cell(v.ctcae_term);
+    d.ae.cell(v.meddra_code.empty() ? std::nullopt : std::optional<std::string_view>(v.meddra_code));
+    d.ae.cell(v.ctcae_term);
+    d.ae.cell(f->soc);
+    d.ae.cell(yn(f->serious));
+    const auto acn = overallAction(v);
+    d.ae.cell(acn ? std::optional<std::string_view>(*acn) : std::nullopt);
+    const auto rel = overallRel(v);
+    d.ae.cell(rel ? std::optional<std::string_view>(*rel) : std::nullopt);
+    d.ae.cell(outcomeText(v.outcome));
+    for (core::Seriousness s : {core::Seriousness::kCongenitalAnomaly, core::Seriousness::kDisability,
+                                core::Seriousness::kDeath, core::Seriousness::kHospitalization,
+                                core::Seriousness::kLifeThreatening, core::Seriousness::kImportantMedicalEvent})
+      d.ae.cell(yn(v.hasCriterion(s)));
+    d.ae.cell(std::to_string(v.grade));
+    d.ae.cell(dtc(v.start));
+    const std::string end = v.end ? dtc(*v.end) : std::string();
+    d.ae.cell(v.end ? std::optional<std::string_view>(end) : std::nullopt);
+    for (size_t kind = 0; kind < 2; ++kind) {
+      for (size_t drug = 0; drug < 2; ++drug) {
+        const auto& pd = v.per_drug[drug];
+        std::string value;
+        if (kind == 0 && pd.relatedness) value = relText(*pd.relatedness);
+        if (kind == 1 && pd.action) value = actionText(*pd.action);
+        if (value.empty()) continue;
+        for (const char* c : {o.study_id.c_str(), "AE", usubjid.c_str(), "AESEQ", aeseq.c_str(), kQnam[kind][drug],
+                              kQlabel[kind][drug], value.c_str(), "CRF", kind == 0 ? "INVESTIGATOR" : ""})
+          d.suppae.cell(std::optional<std::string_view>(c));
+      }
+    }
+  }
+
+  // LB: in the cut's order (participant, collection time, id).
+  previous.clear();
+  for (const auto& l : cut.labs) {
+    if (l.study_id != previous) seq = 0;
+    previous = l.study_id;
+    const auto* analyte = ref.grader.find(l.test);
+    d.lb.cell(o.study_id);
+    d.lb.cell("LB");
+    d.lb.cell(o.study_id + "-" + l.study_id);
+    d.lb.cell(std::to_string(++seq));
+    d.lb.cell(std::to_string(l.id));
+    d.lb.cell(analyte ? analyte->code : l.test);
+    d.lb.cell(analyte ? std::optional<std::string_view>(analyte->name) : std::nullopt);
+    const std::string orres = number(l.value);
+    d.lb.cell(orres);
+    d.lb.cell(l.unit.empty() ? std::nullopt : std::optional<std::string_view>(l.unit));
+    const std::string lo = l.lln ? number(*l.lln) : std::string(), hi = l.uln ? number(*l.uln) : std::string();
+    d.lb.cell(l.lln ? std::optional<std::string_view>(lo) : std::nullopt);
+    d.lb.cell(l.uln ? std::optional<std::string_view>(hi) : std::nullopt);
+    // Standard units: the analyte's SI unit where the value converts to it, else as collected.
+    double value = l.value;
+    std::string unit = l.unit;
+    if (analyte) {
+      auto prepared = ref.grader.prepare(*analyte, l.unit);
+      if (prepared.isOk() && prepared.value().system == grading::UnitSystem::kSi) {
+        value *= prepared.value().factor;
+        unit = analyte->si_unit;
+      }
+    }
+    const std::string stres = number(value);
+    d.lb.cell(stres);
+    d.lb.cell(stres);
+    d.lb.cell(unit.empty() ? std::nullopt : std::optional<std::string_view>(unit));
+    d.lb.cell(l.specimen.empty() ? std::nullopt : std::optional<std::string_view>(l.specimen));
+    // LBTOX/LBTOXGR: the worst CTCAE grade the value reached (one record holds one grade).
+    std::string tox, toxgr;
+    const auto grades = nlohmann::json::parse(l.grades_json, nullptr, false);
+    int worst = -1;
+    if (grades.is_array())
+      for (const auto& g : grades)
+        if (g.is_object() && g.contains("grade") && g["grade"].is_number_integer() && g["grade"].get<int>() > worst) {
+          worst = g["grade"].get<int>();
+          tox = g.value("term", "");
+        }
+    if (worst >= 0) toxgr = std::to_string(worst);
+    d.lb.cell(tox.empty() ? std::nullopt : std::optional<std::string_view>(tox));
+    d.lb.cell(toxgr.empty() ? std::nullopt : std::optional<std::string_view>(toxgr));
+    d.lb.cell(dtc(l.collected_at));
+  }
+  return d;
+}
+
+// ---- tables and listings -------------------------------------------------------------------
+
+std::string incidenceCsv(const IncidenceTable& t) {
+  Csv csv({"level", "soc", "term", "n_treated", "grade_1_n", "grade_1_pct", "grade_2_n", "grade_2_pct", "grade_3_n",
+           "grade_3_pct", "grade_4_n", "grade_4_pct", "grade_5_n", "grade_5_pct", "grade_3_plus_n", "grade_3_plus_pct",
+           "any_grade_n", "any_grade_pct"});
+  for (const auto& r : t.rows) {
+    csv.field(r.soc.empty() ? "any" : r.term.empty() ? "soc" : "term")
+        .field(r.soc.empty() ? "Any adverse event" : r.soc)
+        .field(r.term)
+        .field(t.denominator);
+    for (int n : r.by_worst_grade) csv.field(n).field(percent(n, t.denominator));
+    csv.field(r.grade3_plus).field(percent(r.grade3_plus, t.denominator));
+    csv.field(r.any).field(percent(r.any, t.denominator));
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string relOf(const std::optional<core::Relatedness>& r) { return r ? std::string(core::toString(*r)) : ""; }
+std::string acnOf(const std::optional<core::ActionTaken>& a) { return a ? std::string(core::toString(*a)) : ""; }
+
+std::string criteriaOf(const core::AeVersion& v) {
+  std::string out;
+  for (auto s : v.serious_criteria) {
+    if (!out.empty()) out += ';';
+    out += core::toString(s);
+  }
+  return out;
+}
+
+std::string aeListing(const std::vector<const AeFacts*>& rows) {
+  Csv csv({"study_id", "site", "ae_id", "version", "ctcae_term", "soc", "grade", "serious_criteria", "start", "end",
+           "outcome", "rel_anlotinib", "rel_sintilimab", "action_anlotinib", "action_sintilimab", "categories", "aesi",
+           "treatment_emergent"});
+  for (const AeFacts* f : rows) {
+    const auto& v = *f->version;
+    std::string cats;
+    for (const auto& c : f->categories) cats += (cats.empty() ? "" : ";") + c;
+    csv.field(f->report->study_id).field(f->report->site).field(std::to_string(f->report->id)).field(v.version)
+        .field(v.ctcae_term).field(f->soc).field(v.grade).field(criteriaOf(v)).field(dtc(v.start))
+        .field(v.end ? dtc(*v.end) : "").field(core::toString(v.outcome))
+        .field(relOf(v.per_drug[0].relatedness)).field(relOf(v.per_drug[1].relatedness))
+        .field(acnOf(v.per_drug[0].action)).field(acnOf(v.per_drug[1].action)).field(cats)
+        .field(yn(f->aesi)).field(yn(f->emergent));
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string deviationListing(const std::vector<const core::SafetyChange*>& rows) {
+  Csv csv({"study_id", "recorded_at", "code", "drug", "date", "dose_ref", "rule_ids", "unverified", "text"});
+  for (const auto* c : rows) {
+    const auto d = nlohmann::json::parse(c->detail, nullptr, false);
+    std::string ids;
+    if (d.contains("rule_ids") && d["rule_ids"].is_array())
+      for (const auto& id : d["rule_ids"]) ids += (ids.empty() ? "" : ";") + id.get<std::string>();
+    csv.field(c->study_id).field(c->at).field(d.value("code", "")).field(d["drug"].is_string() ? d["drug"].get<std::string>() : "")
+        .field(d.value("date", "")).field(d.value("dose_ref", "")).field(ids).field(yn(d.value("unverified", false)))
+        .field(d.value("text", ""));
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string candidateListing(const std::vector<const core::AeCandidate*>& rows) {
+  Csv csv({"candidate_id", "study_id", "ctcae_term", "grade", "worst_case_grade", "baseline_grade", "source",
+           "source_ids", "created_at"});
+  for (const auto* c : rows) {
+    std::string ids;
+    for (auto id : c->source_ids) ids += (ids.empty() ? "" : ";") + std::to_string(id);
+    csv.field(std::to_string(c->id)).field(c->study_id).field(c->ctcae_term).field(c->grade).field(c->worst_case_grade)
+        .field(c->baseline_grade).field(c->source).field(ids).field(c->created_at);
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string clockListing(const std::vector<ClockRow>& rows) {
+  Csv csv({"study_id", "site", "ae_id", "kind", "anchor", "due_at", "met_at", "state", "hours_late"});
+  for (const auto& r : rows) {
+    const auto& d = *r.deadline;
+    csv.field(d.study_id).field(d.site).field(std::to_string(d.ae_id)).field(d.kind).field(d.anchor).field(d.due_at)
+        .field(d.met_at).field(r.state).field(fixed(r.hours_late, 1));
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string shiftCsv(const std::vector<ShiftTable>& shifts) {
+  Csv csv({"lbtestcd", "ctcae_term", "baseline_grade", "post_0", "post_1", "post_2", "post_3", "post_4", "post_missing",
+           "participants"});
+  static const char* kLabel[6] = {"0", "1", "2", "3", "4", "missing"};
+  for (const auto& t : shifts) {
+    for (size_t b = 0; b < 6; ++b) {
+      int total = 0;
+      for (int n : t.counts[b]) total += n;
+      csv.field(t.test).field(t.term).field(kLabel[b]);
+      for (int n : t.counts[b]) csv.field(n);
+      csv.field(total);
+      csv.end();
+    }
+  }
+  return csv.take();
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string exposureCsv(const std::vector<Exposure>& rows) {
+  Csv csv({"study_id", "site", "treated", "first_dose", "last_dose", "days_on_treatment", "cycles_started",
+           "anlotinib_mg_given", "anlotinib_mg_planned", "anlotinib_rdi_pct", "anlotinib_days_given", "sintilimab_doses",
+           "doses_held", "first_discontinuation"});
+  for (const auto& e : rows) {
+    const bool treated = !e.first_dose.empty();
+    csv.field(e.study_id).field(e.site).field(yn(treated)).field(e.first_dose).field(e.last_dose)
+        .field(treated ? std::to_string(e.days_on_treatment) : "").field(e.cycles_started)
+        .field(number(e.anlotinib_mg_given)).field(number(e.anlotinib_mg_planned))
+        .field(e.anlotinib_rdi ? fixed(100 * *e.anlotinib_rdi, 1) : "").field(e.anlotinib_days_given)
+        .field(e.sintilimab_doses).field(e.holds).field(e.discontinued.value_or(""));
+    csv.end();
+  }
+  return csv.take();
+}
+
+struct Summary {
+  std::string label;
+  std::vector<double> values;
+};
+
+std::vector<Summary> exposureSummaries(const Analysis& a) {
+  std::vector<Summary> s = {{"Cycles started", {}},
+                            {"Days on treatment", {}},
+                            {"Anlotinib relative dose intensity (%)", {}},
+                            {"Sintilimab doses given", {}}};
+  for (const auto& e : a.exposure) {
+    if (e.first_dose.empty()) continue;
+    s[0].values.push_back(e.cycles_started);
+    s[1].values.push_back(e.days_on_treatment);
+    if (e.anlotinib_rdi) s[2].values.push_back(100 * *e.anlotinib_rdi);
+    s[3].values.push_back(e.sintilimab_doses);
+  }
+  return s;
+}
+
+std::string exposureSummaryCsv(const Analysis& a) {
+  Csv csv({"measure", "n", "median", "min", "max", "total"});
+  for (const auto& s : exposureSummaries(a)) {
+    double total = 0;
+    for (double v : s.values) total += v;
+    const bool any = !s.values.empty();
+    csv.field(s.label).field(static_cast<int>(s.values.size())).field(any ? fixed(median(s.values), 1) : "")
+        .field(any ? fixed(*std::min_element(s.values.begin(), s.values.end()), 1) : "")
+        .field(any ? fixed(*std::max_element(s.values.begin(), s.values.end()), 1) : "").field(fixed(total, 1));
+    csv.end();
+  }
+  csv.field("Participant-years on treatment").field(a.treated).field("").field("").field("").field(fixed(a.participant_years, 3));
+  csv.end();
+  return csv.take();
+}
+
+std::string ratesCsv(const Analysis& a) {
+  Csv csv({"event", "label", "events", "participant_years", "per_100_participant_years"});
+  for (const auto& r : a.rates) {
+    csv.field(r.id).field(r.label).field(r.events).field(fixed(a.participant_years, 3)).field(fixed(r.per_100_py, 2));
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string stoppingCsv(const Analysis& a) {
+  Csv csv({"id", "label", "observed", "treated", "unacceptable_rate", "prior_a", "prior_b", "posterior_a", "posterior_b",
+           "posterior_probability", "threshold", "crossed", "verified", "source"});
+  for (const auto& r : a.stopping) {
+    const Boundary& b = *r.boundary;
+    csv.field(b.id).field(b.label).field(r.observed).field(r.treated).field(number(b.unacceptable_rate))
+        .field(number(b.prior_a)).field(number(b.prior_b)).field(number(r.posterior_a)).field(number(r.posterior_b))
+        .field(fixed(r.probability, 4)).field(number(b.threshold)).field(yn(r.crossed))
+        .field(b.verified ? "VERIFIED" : "UNVERIFIED").field(b.source);
+    csv.end();
+  }
+  return csv.take();
+}
+
+std::string categoryCsv(const Analysis& a) {
+  Csv csv({"category", "kind", "n_treated", "grade_1_n", "grade_2_n", "grade_3_n", "grade_4_n", "grade_5_n",
+           "grade_3_plus_n", "grade_3_plus_pct", "any_grade_n", "any_grade_pct"});
+  for (const auto& r : a.by_category) {
+    csv.field(r.category).field(r.kind).field(a.treated);
+    for (int n : r.by_worst_grade) csv.field(n);
+    csv.field(r.grade3_plus).field(percent(r.grade3_plus, a.treated)).field(r.any).field(percent(r.any, a.treated));
+    csv.end();
+  }
+  return csv.take();
+}
+
+}  // namespace
+
+void appendCsvField(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+}
+
+core::Result<PackageResult> writePackage(const store::DataCut& cut, const Reference& ref, const PackageOptions& options,
+                                         const std::string& out_dir, const Progress& progress) {
+  auto step = [&](std::string_view stage, double f) {
+    if (progress) progress(stage, f);
+  };
+  PackageResult result;
+  result.directory = out_dir;
+  result.zip = out_dir + ".zip";
+  std::error_code ec;
+  fs::create_directories(fs::path(out_dir) / "tables", ec);
+  fs::create_directories(fs::path(out_dir) / "listings", ec);
+  fs::create_directories(fs::path(out_dir) / "sdtm", ec);
+  if (ec) return core::Status::unavailable("cannot create " + out_dir + ": " + ec.message());
+
+  std::map<std::string, std::string> files;  // path -> content, written in path order
+  step("analysing", 0.05);
+  const Analysis analysis = analyse(cut, ref, AnalysisOptions{options.zero_rows});
+  step("tables", 0.25);
+  for (const auto& t : analysis.incidence) files["tables/incidence_" + t.id + ".csv"] = incidenceCsv(t);
+  files["tables/incidence_by_category.csv"] = categoryCsv(analysis);
+  files["tables/lab_shift.csv"] = shiftCsv(analysis.shifts);
+  files["tables/exposure.csv"] = exposureCsv(analysis.exposure);
+  files["tables/exposure_summary.csv"] = exposureSummaryCsv(analysis);
+  files["tables/event_rates.csv"] = ratesCsv(analysis);
+  files["tables/stopping_monitor.csv"] = stoppingCsv(analysis);
+  step("listings", 0.35);
+  files["listings/serious_aes.csv"] = aeListing(analysis.serious);
+  files["listings/deaths.csv"] = aeListing(analysis.deaths);
+  files["listings/dose_actions.csv"] = aeListing(analysis.dose_actions);
+  files["listings/protocol_deviations.csv"] = deviationListing(analysis.deviations);
+  files["listings/pending_lab_aes.csv"] = candidateListing(analysis.pending_candidates);
+  files["listings/reporting_clocks.csv"] = clockListing(analysis.clocks);
+  step("SDTM datasets", 0.45);
+  {
+    Sdtm sdtm = sdtmDatasets(cut, analysis, ref, options);
+    files["sdtm/ae.json"] = sdtm.ae.json(options.study_id, cut.cut, options.software_version);
+    files["sdtm/suppae.json"] = sdtm.suppae.json(options.study_id, cut.cut, options.software_version);
+    files["sdtm/lb.json"] = sdtm.lb.json(options.study_id, cut.cut, options.software_version);
+    files["sdtm/ae.csv"] = std::move(sdtm.ae.csv());
+    files["sdtm/suppae.csv"] = std::move(sdtm.suppae.csv());
+    files["sdtm/lb.csv"] = std::move(sdtm.lb.csv());
+  }
+  step("report", 0.6);
+  files["report.html"] = renderReport(analysis, ref, options);
+
+  step("writing files", 0.7);
+  nlohmann::ordered_json manifest;
+  manifest["format"] = "vigil-dsmb-package/1";
+  manifest["data_cut"] = cut.cut;
+  manifest["generated_at"] = options.generated_at;
+  manifest["software"] = {{"name", "Vigil"}, {"version", options.software_version}};
+  manifest["versions"] = {{"ctcae", ref.ctcae_version},
+                          {"dose_rules", ref.dose_rules_version},
+                          {"categories", ref.categories.version()},
+                          {"stopping_rules", ref.stopping.version}};
+  manifest["study_id"] = options.study_id;
+  manifest["participants"] = analysis.participants;
+  manifest["treated"] = analysis.treated;
+  manifest["zero_rows"] = options.zero_rows;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto& [path, content] : files) {
+    std::ofstream out(fs::path(out_dir) / path, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out) return core::Status::unavailable("cannot write " + out_dir + "/" + path);
+    PackageFile f{path, core::sha256Hex(content), content.size()};
+    list.push_back({{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
+    result.files.push_back(std::move(f));
+  }
+  manifest["files"] = std::move(list);
+  const std::string manifest_text = manifest.dump(2) + "\n";
+  {
+    std::ofstream out(fs::path(out_dir) / "manifest.json", std::ios::binary | std::ios::trunc);
+    out << manifest_text;
+    if (!out) return core::Status::unavailable("cannot write " + out_dir + "/manifest.json");
+  }
+  result.manifest_sha256 = core::sha256Hex(manifest_text);
+
+  step("zipping", 0.8);
+  try {
+    std::ofstream zip_out(result.zip, std::ios::binary | std::ios::trunc);
+    if (!zip_out) return core::Status::unavailable("cannot write " + result.zip);
+    Poco::Zip::Compress zip(zip_out, true);
+    // Entries carry the data cut as their time, so the zip depends on nothing but the package.
+    const int64_t cut_ms = analysis.cut_ms;
+    const int64_t day = cut_ms / core::kDayMs;
+    const std::string date = core::formatDate(day);
+    const int64_t sec = (cut_ms % core::kDayMs) / 1000;
+    const Poco::DateTime when(std::stoi(date.substr(0, 4)), std::stoi(date.substr(5, 2)), std::stoi(date.substr(8, 2)),
+                              static_cast<int>(sec / 3600), static_cast<int>(sec / 60 % 60), static_cast<int>(sec % 60));
+    const std::string root = fs::path(out_dir).filename().string();
+    auto add = [&](const std::string& path, const std::string& content) {
+      std::istringstream in(content);
+      zip.addFile(in, when, Poco::Path(root + "/" + path, Poco::Path::PATH_UNIX), Poco::Zip::ZipCommon::CM_DEFLATE,
+                  Poco::Zip::ZipCommon::CL_SUPERFAST);
+    };
+    add("manifest.json", manifest_text);
+    size_t done = 0;
+    for (const auto& [path, content] : files) {
+      add(path, content);
+      step("zipping", 0.8 + 0.2 * static_cast<double>(++done) / static_cast<double>(files.size()));
+    }
+    zip.close();
+    zip_out.close();
+    if (!zip_out) return core::Status::unavailable("cannot write " + result.zip);
+  } catch (const Poco::Exception& e) {
+    return core::Status::unavailable("cannot write " + result.zip + ": " + e.displayText());
+  }
+  step("done", 1.0);
+  return result;
+}
+
+}  // namespace vigil::exports
