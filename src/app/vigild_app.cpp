@@ -14,6 +14,7 @@
 #include "app/logging.h"
 #include "app/ticker.h"
 #include "core/version.h"
+#include "exports/exporter.h"
 #include "http/server.h"
 #include "intake/intake_service.h"
 #include "mail/file_mailer.h"
@@ -133,6 +134,14 @@ int VigildApp::main(const std::vector<std::string>& args) {
   outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
   dispatcher.start();
   http::Server server(settings_.http, intake, *store, clock);
+  exports::PackageOptions package_options;
+  package_options.study_id = settings_.study_id;
+  package_options.software_version = core::kVersion;
+  const exports::Reference reference{knowledge->catalogue, knowledge->grader,        knowledge->categories,
+                                     knowledge->reporting, knowledge->stopping,      knowledge->dose.version(),
+                                     knowledge->ctcae_version};
+  const exports::DsmbExporter exporter(*store, reference, package_options, clock);
+  server.setExports(&exporter, settings_.exports_dir);
   try {
     server.start();
   } catch (const std::exception& e) {

@@ -267,10 +267,15 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
     for (const auto& p : cut.participants) {
       const Exposure& x = a.exposure[exposure_of[p.study_id]];
       if (x.first_dose.empty()) continue;
+      // The baseline value's own grade, against its reference range: graded as a value of a
+      // participant with a normal baseline (graded against itself, every value would be 0).
+      core::Participant without_baseline = p;
+      without_baseline.baseline_labs.clear();
       for (const auto& b : p.baseline_labs) {
         const auto* analyte = ref.grader.find(b.test);
         if (!analyte) continue;
-        auto grades = grading::gradeMeasurement(ref.grader, b.test, b.value, b.unit, b.lln, b.uln, p);
+        auto grades = grading::gradeAssumingNormalBaseline(ref.grader, b.test, b.value, b.unit, b.lln, b.uln,
+                                                           without_baseline);
         if (!grades.isOk()) continue;
         for (const auto& g : grades.value()) {
           auto& cell = shift[{analyte->code, g.term}].try_emplace(p.study_id, -1, -1).first->second;

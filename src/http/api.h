@@ -14,6 +14,7 @@
 #include "core/time.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "exports/exporter.h"
 #include "intake/intake_service.h"
 #include "store/store.h"
 
@@ -57,6 +58,14 @@ class Api {
   Metrics& metrics() { return metrics_; }
   double uptimeSeconds() const;
   int64_t nowMs() const { return clock_.nowMs(); }
+  // The DSMB package export (GET /api/v1/exports/dsmb): packages are written under dir. Set
+  // before the server starts; without it the route answers 503.
+  void setExports(const exports::DsmbExporter* exporter, std::string dir) {
+    exporter_ = exporter;
+    exports_dir_ = std::move(dir);
+  }
+  const exports::DsmbExporter* exporter() const { return exporter_; }
+  const std::string& exportsDir() const { return exports_dir_; }
 
  private:
   intake::IntakeService& intake_;
@@ -65,6 +74,8 @@ class Api {
   const core::Clock& clock_;
   int64_t started_ms_;
   Router<RouteSpec> router_;
+  const exports::DsmbExporter* exporter_ = nullptr;
+  std::string exports_dir_;
 };
 
 }  // namespace vigil::http

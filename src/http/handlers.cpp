@@ -1,5 +1,9 @@
 #include <nlohmann/json.hpp>
 
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
 #include "core/crypto.h"
 #include "core/version.h"
 #include "http/api.h"
@@ -332,6 +336,39 @@ Response markDeadlineMet(Api& api, const Request& req) {
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.markDeadlineMet(ctx, *id, body); });
 }
 
+Response exportDsmb(Api& api, const Request& req) {
+  const core::Role role = req.user->role;
+  if (role != core::Role::kDsmb && role != core::Role::kSafetyOfficer && role != core::Role::kAdmin)
+    return problem(Status::forbidden("the DSMB package is for the DSMB, safety officers and administrators"));
+  Response error;
+  Query q(req, {"as_of", "zero_rows"});
+  const auto as_of = q.text("as_of");
+  const auto zero_rows = q.boolean("zero_rows");
+  if (!q.ok(error)) return error;
+  if (!as_of) return problem(Status::invalid("as_of is required", {{"as_of", "is required, e.g. 2026-10-31T23:59:59Z"}}), 400);
+  const exports::DsmbExporter* exporter = api.exporter();
+  if (!exporter) return problem(Status::unavailable("exports are not configured"));
+  auto cut = exporter->normaliseCut(*as_of);
+  if (!cut.isOk()) return problem(cut.status(), 400);
+  // Each request writes into a directory of its own; the package inside is named by the cut.
+  static std::atomic<uint64_t> counter{0};
+  const std::string request_dir = api.exportsDir() + "/" + std::to_string(api.nowMs()) + "-" +
+                                  std::to_string(counter.fetch_add(1)) + "-" + req.user->name;
+  const std::string name = exports::DsmbExporter::packageName(cut.value());
+  auto result = exporter->run({*as_of, zero_rows.value_or(false), req.user->name, request_dir + "/" + name});
+  if (!result.isOk()) return problem(result.status());
+  std::ifstream zip(result.value().zip, std::ios::binary);
+  std::stringstream bytes;
+  bytes << zip.rdbuf();
+  if (!zip) return problem(Status::unavailable("the package zip cannot be read back"));
+  Response r;
+  r.content_type = "application/zip";
+  r.body = bytes.str();
+  r.headers.push_back({"Content-Disposition", "attachment; filename=\"" + name + ".zip\""});
+  r.headers.push_back({"X-Vigil-Manifest-SHA256", result.value().manifest_sha256});
+  return r;
+}
+
 }  // namespace
 
 int httpStatusOf(core::StatusCode code) {
@@ -402,6 +439,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/pregnancies/{id}/outcome", {recordPregnancyOutcome, true});
   router_.add("GET", "/api/v1/alerts", {listAlerts, true});
   router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
+  router_.add("GET", "/api/v1/exports/dsmb", {exportDsmb, true});
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

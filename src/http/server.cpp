@@ -241,6 +241,10 @@ Server::Server(HttpOptions options, intake::IntakeService& intake, store::Store&
 
 Server::~Server() { stop(); }
 
+void Server::setExports(const exports::DsmbExporter* exporter, std::string dir) {
+  impl_->shared.api.setExports(exporter, std::move(dir));
+}
+
 void Server::start() {
   const auto& o = impl_->shared.options;
   Poco::Net::ServerSocket socket;

@@ -12,6 +12,10 @@
 #include "intake/intake_service.h"
 #include "store/store.h"
 
+namespace vigil::exports {
+class DsmbExporter;
+}
+
 namespace vigil::http {
 
 struct HttpOptions {
@@ -28,6 +32,8 @@ class Server {
  public:
   Server(HttpOptions options, intake::IntakeService& intake, store::Store& store, const core::Clock& clock);
   ~Server();
+  // Enables GET /api/v1/exports/dsmb (call before start); exporter must outlive the server.
+  void setExports(const exports::DsmbExporter* exporter, std::string dir);
   // Binds and starts serving. Throws Poco::Exception when the address cannot be bound.
   void start();
   // The bound port (useful with port 0).
