@@ -102,7 +102,8 @@ bool Daemon::waitOutboxIdle(int64_t min_sent, int timeout_ms) const {
 
 std::vector<std::string> Daemon::commonArgs() const {
   return {"--config=" VIGIL_SOURCE_DIR "/config/vigil.properties", "--set=store.path=" + dbPath(),
-          "--set=log.file=" + logPath(), "--set=mail.dir=" + mailDir()};
+          "--set=log.file=" + logPath(), "--set=mail.dir=" + mailDir(),
+          "--set=exports.dir=" + dir_.file("exports")};
 }
 
 void Daemon::start(const std::vector<std::string>& extra_args) {
