@@ -32,58 +32,82 @@ bool withdrewOrChanged(const core::AeVersion& v, bool withdrawal_only) {
   return false;
 }
 
-// Worst grade per participant for each key, then one row per key.
-struct Worst {
-  std::map<std::string, int> any;                                          // study ID -> worst
-  std::map<std::string, std::map<std::string, int>> by_soc;                // soc -> study ID -> worst
-  std::map<std::pair<std::string, std::string>, std::map<std::string, int>> by_term;  // (soc, term) -> ...
-};
+// Worst grade per participant for one row: the participant's index -> grade (0 = none).
+using Worst = std::vector<int8_t>;
 
-void raise(std::map<std::string, int>& m, const std::string& key, int grade) {
-  auto [it, inserted] = m.emplace(key, grade);
-  if (!inserted) it->second = std::max(it->second, grade);
+void raise(Worst& w, int participant, int grade) {
+  auto& cell = w[static_cast<size_t>(participant)];
+  cell = static_cast<int8_t>(std::max<int>(cell, grade));
 }
 
 template <typename Row>
-void fill(Row& row, const std::map<std::string, int>& worst) {
-  for (const auto& [id, g] : worst) {
-    if (g >= 1 && g <= 5) ++row.by_worst_grade[static_cast<size_t>(g - 1)];
+void fill(Row& row, const Worst& worst) {
+  for (int8_t g : worst) {
+    if (g <= 0) continue;
+    if (g <= 5) ++row.by_worst_grade[static_cast<size_t>(g - 1)];
     if (g >= 3) ++row.grade3_plus;
     ++row.any;
   }
 }
 
-IncidenceTable incidence(const std::string& id, const std::string& title, int denominator, const std::vector<AeFacts>& aes,
-                         bool (*keep)(const AeFacts&), const std::vector<const grading::CtcaeTerm*>& zero_terms) {
-  Worst w;
+// Counts with participant and term indices, not names: one table is a pass over every AE.
+IncidenceTable incidence(const std::string& id, const std::string& title, int denominator, size_t participants,
+                         const std::vector<AeFacts>& aes, bool (*keep)(const AeFacts&),
+                         const std::vector<const grading::CtcaeTerm*>& zero_terms) {
+  std::unordered_map<std::string_view, size_t> term_of, soc_of;
+  std::vector<std::pair<std::string_view, std::string_view>> terms;  // (soc, term) by term index
+  std::vector<std::string_view> socs;
+  std::vector<Worst> by_term, by_soc;
+  Worst any(participants, 0);
+  auto index = [&](std::string_view soc, std::string_view term) {
+    auto [t, new_term] = term_of.emplace(term, terms.size());
+    if (new_term) {
+      terms.emplace_back(soc, term);
+      by_term.emplace_back();
+      auto [s, new_soc] = soc_of.emplace(soc, socs.size());
+      if (new_soc) {
+        socs.push_back(soc);
+        by_soc.emplace_back();
+      }
+    }
+    return std::pair(t->second, soc_of.at(soc));
+  };
   for (const auto& f : aes) {
-    if (!f.treated || !f.emergent || !keep(f)) continue;
+    if (!f.treated || !f.emergent || f.participant < 0 || !keep(f)) continue;
     const int g = f.version->grade;
-    const std::string& who = f.report->study_id;
-    raise(w.any, who, g);
-    raise(w.by_soc[f.soc], who, g);
-    raise(w.by_term[{f.soc, f.version->ctcae_term}], who, g);
+    const auto [t, s] = index(f.soc, f.version->ctcae_term);
+    if (by_term[t].empty()) by_term[t].assign(participants, 0);
+    if (by_soc[s].empty()) by_soc[s].assign(participants, 0);
+    raise(any, f.participant, g);
+    raise(by_soc[s], f.participant, g);
+    raise(by_term[t], f.participant, g);
   }
-  for (const auto* t : zero_terms) {
-    w.by_soc[t->soc];
-    w.by_term[{t->soc, t->term}];
-  }
+  for (const auto* t : zero_terms) index(t->soc, t->term);
+
   IncidenceTable table{id, title, denominator, {}};
-  IncidenceRow any;
-  fill(any, w.any);
-  table.rows.push_back(any);
-  for (const auto& [soc, worst] : w.by_soc) {
+  IncidenceRow any_row;
+  fill(any_row, any);
+  table.rows.push_back(any_row);
+  std::vector<size_t> order(terms.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return terms[x] < terms[y]; });
+  std::string_view current_soc;
+  bool first = true;
+  for (size_t t : order) {
+    const auto& [soc, term] = terms[t];
+    if (first || soc != current_soc) {
+      IncidenceRow row;
+      row.soc = soc;
+      fill(row, by_soc[soc_of.at(soc)]);
+      table.rows.push_back(row);
+      current_soc = soc;
+      first = false;
+    }
     IncidenceRow row;
     row.soc = soc;
-    fill(row, worst);
+    row.term = term;
+    fill(row, by_term[t]);
     table.rows.push_back(row);
-    for (auto it = w.by_term.lower_bound({soc, ""}); it != w.by_term.end() && it->first.first == soc; ++it) {
-      IncidenceRow term_row;
-      term_row.soc = soc;
-      term_row.term = it->first.second;
-      fill(term_row, it->second);
-      table.rows.push_back(term_row);
-    }
   }
   return table;
 }
@@ -148,6 +172,7 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
     f.start_day = dayOf(f.version->start);
     auto e = exposure_of.find(r.study_id);
     if (e != exposure_of.end()) {
+      f.participant = static_cast<int>(e->second);
       const Exposure& x = a.exposure[e->second];
       f.treated = !x.first_dose.empty();
       f.emergent = f.treated && f.start_day >= dayOf(x.first_dose);
@@ -195,27 +220,28 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
     }
     return false;
   });
-  a.incidence.push_back(incidence("all", "All treatment-emergent AEs", a.treated, a.aes,
+  a.incidence.push_back(incidence("all", "All treatment-emergent AEs", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts&) { return true; }, all_terms));
-  a.incidence.push_back(incidence("related_anlotinib", "AEs related to anlotinib", a.treated, a.aes,
+  a.incidence.push_back(incidence("related_anlotinib", "AEs related to anlotinib", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.related[0]; }, all_terms));
-  a.incidence.push_back(incidence("related_sintilimab", "AEs related to sintilimab", a.treated, a.aes,
+  a.incidence.push_back(incidence("related_sintilimab", "AEs related to sintilimab", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.related[1]; }, all_terms));
-  a.incidence.push_back(incidence("related_either", "AEs related to anlotinib or sintilimab", a.treated, a.aes,
+  a.incidence.push_back(incidence("related_either", "AEs related to anlotinib or sintilimab", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.related[0] || f.related[1]; }, all_terms));
-  a.incidence.push_back(incidence("irae", "Immune-related AEs (irAE)", a.treated, a.aes,
+  a.incidence.push_back(incidence("irae", "Immune-related AEs (irAE)", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.irae; }, irae_terms));
-  a.incidence.push_back(incidence("anti_angiogenic", "Anti-angiogenic AEs", a.treated, a.aes,
+  a.incidence.push_back(incidence("anti_angiogenic", "Anti-angiogenic AEs", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.anti_angiogenic; }, aa_terms));
-  a.incidence.push_back(incidence("aesi", "AEs of special interest (AESI)", a.treated, a.aes,
+  a.incidence.push_back(incidence("aesi", "AEs of special interest (AESI)", a.treated, a.exposure.size(), a.aes,
                                   [](const AeFacts& f) { return f.aesi; }, aesi_terms));
 
   // ---- by category (the report's bars) ----
   {
-    std::map<std::string, std::map<std::string, int>> worst;
+    std::map<std::string, Worst> worst;
+    for (const auto& c : ref.categories.categories()) worst[c.name].assign(a.exposure.size(), 0);
     for (const auto& f : a.aes) {
       if (!f.treated || !f.emergent) continue;
-      for (const auto& c : f.categories) raise(worst[c], f.report->study_id, f.version->grade);
+      for (const auto& c : f.categories) raise(worst[c], f.participant, f.version->grade);
     }
     for (const auto& c : ref.categories.categories()) {
       CategoryRow row;

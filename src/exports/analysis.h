@@ -45,6 +45,7 @@ struct AeFacts {
   const core::AeReport* report = nullptr;
   const core::AeVersion* version = nullptr;
   std::string soc;
+  int participant = -1;      // index into Analysis::exposure
   bool treated = false;      // the participant is in the treated population
   bool emergent = false;     // started on or after the participant's first dose
   std::array<bool, 2> related{};

@@ -251,7 +251,10 @@ void aeListing(std::string& h, const char* title, const std::vector<const AeFact
     const auto& f = *rows[i];
     const auto& v = *f.version;
     std::string crit;
-    for (auto s : v.serious_criteria) crit += (crit.empty() ? "" : ", ") + std::string(core::toString(s));
+    for (auto s : v.serious_criteria) {
+      if (!crit.empty()) crit += ", ";
+      crit += core::toString(s);
+    }
     auto drug = [&](size_t d) {
       const auto& pd = v.per_drug[d];
       return esc(pd.relatedness ? core::toString(*pd.relatedness) : "-") + " / " +
