@@ -148,4 +148,16 @@ TEST_CASE("vigilctl export dsmb writes the package and its zip; no progress bar 
   CHECK(future.err.find("--as-of") != std::string::npos);
   auto usage = d.ctl({"export", "dsmb", "--out=" + d.dir() + "/g"});
   CHECK(usage.exit_code == 64);
+
+  // On a terminal (script(1) from bsdutils, an essential Debian package, gives it one) the same
+  // command draws a progress bar that ends at 100 %.
+  std::string command = VIGILCTL_PATH;
+  for (const auto& a : d.commonArgs()) command += " '" + a + "'";
+  command += " export dsmb --as-of=" + nowText() + " --out=" + d.dir() + "/tty";
+  auto tty = runCommand("/usr/bin/script", {"-qefc", command, "/dev/null"});
+  INFO(tty.out << tty.err);
+  CHECK(tty.exit_code == 0);
+  CHECK(tty.out.find('\r') != std::string::npos);
+  CHECK(tty.out.find("100% done") != std::string::npos);
+  CHECK(std::filesystem::exists(d.dir() + "/tty.zip"));
 }
