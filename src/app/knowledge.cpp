@@ -9,6 +9,10 @@
 
 namespace vigil::app {
 
+exports::Reference exportReference(const Knowledge& k) {
+  return {k.catalogue, k.grader, k.categories, k.reporting, k.stopping, k.dose.version(), k.ctcae_version};
+}
+
 std::unique_ptr<Knowledge> loadKnowledge(const Settings& settings, std::string& error) {
   auto catalogue = grading::Catalogue::load(settings.ctcae_dir + "/terms.tsv");
   if (!catalogue.isOk()) return error = catalogue.status().message(), nullptr;

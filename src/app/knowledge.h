@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/settings.h"
+#include "exports/analysis.h"
 #include "exports/stopping.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
@@ -24,6 +25,9 @@ struct Knowledge {
   exports::StoppingRules stopping;  // alerts/rules/stopping.json (DSMB monitor)
   std::string ctcae_version;        // e.g. "5.0 (2017-11-27), data sha256 1a2b..." (ctcae/SHA256SUMS)
 };
+
+// What the DSMB package is computed against, with the versions its manifest names.
+exports::Reference exportReference(const Knowledge& k);
 
 // Loads and checks everything; on failure returns nullptr and sets error to what is wrong.
 std::unique_ptr<Knowledge> loadKnowledge(const Settings& settings, std::string& error);

@@ -194,8 +194,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
 int VigilctlApp::exportDsmb(store::Store& store, const Knowledge& knowledge, const Settings& settings,
                             const core::Clock& clock) {
   if (option("as-of").empty() || option("out").empty()) return usage("export dsmb needs --as-of and --out");
-  const exports::Reference ref{knowledge.catalogue, knowledge.grader,  knowledge.categories,   knowledge.reporting,
-                               knowledge.stopping,  knowledge.dose.version(), knowledge.ctcae_version};
+  const exports::Reference ref = exportReference(knowledge);
   exports::PackageOptions options;
   options.study_id = settings.study_id;
   options.software_version = core::kVersion;

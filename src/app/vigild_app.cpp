@@ -133,14 +133,12 @@ int VigildApp::main(const std::vector<std::string>& args) {
   Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
   outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
   dispatcher.start();
-  http::Server server(settings_.http, intake, *store, clock);
   exports::PackageOptions package_options;
   package_options.study_id = settings_.study_id;
   package_options.software_version = core::kVersion;
-  const exports::Reference reference{knowledge->catalogue, knowledge->grader,        knowledge->categories,
-                                     knowledge->reporting, knowledge->stopping,      knowledge->dose.version(),
-                                     knowledge->ctcae_version};
+  const exports::Reference reference = exportReference(*knowledge);
   const exports::DsmbExporter exporter(*store, reference, package_options, clock);
+  http::Server server(settings_.http, intake, *store, clock);
   server.setExports(&exporter, settings_.exports_dir);
   try {
     server.start();

@@ -161,6 +161,32 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
     }
   }
 
+  {
+    std::vector<std::pair<const char*, std::vector<double>>> measures = {{"Cycles started", {}},
+                                                                       {"Days on treatment", {}},
+                                                                       {"Anlotinib relative dose intensity (%)", {}},
+                                                                       {"Sintilimab doses given", {}}};
+    for (const auto& e : a.exposure) {
+      if (e.first_dose.empty()) continue;
+      measures[0].second.push_back(e.cycles_started);
+      measures[1].second.push_back(e.days_on_treatment);
+      if (e.anlotinib_rdi) measures[2].second.push_back(100 * *e.anlotinib_rdi);
+      measures[3].second.push_back(e.sintilimab_doses);
+    }
+    for (auto& [label, v] : measures) {
+      ExposureSummary sum{label, static_cast<int>(v.size()), 0, 0, 0, 0};
+      if (!v.empty()) {
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        sum.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+        sum.min = v.front();
+        sum.max = v.back();
+        for (double x : v) sum.total += x;
+      }
+      a.exposure_summary.push_back(sum);
+    }
+  }
+
   // ---- each AE as it stood ----
   a.aes.reserve(cut.adverse_events.size());
   for (const auto& r : cut.adverse_events) {

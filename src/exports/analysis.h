@@ -106,6 +106,13 @@ struct Exposure {
   std::optional<std::string> discontinued;  // date of the first AE whose action withdrew a drug
 };
 
+// One exposure measure over the treated participants.
+struct ExposureSummary {
+  std::string label;
+  int n = 0;  // participants with a value
+  double median = 0, min = 0, max = 0, total = 0;
+};
+
 struct EventRate {
   std::string id;
   std::string label;
@@ -143,6 +150,7 @@ struct Analysis {
   std::vector<ClockRow> clocks;
   std::vector<ShiftTable> shifts;
   std::vector<Exposure> exposure;  // every participant, by study ID
+  std::vector<ExposureSummary> exposure_summary;  // cycles, days, anlotinib RDI (%), sintilimab doses
   double participant_years = 0;
   std::vector<EventRate> rates;
   std::vector<BoundaryResult> stopping;

@@ -28,6 +28,8 @@ core::Result<PackageResult> DsmbExporter::run(const ExportRequest& request, cons
   std::error_code ec;
   if (std::filesystem::exists(request.out_dir, ec) && !std::filesystem::is_empty(request.out_dir, ec))
     return core::Status::invalid(request.out_dir + " is not empty", {{"out", "must be a new or empty directory"}});
+  if (std::filesystem::exists(request.out_dir + ".zip", ec))
+    return core::Status::invalid(request.out_dir + ".zip exists", {{"out", "DIR.zip must not exist yet"}});
   if (progress) progress("reading the data cut", 0.0);
   auto cut = store_.dataCut(cut_text.value());
   if (!cut.isOk()) return cut.status();

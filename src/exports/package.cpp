@@ -189,12 +189,14 @@ std::string outcomeText(core::Outcome o) {
   return "";
 }
 
-// ISO 8601 as SDTM --DTC wants it: a date as is, a timestamp in UTC without fractions
-// ("2026-10-01T08:30:00Z" -> "2026-10-01T08:30:00").
+// ISO 8601 as SDTM --DTC wants it: a date as is; a timestamp as its clock time as recorded, to the
+// second, without the zone ("2026-10-01T08:30:00+08:00" -> "2026-10-01T08:30:00"), so the date
+// stays the day the site recorded.
 std::string dtc(const std::string& text) {
-  if (text.size() == 10) return text;
-  if (auto ms = core::parseTimestamp(text)) return core::formatTimestamp(*ms).substr(0, 19);
-  return text;
+  if (text.size() <= 10 || !core::parseTimestamp(text)) return text;
+  std::string local = text.substr(0, text.find_first_of("Z+-", 11));
+  local = local.substr(0, local.find('.'));
+  return local.size() == 16 ? local + ":00" : local;
 }
 
 // AEREL: the strongest relatedness any drug was given by the investigator.
@@ -442,11 +444,12 @@ std::string aeListing(const std::vector<const AeFacts*>& rows) {
 std::string deviationListing(const std::vector<const core::SafetyChange*>& rows) {
   Csv csv({"study_id", "recorded_at", "code", "drug", "date", "dose_ref", "rule_ids", "unverified", "text"});
   for (const auto* c : rows) {
-    const auto d = nlohmann::json::parse(c->detail, nullptr, false);
+    const auto parsed = nlohmann::json::parse(c->detail, nullptr, false);
+    const auto d = parsed.is_object() ? parsed : nlohmann::json::object();
     std::string ids;
     if (d.contains("rule_ids") && d["rule_ids"].is_array())
       for (const auto& id : d["rule_ids"]) addItem(ids, id.get<std::string>());
-    csv.field(c->study_id).field(c->at).field(d.value("code", "")).field(d["drug"].is_string() ? d["drug"].get<std::string>() : "")
+    csv.field(c->study_id).field(c->at).field(d.value("code", "")).field(d.contains("drug") && d["drug"].is_string() ? d["drug"].get<std::string>() : "")
         .field(d.value("date", "")).field(d.value("dose_ref", "")).field(ids).field(yn(d.value("unverified", false)))
         .field(d.value("text", ""));
     csv.end();
@@ -495,13 +498,6 @@ std::string shiftCsv(const std::vector<ShiftTable>& shifts) {
   return csv.take();
 }
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 std::string exposureCsv(const std::vector<Exposure>& rows) {
   Csv csv({"study_id", "site", "treated", "first_dose", "last_dose", "days_on_treatment", "cycles_started",
            "anlotinib_mg_given", "anlotinib_mg_planned", "anlotinib_rdi_pct", "anlotinib_days_given", "sintilimab_doses",
@@ -518,35 +514,12 @@ std::string exposureCsv(const std::vector<Exposure>& rows) {
   return csv.take();
 }
 
-struct Summary {
-  std::string label;
-  std::vector<double> values;
-};
-
-std::vector<Summary> exposureSummaries(const Analysis& a) {
-  std::vector<Summary> s = {{"Cycles started", {}},
-                            {"Days on treatment", {}},
-                            {"Anlotinib relative dose intensity (%)", {}},
-                            {"Sintilimab doses given", {}}};
-  for (const auto& e : a.exposure) {
-    if (e.first_dose.empty()) continue;
-    s[0].values.push_back(e.cycles_started);
-    s[1].values.push_back(e.days_on_treatment);
-    if (e.anlotinib_rdi) s[2].values.push_back(100 * *e.anlotinib_rdi);
-    s[3].values.push_back(e.sintilimab_doses);
-  }
-  return s;
-}
-
 std::string exposureSummaryCsv(const Analysis& a) {
   Csv csv({"measure", "n", "median", "min", "max", "total"});
-  for (const auto& s : exposureSummaries(a)) {
-    double total = 0;
-    for (double v : s.values) total += v;
-    const bool any = !s.values.empty();
-    csv.field(s.label).field(static_cast<int>(s.values.size())).field(any ? fixed(median(s.values), 1) : "")
-        .field(any ? fixed(*std::min_element(s.values.begin(), s.values.end()), 1) : "")
-        .field(any ? fixed(*std::max_element(s.values.begin(), s.values.end()), 1) : "").field(fixed(total, 1));
+  for (const auto& s : a.exposure_summary) {
+    const bool any = s.n > 0;
+    csv.field(s.label).field(s.n).field(any ? fixed(s.median, 1) : "").field(any ? fixed(s.min, 1) : "")
+        .field(any ? fixed(s.max, 1) : "").field(fixed(s.total, 1));
     csv.end();
   }
   csv.field("Participant-years on treatment").field(a.treated).field("").field("").field("").field(fixed(a.participant_years, 3));

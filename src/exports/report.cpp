@@ -272,31 +272,11 @@ void aeListing(std::string& h, const char* title, const std::vector<const AeFact
 
 void exposureSection(std::string& h, const Analysis& a) {
   h += "<section id=\"exposure\"><h2>Exposure and event rates</h2>\n";
-  std::vector<double> cycles, days, rdi, sinti;
-  for (const auto& e : a.exposure) {
-    if (e.first_dose.empty()) continue;
-    cycles.push_back(e.cycles_started);
-    days.push_back(e.days_on_treatment);
-    if (e.anlotinib_rdi) rdi.push_back(100 * *e.anlotinib_rdi);
-    sinti.push_back(e.sintilimab_doses);
-  }
-  auto row = [&](const char* label, std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    std::string med = "-", lo = "-", hi = "-";
-    if (!v.empty()) {
-      const size_t n = v.size();
-      med = fx(n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2, 1);
-      lo = fx(v.front(), 1);
-      hi = fx(v.back(), 1);
-    }
-    h += std::string("<tr><td>") + label + "</td><td class=\"n\">" + std::to_string(v.size()) + "</td><td class=\"n\">" +
-         med + "</td><td class=\"n\">" + lo + " - " + hi + "</td></tr>\n";
-  };
   h += "<table><tr><th>Measure</th><th>n</th><th>Median</th><th>Range</th></tr>\n";
-  row("Cycles started", cycles);
-  row("Days on treatment", days);
-  row("Anlotinib relative dose intensity (%)", rdi);
-  row("Sintilimab doses given", sinti);
+  for (const auto& s : a.exposure_summary)
+    h += "<tr><td>" + esc(s.label) + "</td><td class=\"n\">" + std::to_string(s.n) + "</td><td class=\"n\">" +
+         (s.n ? fx(s.median, 1) : "-") + "</td><td class=\"n\">" +
+         (s.n ? fx(s.min, 1) + " - " + fx(s.max, 1) : "-") + "</td></tr>\n";
   h += "</table>\n<p>Participant-years on treatment: <b>" + fx(a.participant_years, 2) + "</b></p>\n";
   h += "<table><tr><th>Event</th><th>Events</th><th>Per 100 participant-years</th></tr>\n";
   for (const auto& r : a.rates)

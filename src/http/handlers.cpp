@@ -353,7 +353,7 @@ Response exportDsmb(Api& api, const Request& req) {
   // Each request writes into a directory of its own; the package inside is named by the cut.
   static std::atomic<uint64_t> counter{0};
   const std::string request_dir = api.exportsDir() + "/" + std::to_string(api.nowMs()) + "-" +
-                                  std::to_string(counter.fetch_add(1)) + "-" + req.user->name;
+                                  std::to_string(counter.fetch_add(1)) + "-user" + std::to_string(req.user->id);
   const std::string name = exports::DsmbExporter::packageName(cut.value());
   auto result = exporter->run({*as_of, zero_rows.value_or(false), req.user->name, request_dir + "/" + name});
   if (!result.isOk()) return problem(result.status());

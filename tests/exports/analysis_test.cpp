@@ -240,6 +240,14 @@ TEST_CASE("exposure: cycles, relative dose intensity, sintilimab doses, time on 
   CHECK(e.hold_dates == std::vector<std::string>{"2026-02-09"});
   CHECK(a.exposure[1].first_dose.empty());
   CHECK(a.participant_years == Approx(35 / 365.25));
+  // Summaries over the one treated participant.
+  REQUIRE(a.exposure_summary.size() == 4);
+  CHECK(a.exposure_summary[0].label == "Cycles started");
+  CHECK(a.exposure_summary[0].n == 1);
+  CHECK(a.exposure_summary[0].median == 2);
+  CHECK(a.exposure_summary[1].max == 35);
+  CHECK(a.exposure_summary[2].median == Approx(100 * (14.0 * 12 + 7 * 12 + 7 * 10) / (2 * 14 * 12)));
+  CHECK(a.exposure_summary[3].total == 2);
   for (const auto& r : a.rates) {
     if (r.id == "any") {
       CHECK(r.events == 2);
