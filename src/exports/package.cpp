@@ -635,6 +635,9 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   manifest["versions"] = {{"ctcae", ref.ctcae_version},
                           {"dose_rules", ref.dose_rules_version},
                           {"categories", ref.categories.version()},
+                          {"aesi_rules", ref.reporting.aesiVersion()},
+                          {"rsi_anlotinib", ref.reporting.rsi(core::Drug::kAnlotinib).version},
+                          {"rsi_sintilimab", ref.reporting.rsi(core::Drug::kSintilimab).version},
                           {"stopping_rules", ref.stopping.version}};
   manifest["study_id"] = options.study_id;
   manifest["participants"] = analysis.participants;

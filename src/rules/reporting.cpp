@@ -79,6 +79,7 @@ core::Result<ReportingRules> ReportingRules::load(const std::string& dir, const 
   try {
     const json aesi = readJson(file);
     if (aesi.at("format") != "vigil-rules/1") throw std::invalid_argument("unknown format");
+    r.aesi_version_ = aesi.value("version", "");
     for (const auto& j : aesi.at("rules")) {
       AesiRule rule;
       rule.id = j.at("id").get<std::string>();

@@ -108,11 +108,13 @@ class ReportingRules {
   std::vector<Deadline> deadlines(const ReportableEvent& event, const Assessment& assessment) const;
 
   const std::vector<AesiRule>& aesiRules() const { return aesi_; }
+  const std::string& aesiVersion() const { return aesi_version_; }
   const ReferenceSafetyInformation& rsi(core::Drug drug) const { return rsi_[static_cast<size_t>(drug)]; }
 
  private:
   const CategorySet* categories_ = nullptr;
   std::vector<AesiRule> aesi_;
+  std::string aesi_version_;
   std::array<ReferenceSafetyInformation, 2> rsi_;
 };
 

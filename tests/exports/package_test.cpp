@@ -306,6 +306,10 @@ TEST_CASE("the manifest names the cut and the versions and hashes every other fi
   CHECK(m["versions"]["ctcae"] == "5.0 (test)");
   CHECK(m["versions"]["dose_rules"] == test::clinicalData().dose.version());
   CHECK(m["versions"]["stopping_rules"] == t.stopping.version);
+  CHECK(m["versions"]["aesi_rules"] == test::clinicalData().reporting.aesiVersion());
+  CHECK_FALSE(m["versions"]["aesi_rules"].get<std::string>().empty());
+  CHECK(m["versions"]["rsi_anlotinib"] == test::clinicalData().reporting.rsi(core::Drug::kAnlotinib).version);
+  CHECK(m["versions"]["categories"] == test::clinicalData().categories.version());
   std::set<std::string> listed;
   for (const auto& f : m["files"]) {
     const std::string path = f["path"];
