@@ -43,7 +43,7 @@ std::string cell(int n, int of) {
 int64_t dayOf(std::string_view text) { return core::parseDate(text.substr(0, 10)).value_or(0); }
 
 constexpr const char* kStyle = R"CSS(
-*{box-sizing:border-box}
+*{box-sizing:border-box;-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{font:13px/1.4 "DejaVu Sans","Liberation Sans",Arial,sans-serif;color:#222;margin:24px;max-width:1200px}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:28px 0 8px;border-bottom:2px solid #345;padding-bottom:3px;break-after:avoid}
