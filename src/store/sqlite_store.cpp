@@ -1,6 +1,7 @@
 #include "store/sqlite_store.h"
 
 #include <unordered_map>
+#include <unordered_set>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -1350,6 +1351,30 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
         out.labs.push_back(core::LabResult{s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5),
                                            s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)});
     }
+    // Candidates and clocks are rewritten in place after they are written (a higher grade, an
+    // earlier due date, a report recorded). The audit trail holds each row as it was before a
+    // change: the first change after the cut gives the row as it stood at the cut.
+    std::unordered_map<int64_t, std::pair<int, int>> grade_at_cut;             // candidate -> grades
+    std::unordered_map<int64_t, std::pair<std::string, std::string>> due_at_cut;  // deadline -> due, anchor
+    std::unordered_set<int64_t> met_after_cut;
+    {
+      auto& s = c.prepare(
+          "SELECT entity, action, entity_id, json_extract(before,'$.grade'), json_extract(before,'$.worst_case_grade'), "
+          "json_extract(before,'$.due'), json_extract(before,'$.anchor') FROM audit_log "
+          "WHERE at>? AND ((entity='ae_candidate' AND action='update') OR (entity='deadline' AND action IN ('update','met'))) "
+          "ORDER BY seq");
+      s.bind(1, cut);
+      while (s.step()) {
+        const int64_t id = std::stoll(s.text(2));
+        if (s.text(0) == "ae_candidate") {
+          if (!s.isNull(3) && !s.isNull(4)) grade_at_cut.try_emplace(id, s.integer(3), s.integer(4));
+        } else if (s.text(1) == "met") {
+          met_after_cut.insert(id);
+        } else if (!s.isNull(5) && !s.isNull(6)) {
+          due_at_cut.try_emplace(id, s.text(5), s.text(6));
+        }
+      }
+    }
     {
       auto& s = c.prepare(std::string("SELECT ") + kCandidateColumns + " FROM ae_candidates WHERE created_at<=? ORDER BY id");
       s.bind(1, cut);
@@ -1362,6 +1387,10 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
           cand.decided_by.clear();
           cand.decision_reason.clear();
         }
+        if (auto g = grade_at_cut.find(cand.id); g != grade_at_cut.end()) {
+          cand.grade = g->second.first;
+          cand.worst_case_grade = g->second.second;
+        }
         out.candidates.push_back(std::move(cand));
       }
     }
@@ -1372,7 +1401,12 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       s.bind(1, cut);
       while (s.step()) {
         auto d = deadlineFromRow(s);
-        if (!d.met_at.empty() && d.met_at > cut) {  // met after the cut: still open at it
+        if (auto due = due_at_cut.find(d.id); due != due_at_cut.end()) {
+          d.due_at = due->second.first;
+          d.anchor = due->second.second;
+        }
+        // Met after the cut (recorded then, or dated then): still open at it.
+        if (!d.met_at.empty() && (d.met_at > cut || met_after_cut.count(d.id))) {
           d.met_at.clear();
           d.met_reference.clear();
           d.met_by.clear();

@@ -44,7 +44,8 @@ struct History {
 
 // What had been recorded at a data cut (issue 6), read in one consistent snapshot: only rows
 // recorded at or before the cut, each AE as the version that stood at the cut, a candidate
-// decided after the cut as still pending, a clock met after the cut as still open.
+// decided after the cut as still pending and with its grade at the cut, a clock met (or recorded
+// as met) after the cut as still open and with its due date at the cut (from the audit trail).
 struct DataCut {
   std::string cut;                                 // UTC timestamp, formatTimestamp's spelling
   std::vector<core::Participant> participants;     // with baseline labs, by study ID

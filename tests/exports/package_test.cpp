@@ -172,6 +172,17 @@ struct Trial {
     json pneumonitis = ae("P-001", "Pneumonitis", 2, "2026-10-24");
     pneumonitis["relatedness"] = {{"anlotinib", "unlikely"}, {"sintilimab", "probable"}};
     REQUIRE(intake.createAdverseEvent(ctx(), pneumonitis).isOk());
+    // Also after the first cut: the bleed's SAE report is recorded, dated back to before its due
+    // time, and a higher ALT raises the pending candidate to grade 3.
+    core::DeadlineFilter open;
+    open.study_id = "P-002";
+    const auto clocks = store.deadlines(open).value();
+    REQUIRE(clocks.size() == 1);
+    REQUIRE(intake.markDeadlineMet(ctx(), clocks[0].id, {{"reference", "SAE-REPORT-1"}, {"met_at", "2026-10-07T08:00:00Z"}})
+                .isOk());
+    json alt = {{"study_id", "P-001"}, {"test", "ALT"}, {"value", 260}, {"unit", "U/L"},
+                {"lln", 7},           {"uln", 40},     {"collected_at", "2026-10-24T07:30:00Z"}};
+    REQUIRE(intake.recordLabs(ctx(), alt).isOk());
     clock.set(at("2026-11-02T08:00:00Z"));
   }
 
@@ -246,6 +257,27 @@ TEST_CASE("the package stands as of the cut: later entries are absent, an AE sho
   // The bleed's hold is a dose action; the ALT of 3.75 x ULN awaits confirmation.
   CHECK(findRow(csvOf(early, "listings/dose_actions.csv"), "ctcae_term", "Esophageal hemorrhage"));
   CHECK(findRow(csvOf(early, "listings/pending_lab_aes.csv"), "ctcae_term", "Alanine aminotransferase increased"));
+  // Rows rewritten after the first cut stand there as they were: the SAE report recorded on
+  // 10-25 (dated 10-07) is still overdue at the first cut and met in time at the second; the
+  // candidate is grade 2 at the first cut and grade 3 (ALT 6.5 x ULN) at the second.
+  const auto clocks_early = csvOf(early, "listings/reporting_clocks.csv");
+  const auto overdue = findRow(clocks_early, "study_id", "P-002");
+  REQUIRE(overdue);
+  CHECK(column(clocks_early, *overdue, "kind") == "sae_24h");
+  CHECK(column(clocks_early, *overdue, "state") == "overdue");
+  CHECK(column(clocks_early, *overdue, "met_at").empty());
+  const auto clocks_late = csvOf(late, "listings/reporting_clocks.csv");
+  CHECK_FALSE(findRow(clocks_late, "study_id", "P-002"));
+  // The hypertension became serious on 10-25, three weeks after the site knew of it: its SAE
+  // clock opened then, already overdue, and is listed at the second cut only.
+  const auto htn_clock = findRow(clocks_late, "study_id", "P-001");
+  REQUIRE(htn_clock);
+  CHECK(column(clocks_late, *htn_clock, "state") == "overdue");
+  CHECK_FALSE(findRow(clocks_early, "study_id", "P-001"));
+  const auto pending_early = csvOf(early, "listings/pending_lab_aes.csv");
+  const auto pending_late = csvOf(late, "listings/pending_lab_aes.csv");
+  CHECK(column(pending_early, *findRow(pending_early, "ctcae_term", "Alanine aminotransferase increased"), "grade") == "2");
+  CHECK(column(pending_late, *findRow(pending_late, "ctcae_term", "Alanine aminotransferase increased"), "grade") == "3");
   // Exposure: P-001 nine anlotinib days and one sintilimab dose; P-003 untreated.
   const auto exposure = csvOf(early, "tables/exposure.csv");
   const auto p1 = findRow(exposure, "study_id", "P-001");
