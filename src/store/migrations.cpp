@@ -275,6 +275,10 @@ CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
 CREATE TRIGGER alert_deliveries_no_delete BEFORE DELETE ON alert_deliveries
   BEGIN SELECT RAISE(ABORT, 'alert deliveries are never deleted'); END;
 )SQL"},
+      // A data cut (issue 6) looks up the changes made after it to rows rewritten in place.
+      {8, "audit_by_entity_time", R"SQL(
+CREATE INDEX audit_log_entity_at ON audit_log(entity, at);
+)SQL"},
   };
   return kMigrations;
 }

@@ -75,7 +75,7 @@ TEST_CASE("each participant counts once per term, once per SOC and once overall,
   CHECK(any.any == 2);
 }
 
-TEST_CASE("relatedness is counted per drug; either party's 'possible' makes it related") {
+TEST_CASE("relatedness is counted per drug, either party's 'possible' makes it related") {
   CutBuilder b;
   b.participant("P01").treated("2026-01-05");
   b.participant("P02").treated("2026-01-05");

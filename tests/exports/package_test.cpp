@@ -306,7 +306,7 @@ TEST_CASE("a cut before anything was entered, an unparsable cut and a future cut
   CHECK(t.exporter.run({"2026-11-02T08:00:00Z", false, "tester", t.dir.file("now")}).isOk());
 }
 
-TEST_CASE("the same data and cut give byte-identical files; only the manifest's generation time differs") {
+TEST_CASE("the same data and cut give byte-identical files, only the manifest's generation time differs") {
   Trial t;
   const auto a = t.exportAt("2026-10-31T23:59:59Z", "a");
   t.clock.set(at("2026-11-05T10:00:00Z"));
@@ -327,7 +327,7 @@ TEST_CASE("the same data and cut give byte-identical files; only the manifest's 
   CHECK(ma == mb);
 }
 
-TEST_CASE("the manifest names the cut and the versions and hashes every other file; the zip holds them all") {
+TEST_CASE("the manifest names the cut and the versions and hashes every other file, the zip holds them all") {
   Trial t;
   const auto p = t.exportAt("2026-10-31T23:59:59Z", "dsmb-20261031T235959Z");
   const auto files = filesUnder(p.directory);

@@ -163,7 +163,7 @@ TEST_CASE("a repeated Idempotency-Key returns the first answer without a second 
   }
 }
 
-TEST_CASE("an AE update adds a version with who, when and why; the first version stays", "[intake]") {
+TEST_CASE("an AE update adds a version with who, when and why, the first version stays", "[intake]") {
   Fixture f;
   REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
   auto created = f.intake.createAdverseEvent(f.ctx(f.inv1), f.ae());
@@ -278,7 +278,7 @@ TEST_CASE("user creation checks role and site binding", "[intake]") {
         core::StatusCode::kConflict);
 }
 
-TEST_CASE("an AE term must be a CTCAE v5.0 term; unknown terms get the closest suggestions", "[intake]") {
+TEST_CASE("an AE term must be a CTCAE v5.0 term, unknown terms get the closest suggestions", "[intake]") {
   Fixture f;
   REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
   auto body = f.ae();

@@ -271,7 +271,7 @@ TEST_CASE("a recipient the server refuses is retried, then dead, and shows in /h
   CHECK_THAT(text, Catch::Contains("to role sponsor_pv is dead after 3 attempts"));
 }
 
-TEST_CASE("an unacknowledged SAE alert escalates to the next tier; an acknowledged one does not",
+TEST_CASE("an unacknowledged SAE alert escalates to the next tier, an acknowledged one does not",
           "[integration][alerts]") {
   Setup s;
   const std::string other = s.d.addUser("inv2", "investigator", {"S02"});

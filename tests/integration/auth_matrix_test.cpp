@@ -100,7 +100,7 @@ TEST_CASE("auth matrix: every role on every resource at its own and another site
   CHECK(checked == 30);
 }
 
-TEST_CASE("every role may search CTCAE terms; candidates are decided only at the own site", "[integration][auth]") {
+TEST_CASE("every role may search CTCAE terms, candidates are decided only at the own site", "[integration][auth]") {
   World w;
   for (const std::string role : {"inv_s01", "safety_officer", "dsmb", "admin"})
     CHECK(w.d.get("/api/v1/ctcae/terms?q=anemia", w.token[role]).status == 200);

@@ -125,7 +125,7 @@ TEST_CASE("GET /api/v1/exports/dsmb: roles, bad cuts and the package as a zip", 
   }
 }
 
-TEST_CASE("vigilctl export dsmb writes the package and its zip; no progress bar into a pipe", "[integration]") {
+TEST_CASE("vigilctl export dsmb writes the package and its zip, no progress bar into a pipe", "[integration]") {
   Daemon d;
   const std::string inv = d.addUser("inv1", "investigator", {"S01"});
   d.start();

@@ -360,7 +360,7 @@ TEST_CASE("section 3 sintilimab rows at their grade boundaries") {
   for (const auto& r : rows) check(r);
 }
 
-TEST_CASE("SJS suspected is withheld; RCCEP by its verbatim term continues") {
+TEST_CASE("SJS suspected is withheld, RCCEP by its verbatim term continues") {
   Sc sc;
   sc.ae("Stevens-Johnson syndrome", 3, "unlikely/possible");
   sc.lastAe()["suspected"] = true;
@@ -452,7 +452,7 @@ TEST_CASE("SI-HEP-LM: liver metastases with an abnormal baseline use the baselin
   CHECK(action(run(404), "anlotinib") == "discontinue");
 }
 
-TEST_CASE("AN-HTN-X: a single reading >= 180/110 holds anlotinib; 179/109 is AN-HTN-3 only") {
+TEST_CASE("AN-HTN-X: a single reading >= 180/110 holds anlotinib, 179/109 is AN-HTN-3 only") {
   json out = Sc().vital("v1", 179, 109, "2026-02-10T09:00:00Z").run();
   CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3"}));
   out = Sc().vital("v1", 180, 95, "2026-02-10T09:00:00Z").run();
@@ -469,7 +469,7 @@ TEST_CASE("AN-HTN-X: a single reading >= 180/110 holds anlotinib; 179/109 is AN-
   CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
 }
 
-TEST_CASE("AN-PRO-2a/2b: dipstick 2+ continues; 24-hour protein >= 2 g holds") {
+TEST_CASE("AN-PRO-2a/2b: dipstick 2+ continues, 24-hour protein >= 2 g holds") {
   json out = Sc().lab("u1", "PROTDIP", 2, "plus", nullptr, nullptr, "2026-02-10T08:00:00Z").run();
   CHECK(rulesOf(out, "anlotinib") == json::array({"AN-PRO-2a"}));
   CHECK(action(out, "anlotinib") == "continue");

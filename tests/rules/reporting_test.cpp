@@ -57,7 +57,7 @@ std::vector<std::pair<std::string, std::string>> clocks(const rules::ReportableE
 
 }  // namespace
 
-TEST_CASE("the real AESI and RSI files load; every rule cites a source and says it is unverified", "[rules]") {
+TEST_CASE("the real AESI and RSI files load, every rule cites a source and says it is unverified", "[rules]") {
   REQUIRE(reporting().aesiRules().size() == 16);
   for (const auto& r : reporting().aesiRules()) {
     INFO(r.id);
@@ -165,7 +165,7 @@ TEST_CASE("a non-serious AESI has its own 24 h clock", "[rules]") {
   CHECK(clocks(event("Fatigue", 2)).empty());
 }
 
-TEST_CASE("a deadline is due, then overdue; met once recorded, even late", "[rules]") {
+TEST_CASE("a deadline is due, then overdue, met once recorded, even late", "[rules]") {
   rules::Deadline d{"ae1", rules::DeadlineKind::kSae24h, at("2026-02-11T08:00:00Z"), "site_aware"};
   CHECK(rules::stateOf(d, at("2026-02-11T07:59:59Z"), std::nullopt) == rules::DeadlineState::kDue);
   CHECK(rules::stateOf(d, at("2026-02-11T08:00:00Z"), std::nullopt) == rules::DeadlineState::kOverdue);

@@ -74,10 +74,10 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 7);
+  CHECK(v.value() == 8);
 }
 
-TEST_CASE("committed writes survive closing and reopening; migrations are not re-run", "[store]") {
+TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
   test::TempDir dir;
   test::FixedClock clock(kNow);
   {
@@ -86,7 +86,7 @@ TEST_CASE("committed writes survive closing and reopening; migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 5);
+  CHECK(s.schemaVersion().value() == 8);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
@@ -151,7 +151,7 @@ TEST_CASE("a constraint violation is reported as a conflict", "[store]") {
   CHECK(addSite(s, "A").code() == core::StatusCode::kConflict);
 }
 
-TEST_CASE("AE versions accumulate; the current version is the latest", "[store]") {
+TEST_CASE("AE versions accumulate, the current version is the latest", "[store]") {
   test::TempDir dir;
   test::FixedClock clock(kNow);
   store::SqliteStore s(options(dir), clock);
