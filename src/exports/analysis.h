@@ -136,7 +136,14 @@ struct ClockRow {
   double hours_late = 0;
 };
 
+// The listings point into aes: an Analysis moves (vectors keep their elements) but never copies.
 struct Analysis {
+  Analysis() = default;
+  Analysis(const Analysis&) = delete;
+  Analysis& operator=(const Analysis&) = delete;
+  Analysis(Analysis&&) = default;
+  Analysis& operator=(Analysis&&) = default;
+
   std::string cut;
   int64_t cut_ms = 0;
   int participants = 0;

@@ -4,11 +4,10 @@
 #include <Poco/Zip/Compress.h>
 
 #include <atomic>
-#include <cmath>
-#include <future>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
