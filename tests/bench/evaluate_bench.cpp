@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
     s.vitals.push_back(v);
   }
   for (int cycle = 0; cycle < 17; ++cycle) {
-    s.doses.push_back({"s" + std::to_string(cycle), core::Drug::kSintilimab, start + cycle * 21 * kDay, 200.0, true});
-    s.doses.push_back({"a" + std::to_string(cycle), core::Drug::kAnlotinib, start + cycle * 21 * kDay, 12.0, true});
+    s.doses.push_back({"s" + std::to_string(cycle), core::Drug::kSintilimab, start + cycle * 21 * kDay, 200.0, true, 1});
+    s.doses.push_back({"a" + std::to_string(cycle), core::Drug::kAnlotinib, start + cycle * 21 * kDay, 12.0, true, 1});
   }
 
   rules::Evaluation last;
