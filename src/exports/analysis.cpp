@@ -299,6 +299,7 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
   }
   for (const auto& c : cut.candidates)
     if (c.status == core::CandidateStatus::kPending) a.pending_candidates.push_back(&c);
+  for (const auto& g : cut.pregnancies) a.pregnancies.push_back(&g);
   for (const auto& d : cut.deadlines) {
     if (d.no_longer_required_since_version) continue;
     const auto due = core::parseTimestamp(d.due_at);

@@ -155,6 +155,7 @@ struct Analysis {
   std::vector<const core::SafetyChange*> deviations;  // protocol-deviation findings
   std::vector<const core::AeCandidate*> pending_candidates;
   std::vector<ClockRow> clocks;
+  std::vector<const core::PregnancyReport*> pregnancies;  // participant's or partner's, by id
   std::vector<ShiftTable> shifts;
   std::vector<Exposure> exposure;  // every participant, by study ID
   std::vector<ExposureSummary> exposure_summary;  // cycles, days, anlotinib RDI (%), sintilimab doses

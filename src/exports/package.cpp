@@ -469,6 +469,16 @@ std::string candidateListing(const std::vector<const core::AeCandidate*>& rows) 
   return csv.take();
 }
 
+std::string pregnancyListing(const std::vector<const core::PregnancyReport*>& rows) {
+  Csv csv({"pregnancy_id", "study_id", "site", "subject", "site_aware_at", "outcome", "outcome_aware_at"});
+  for (const auto* g : rows) {
+    csv.field(std::to_string(g->id)).field(g->study_id).field(g->site).field(g->subject).field(g->site_aware_at)
+        .field(g->outcome).field(g->outcome_aware_at.value_or(""));
+    csv.end();
+  }
+  return csv.take();
+}
+
 std::string clockListing(const std::vector<ClockRow>& rows) {
   Csv csv({"study_id", "site", "ae_id", "kind", "anchor", "due_at", "met_at", "state", "hours_late"});
   for (const auto& r : rows) {
@@ -620,6 +630,7 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   files["listings/protocol_deviations.csv"] = deviationListing(analysis.deviations);
   files["listings/pending_lab_aes.csv"] = candidateListing(analysis.pending_candidates);
   files["listings/reporting_clocks.csv"] = clockListing(analysis.clocks);
+  files["listings/pregnancies.csv"] = pregnancyListing(analysis.pregnancies);
   step("report", 0.45);
   files["report.html"] = renderReport(analysis, ref, options);
   step("SDTM datasets", 0.55);

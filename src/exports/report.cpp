@@ -359,6 +359,15 @@ std::string renderReport(const Analysis& a, const Reference& ref, const PackageO
            "</td><td>" + esc(c.state) + "</td><td class=\"n\">" + fx(c.hours_late, 1) + "</td></tr>\n";
     h += "</table>\n";
   }
+  h += "<h3>Pregnancies (" + std::to_string(a.pregnancies.size()) + ")</h3>\n";
+  if (a.pregnancies.empty()) h += "<p>None.</p>\n";
+  else {
+    h += "<table><tr><th>Study ID</th><th>Subject</th><th>Site aware</th><th>Outcome</th><th>Outcome known</th></tr>\n";
+    for (const auto* g : a.pregnancies)
+      h += "<tr><td>" + esc(g->study_id) + "</td><td>" + esc(g->subject) + "</td><td>" + esc(g->site_aware_at) +
+           "</td><td>" + esc(g->outcome) + "</td><td>" + esc(g->outcome_aware_at.value_or("-")) + "</td></tr>\n";
+    h += "</table>\n";
+  }
   h += "<p>Protocol deviations: <b>" + std::to_string(a.deviations.size()) +
        "</b> (listings/protocol_deviations.csv). Lab-derived AEs awaiting investigator confirmation: <b>" +
        std::to_string(a.pending_candidates.size()) + "</b> (listings/pending_lab_aes.csv).</p>\n</section>\n";

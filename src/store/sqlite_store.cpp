@@ -1356,17 +1356,20 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
     // change: the first change after the cut gives the row as it stood at the cut.
     std::unordered_map<int64_t, std::pair<int, int>> grade_at_cut;             // candidate -> grades
     std::unordered_map<int64_t, std::pair<std::string, std::string>> due_at_cut;  // deadline -> due, anchor
-    std::unordered_set<int64_t> met_after_cut;
+    std::unordered_set<int64_t> met_after_cut, outcome_after_cut;
     {
       auto& s = c.prepare(
           "SELECT entity, action, entity_id, json_extract(before,'$.grade'), json_extract(before,'$.worst_case_grade'), "
           "json_extract(before,'$.due'), json_extract(before,'$.anchor') FROM audit_log "
-          "WHERE at>? AND ((entity='ae_candidate' AND action='update') OR (entity='deadline' AND action IN ('update','met'))) "
+          "WHERE at>? AND ((entity='ae_candidate' AND action='update') OR (entity='deadline' AND action IN ('update','met')) "
+          "OR (entity='pregnancy' AND action='outcome')) "
           "ORDER BY seq");
       s.bind(1, cut);
       while (s.step()) {
         const int64_t id = std::stoll(s.text(2));
-        if (s.text(0) == "ae_candidate") {
+        if (s.text(0) == "pregnancy") {
+          outcome_after_cut.insert(id);
+        } else if (s.text(0) == "ae_candidate") {
           if (!s.isNull(3) && !s.isNull(4)) grade_at_cut.try_emplace(id, s.integer(3), s.integer(4));
         } else if (s.text(1) == "met") {
           met_after_cut.insert(id);
@@ -1421,6 +1424,18 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       auto& s = c.prepare("SELECT id, study_id, at, kind, subject, detail, actor, cause FROM safety_changes WHERE at<=? ORDER BY id");
       s.bind(1, cut);
       while (s.step()) out.safety_changes.push_back(safetyChangeFromRow(s));
+    }
+    {
+      auto& s = c.prepare(std::string("SELECT ") + kPregnancyColumns + " WHERE g.recorded_at<=? ORDER BY g.id");
+      s.bind(1, cut);
+      while (s.step()) {
+        auto g = pregnancyFromRow(s);
+        if (outcome_after_cut.count(g.id)) {  // the outcome was reported after the cut
+          g.outcome = "ongoing";
+          g.outcome_aware_at.reset();
+        }
+        out.pregnancies.push_back(std::move(g));
+      }
     }
     return out;
   });

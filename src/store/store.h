@@ -55,6 +55,7 @@ struct DataCut {
   std::vector<core::AeCandidate> candidates;       // by id
   std::vector<core::ReportingDeadline> deadlines;  // by id
   std::vector<core::SafetyChange> safety_changes;  // by id
+  std::vector<core::PregnancyReport> pregnancies;  // by id, outcome as known at the cut
 };
 
 struct Page {

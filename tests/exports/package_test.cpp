@@ -103,6 +103,7 @@ struct Trial {
                                  }(),
                                  clock};
   int64_t hypertension_id = 0;
+  int64_t pregnancy_id = 0;
 
   intake::WriteContext ctx() { return {inv, std::nullopt, "h"}; }
 
@@ -158,6 +159,10 @@ struct Trial {
     bleed["action_taken"]["anlotinib"] = "drug_interrupted";
     REQUIRE(intake.createAdverseEvent(ctx(), bleed).isOk());
     clock.set(at("2026-10-10T09:00:00Z"));
+    auto pregnancy = intake.recordPregnancy(
+        ctx(), {{"study_id", "P-002"}, {"subject", "partner"}, {"site_aware_at", "2026-10-09T10:00:00Z"}});
+    REQUIRE(pregnancy.isOk());
+    pregnancy_id = json::parse(pregnancy.value().body)["id"];
     json lab = {{"study_id", "P-001"}, {"test", "ALT"}, {"value", 150}, {"unit", "U/L"},
                 {"lln", 7},           {"uln", 40},     {"collected_at", "2026-10-10T07:30:00Z"}};
     REQUIRE(intake.recordLabs(ctx(), lab).isOk());
@@ -183,6 +188,9 @@ struct Trial {
     json alt = {{"study_id", "P-001"}, {"test", "ALT"}, {"value", 260}, {"unit", "U/L"},
                 {"lln", 7},           {"uln", 40},     {"collected_at", "2026-10-24T07:30:00Z"}};
     REQUIRE(intake.recordLabs(ctx(), alt).isOk());
+    REQUIRE(intake.recordPregnancyOutcome(ctx(), pregnancy_id,
+                                          {{"outcome", "pregnancy_loss"}, {"outcome_aware_at", "2026-10-18T10:00:00Z"}})
+                .isOk());
     clock.set(at("2026-11-02T08:00:00Z"));
   }
 
@@ -278,6 +286,16 @@ TEST_CASE("the package stands as of the cut: later entries are absent, an AE sho
   const auto pending_late = csvOf(late, "listings/pending_lab_aes.csv");
   CHECK(column(pending_early, *findRow(pending_early, "ctcae_term", "Alanine aminotransferase increased"), "grade") == "2");
   CHECK(column(pending_late, *findRow(pending_late, "ctcae_term", "Alanine aminotransferase increased"), "grade") == "3");
+  // The pregnancy's outcome was reported on 10-25 (known to the site since 10-18): at the first
+  // cut the pregnancy is still ongoing.
+  const auto preg_early = csvOf(early, "listings/pregnancies.csv");
+  const auto preg_late = csvOf(late, "listings/pregnancies.csv");
+  REQUIRE(preg_early.size() == 2);
+  REQUIRE(preg_late.size() == 2);
+  CHECK(column(preg_early, preg_early[1], "outcome") == "ongoing");
+  CHECK(column(preg_early, preg_early[1], "outcome_aware_at").empty());
+  CHECK(column(preg_late, preg_late[1], "outcome") == "pregnancy_loss");
+  CHECK(column(preg_late, preg_late[1], "subject") == "partner");
   // Exposure: P-001 nine anlotinib days and one sintilimab dose; P-003 untreated.
   const auto exposure = csvOf(early, "tables/exposure.csv");
   const auto p1 = findRow(exposure, "study_id", "P-001");
@@ -362,7 +380,8 @@ TEST_CASE("the manifest names the cut and the versions and hashes every other fi
                                "tables/incidence_aesi.csv", "tables/lab_shift.csv", "tables/exposure.csv",
                                "tables/event_rates.csv", "tables/stopping_monitor.csv", "listings/serious_aes.csv",
                                "listings/deaths.csv", "listings/dose_actions.csv", "listings/protocol_deviations.csv",
-                               "listings/pending_lab_aes.csv", "listings/reporting_clocks.csv"})
+                               "listings/pending_lab_aes.csv", "listings/reporting_clocks.csv",
+                               "listings/pregnancies.csv"})
     CHECK(listed.count(required));
 
   std::ifstream zip(p.zip, std::ios::binary);
