@@ -63,6 +63,9 @@ void SmtpMailer::connect() {
     auto* secure = static_cast<SecureSMTPClientSession*>(session_.get());
     if (!secure->startTLS(tlsContext(options_.verify_certificate)))
       throw SMTPException("the server does not offer STARTTLS");
+    // RFC 3207 4.2: the server forgets the session after STARTTLS; greet it again before AUTH or
+    // MAIL (aiosmtpd answers "503 send EHLO first" otherwise).
+    session_->login(options_.helo);
   }
   if (options_.auth == SmtpAuth::kPlain) {
     session_->login(options_.helo, SMTPClientSession::AUTH_PLAIN, options_.user, options_.password);

@@ -404,3 +404,47 @@ TEST_CASE("the SMTP mailer authenticates with AUTH LOGIN and AUTH PLAIN, and a w
   CHECK(got[0].header("message-id") == "<vigil.auth@vigil.invalid>");
   CHECK_THAT(got[0].body, Catch::Contains("body\r\n.\r\nafter a lone dot"));  // dot-stuffing undone by the server
 }
+
+TEST_CASE("the SMTP mailer speaks STARTTLS and SMTPS, and refuses a certificate it cannot verify", "[outbox]") {
+  for (const char* mode : {"starttls", "smtps"}) {
+    INFO(mode);
+    test::SmtpSink sink;
+    test::SinkOptions o;
+    o.tls = mode;
+    o.auth = "vigil:s3cret";
+    sink.start(o);
+    mail::MailMessage m;
+    m.from = "vigil@localhost";
+    m.to = "so@trial.test";
+    m.subject = std::string("over ") + mode;
+    m.text = "body\n";
+    m.message_id = std::string("<vigil.") + mode + "@vigil.invalid>";
+    m.date_ms = at("2026-02-12T09:00:00Z");
+    mail::SmtpOptions s;
+    s.host = "127.0.0.1";
+    s.port = sink.port();
+    s.tls = std::string(mode) == "starttls" ? mail::SmtpTls::kStartTls : mail::SmtpTls::kSmtps;
+    s.auth = mail::SmtpAuth::kLogin;
+    s.user = "vigil";
+    s.password = "s3cret";
+    s.timeout_ms = 5000;
+    // The test server's certificate is self-signed: with verification on, nothing is sent.
+    {
+      mail::SmtpMailer checked(s);
+      const auto refused = checked.send(m);
+      CHECK_FALSE(refused.isOk());
+      CHECK_THAT(refused.message(), Catch::Contains("certificate"));
+    }
+    s.verify_certificate = false;
+    mail::SmtpMailer mailer(s);
+    auto status = mailer.send(m);
+    INFO(status.message());
+    CHECK(status.isOk());
+    mailer.idle();
+    REQUIRE(sink.waitFor(1));
+    const auto got = sink.messages();
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].tls);
+    CHECK(got[0].header("subject") == m.subject);
+  }
+}

@@ -294,6 +294,14 @@ void SmtpSink::start(const SinkOptions& options) {
   for (const auto& r : options.refuse) args.insert(args.end(), {"--refuse", r});
   if (options.delay_ms) args.insert(args.end(), {"--delay-ms", std::to_string(options.delay_ms)});
   if (!options.auth.empty()) args.insert(args.end(), {"--auth", options.auth});
+  if (!options.tls.empty()) {
+    const std::string cert = dir_.file("cert.pem"), key = dir_.file("key.pem");
+    auto made = runCommand("/usr/bin/openssl", {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                                                "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                                                "-keyout", key, "-out", cert});
+    if (made.exit_code != 0) throw std::runtime_error("openssl could not make a test certificate: " + made.err);
+    args.insert(args.end(), {"--tls", options.tls, "--cert", cert, "--key", key});
+  }
   pid_ = spawn("/usr/bin/python3", args, dir_.file("sink.out"), dir_.file("sink.err"), {});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -332,6 +340,7 @@ std::vector<SinkMessage> SmtpSink::messages() const {
     m.rcpt_tos = j.value("rcpt_tos", std::vector<std::string>{});
     m.data = j.value("data", "");
     m.received_ms = j.value("received_ms", int64_t{0});
+    m.tls = j.value("tls", false);
     size_t end = m.data.find("\r\n\r\n");
     const size_t sep = end == std::string::npos ? 0 : 4;
     if (end == std::string::npos) end = m.data.find("\n\n");

@@ -17,6 +17,7 @@ struct SinkMessage {
   std::map<std::string, std::string> headers;  // top-level headers, names lower-cased
   std::string body;                            // everything after the headers, quoted-printable decoded
   int64_t received_ms = 0;
+  bool tls = false;                            // the message came over TLS
   std::string header(const std::string& lower_name) const {
     auto it = headers.find(lower_name);
     return it == headers.end() ? "" : it->second;
@@ -28,6 +29,8 @@ struct SinkOptions {
   std::vector<std::string> refuse;  // recipients containing one of these get 550
   int delay_ms = 0;                 // before accepting each message
   std::string auth;                 // "user:password" to require AUTH
+  std::string tls;                  // "", "starttls" (offered and required) or "smtps"; a
+                                    // self-signed certificate for 127.0.0.1 is made with openssl
 };
 
 class SmtpSink {

@@ -5,7 +5,9 @@ Each message is written to OUT_DIR/<ns>-<n>.json ({mail_from, rcpt_tos, data, re
 before the server answers 250, so a message in the directory is one the server accepted.
 Options: --refuse SUBSTR refuses (550) every recipient containing SUBSTR; --delay-ms N waits N ms
 before accepting each message (to kill the sender mid-send); --auth USER:PASS requires AUTH
-(LOGIN or PLAIN, allowed without TLS on loopback). The bound port is written to --port-file.
+(LOGIN or PLAIN, allowed without TLS on loopback); --tls starttls|smtps with --cert/--key offers
+STARTTLS (and requires it) or speaks TLS from the first byte. Each record says whether the
+message came over TLS. The bound port is written to --port-file.
 Must run under /usr/bin/python3: Debian's python3-aiosmtpd imports only there (PLATFORM.md).
 """
 import argparse
@@ -13,6 +15,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import time
 
 from aiosmtpd.smtp import SMTP, AuthResult
@@ -41,6 +44,7 @@ class Sink:
             "rcpt_tos": envelope.rcpt_tos,
             "data": envelope.content.decode("utf-8", "replace"),
             "received_ms": time.time_ns() // 1000000,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
         }
         with open(path + ".tmp", "w") as f:
             json.dump(record, f)
@@ -56,6 +60,9 @@ def main():
     p.add_argument("--refuse", action="append", default=[])
     p.add_argument("--delay-ms", type=int, default=0)
     p.add_argument("--auth", default="")
+    p.add_argument("--tls", choices=["", "starttls", "smtps"], default="")
+    p.add_argument("--cert", default="")
+    p.add_argument("--key", default="")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     sink = Sink(args.out, args.refuse, args.delay_ms)
@@ -68,11 +75,17 @@ def main():
             return AuthResult(success=ok)
 
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    context = None
+    if args.tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+    if args.tls == "starttls":
+        kwargs.update(tls_context=context, require_starttls=True)
 
     async def serve():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(lambda: SMTP(sink, hostname="sink.test", **kwargs), "127.0.0.1", args.port,
-                                          reuse_address=True)
+                                          reuse_address=True, ssl=context if args.tls == "smtps" else None)
         port = server.sockets[0].getsockname()[1]
         with open(args.port_file + ".tmp", "w") as f:
             f.write("%d\n" % port)
