@@ -248,7 +248,9 @@ TEST_CASE("the dispatcher sends, retries with backoff keeping the Message-ID, th
   CHECK(mailer.sent.size() == 3);
   std::set<std::string> retried(mailer.attempts.begin(), mailer.attempts.end());
   CHECK(retried.size() == 3);  // nine attempts, three Message-IDs
-  for (const auto& del : f.alerts("sae")[0].deliveries) CHECK(del.state == "sent");
+  const auto sent = f.alerts("sae");  // kept: a range-for over a temporary's member would dangle
+  REQUIRE_FALSE(sent.empty());
+  for (const auto& del : sent[0].deliveries) CHECK(del.state == "sent");
   CHECK(dispatcher.counters().sent == 3);
   CHECK(dispatcher.counters().failed_attempts == 6);
 
@@ -262,7 +264,9 @@ TEST_CASE("the dispatcher sends, retries with backoff keeping the Message-ID, th
     g.clock.set(g.clock.nowMs() + 10000);
   }
   CHECK(gives_up.runOnce() == 0);
-  for (const auto& del : g.alerts("sae")[0].deliveries) {
+  const auto dead = g.alerts("sae");
+  REQUIRE_FALSE(dead.empty());
+  for (const auto& del : dead[0].deliveries) {
     CHECK(del.state == "dead");
     CHECK(del.attempts == 3);
   }
