@@ -8,17 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
+#include "exports/format.h"
 #include "grading/measurement_grading.h"
 
 namespace vigil::exports {
 namespace {
 
 using nlohmann::json;
-
-int64_t dayOf(std::string_view date_or_timestamp) {
-  if (auto d = core::parseDate(date_or_timestamp.substr(0, 10))) return *d;
-  return 0;
-}
 
 size_t idx(core::Drug d) { return static_cast<size_t>(d); }
 
@@ -156,7 +152,7 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
       e.cycles_started = static_cast<int>(cycles[e.study_id].size());
       e.anlotinib_mg_planned = kAnlotinibPlannedMgPerCycle * e.cycles_started;
       if (e.anlotinib_mg_planned > 0) e.anlotinib_rdi = e.anlotinib_mg_given / e.anlotinib_mg_planned;
-      e.days_on_treatment = static_cast<int>(dayOf(e.last_dose) - dayOf(e.first_dose) + 1);
+      e.days_on_treatment = static_cast<int>(dayNumber(e.last_dose) - dayNumber(e.first_dose) + 1);
       a.participant_years += e.days_on_treatment / 365.25;
     }
   }
@@ -195,13 +191,13 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
     f.version = &r.current();
     const auto* term = ref.catalogue.find(f.version->ctcae_term);
     f.soc = term ? term->soc : "(term not in CTCAE v5.0)";
-    f.start_day = dayOf(f.version->start);
+    f.start_day = dayNumber(f.version->start);
     auto e = exposure_of.find(r.study_id);
     if (e != exposure_of.end()) {
       f.participant = static_cast<int>(e->second);
       const Exposure& x = a.exposure[e->second];
       f.treated = !x.first_dose.empty();
-      f.emergent = f.treated && f.start_day >= dayOf(x.first_dose);
+      f.emergent = f.treated && f.start_day >= dayNumber(x.first_dose);
     }
     rules::ReportableEvent ev;
     ev.ref = "ae/" + std::to_string(r.id);
@@ -336,20 +332,28 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
         }
       }
     }
+    a.lab_grades.reserve(cut.labs.size());
     for (const auto& l : cut.labs) {
-      auto e = exposure_of.find(l.study_id);
-      if (e == exposure_of.end()) continue;
-      const Exposure& x = a.exposure[e->second];
-      if (x.first_dose.empty() || dayOf(l.collected_at) < dayOf(x.first_dose)) continue;
-      const auto* analyte = ref.grader.find(l.test);
-      const std::string code = analyte ? analyte->code : l.test;
+      auto& parsed = a.lab_grades.emplace_back();
       const json grades = json::parse(l.grades_json, nullptr, false);
       if (!grades.is_array()) continue;
       for (const auto& g : grades) {
-        if (!g.is_object() || !g.contains("term")) continue;
-        auto& cell = shift[{code, g["term"].get<std::string>()}].try_emplace(l.study_id, -1, -1).first->second;
-        if (g.contains("grade") && g["grade"].is_number_integer())
-          cell.second = std::max(cell.second, std::min(g["grade"].get<int>(), 4));
+        if (!g.is_object() || !g.contains("term") || !g["term"].is_string()) continue;
+        parsed.push_back({g["term"].get<std::string>(), std::nullopt});
+        if (g.contains("grade") && g["grade"].is_number_integer()) parsed.back().grade = g["grade"].get<int>();
+      }
+    }
+    for (size_t i = 0; i < cut.labs.size(); ++i) {
+      const auto& l = cut.labs[i];
+      auto e = exposure_of.find(l.study_id);
+      if (e == exposure_of.end()) continue;
+      const Exposure& x = a.exposure[e->second];
+      if (x.first_dose.empty() || dayNumber(l.collected_at) < dayNumber(x.first_dose)) continue;
+      const auto* analyte = ref.grader.find(l.test);
+      const std::string code = analyte ? analyte->code : l.test;
+      for (const auto& g : a.lab_grades[i]) {
+        auto& cell = shift[{code, g.term}].try_emplace(l.study_id, -1, -1).first->second;
+        if (g.grade) cell.second = std::max(cell.second, std::min(*g.grade, 4));
       }
     }
     for (const auto& [key, per] : shift) {

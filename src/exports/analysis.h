@@ -81,6 +81,12 @@ struct CategoryRow {
   int any = 0;
 };
 
+// One CTCAE grade stored with a lab result (LabResult::grades_json), parsed once per export.
+struct LabGrade {
+  std::string term;
+  std::optional<int> grade;  // null: not decidable from the inputs
+};
+
 struct ShiftTable {
   std::string test;  // LBTESTCD
   std::string term;  // the CTCAE term graded
@@ -156,6 +162,7 @@ struct Analysis {
   std::vector<const core::AeCandidate*> pending_candidates;
   std::vector<ClockRow> clocks;
   std::vector<const core::PregnancyReport*> pregnancies;  // participant's or partner's, by id
+  std::vector<std::vector<LabGrade>> lab_grades;  // by index into the cut's labs
   std::vector<ShiftTable> shifts;
   std::vector<Exposure> exposure;  // every participant, by study ID
   std::vector<ExposureSummary> exposure_summary;  // cycles, days, anlotinib RDI (%), sintilimab doses

@@ -15,6 +15,7 @@
 #include "core/crypto.h"
 #include "core/json_text.h"
 #include "core/time.h"
+#include "exports/format.h"
 
 namespace vigil::exports {
 namespace {
@@ -24,12 +25,6 @@ namespace fs = std::filesystem;
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-std::string fixed(double v, int digits) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
 }
 
@@ -337,7 +332,8 @@ Sdtm sdtmDatasets(const store::DataCut& cut, const Analysis& analysis, const Ref
 
   // LB: in the cut's order (participant, collection time, id).
   previous.clear();
-  for (const auto& l : cut.labs) {
+  for (size_t i = 0; i < cut.labs.size(); ++i) {
+    const auto& l = cut.labs[i];
     if (l.study_id != previous) seq = 0;
     previous = l.study_id;
     const auto* analyte = ref.grader.find(l.test);
@@ -371,14 +367,12 @@ Sdtm sdtmDatasets(const store::DataCut& cut, const Analysis& analysis, const Ref
     d.lb.cell(l.specimen.empty() ? std::nullopt : std::optional<std::string_view>(l.specimen));
     // LBTOX/LBTOXGR: the worst CTCAE grade the value reached (one record holds one grade).
     std::string tox, toxgr;
-    const auto grades = nlohmann::json::parse(l.grades_json, nullptr, false);
     int worst = -1;
-    if (grades.is_array())
-      for (const auto& g : grades)
-        if (g.is_object() && g.contains("grade") && g["grade"].is_number_integer() && g["grade"].get<int>() > worst) {
-          worst = g["grade"].get<int>();
-          tox = g.value("term", "");
-        }
+    for (const auto& g : analysis.lab_grades[i])
+      if (g.grade && *g.grade > worst) {
+        worst = *g.grade;
+        tox = g.term;
+      }
     if (worst >= 0) toxgr = std::to_string(worst);
     d.lb.cell(tox.empty() ? std::nullopt : std::optional<std::string_view>(tox));
     d.lb.cell(toxgr.empty() ? std::nullopt : std::optional<std::string_view>(toxgr));

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <map>
 
+#include "core/html_text.h"
 #include "core/time.h"
+#include "exports/format.h"
 #include "exports/package.h"
 
 namespace vigil::exports {
@@ -13,34 +15,12 @@ namespace {
 
 const char* const kGradeColour[5] = {"#7cb342", "#fdd835", "#fb8c00", "#e53935", "#212121"};
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string fx(double v, int digits) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+std::string esc(std::string_view s) { return core::htmlEscaped(s); }
 
 std::string cell(int n, int of) {
   if (n == 0) return "0";
-  return std::to_string(n) + " (" + (of > 0 ? fx(100.0 * n / of, 1) : std::string("-")) + "%)";
+  return std::to_string(n) + " (" + (of > 0 ? fixed(100.0 * n / of, 1) : std::string("-")) + "%)";
 }
-
-int64_t dayOf(std::string_view text) { return core::parseDate(text.substr(0, 10)).value_or(0); }
 
 constexpr const char* kStyle = R"CSS(
 *{box-sizing:border-box;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -86,9 +66,9 @@ void stoppingSection(std::string& h, const Analysis& a) {
   for (const auto& r : a.stopping) {
     const Boundary& b = *r.boundary;
     h += "<tr><td>" + esc(b.id) + "<br>" + esc(b.label) + "</td><td class=\"n\">" + cell(r.observed, r.treated) + " of " +
-         std::to_string(r.treated) + "</td><td class=\"n\">" + fx(100 * b.unacceptable_rate, 1) +
-         "%</td><td class=\"n\">Beta(" + fx(b.prior_a, 2) + ", " + fx(b.prior_b, 2) + ")</td><td class=\"n\">" +
-         fx(r.probability, 3) + "</td><td class=\"n\">" + fx(b.threshold, 2) + "</td><td>" +
+         std::to_string(r.treated) + "</td><td class=\"n\">" + fixed(100 * b.unacceptable_rate, 1) +
+         "%</td><td class=\"n\">Beta(" + fixed(b.prior_a, 2) + ", " + fixed(b.prior_b, 2) + ")</td><td class=\"n\">" +
+         fixed(r.probability, 3) + "</td><td class=\"n\">" + fixed(b.threshold, 2) + "</td><td>" +
          (r.crossed ? "<span class=\"alert\">CROSSED</span>" : "no") + "</td><td>" +
          (b.verified ? "" : "<span class=\"unverified\">UNVERIFIED</span> ") + esc(b.source) + "</td></tr>\n";
   }
@@ -102,7 +82,7 @@ void stoppingSection(std::string& h, const Analysis& a) {
     const int x = left + width * t / 4;
     h += "<line x1=\"" + std::to_string(x) + "\" y1=\"0\" x2=\"" + std::to_string(x) + "\" y2=\"" +
          std::to_string(height - 20) + "\" stroke=\"#ddd\"/><text x=\"" + std::to_string(x) + "\" y=\"" +
-         std::to_string(height - 6) + "\" font-size=\"11\" text-anchor=\"middle\">" + fx(t / 4.0, 2) + "</text>\n";
+         std::to_string(height - 6) + "\" font-size=\"11\" text-anchor=\"middle\">" + fixed(t / 4.0, 2) + "</text>\n";
   }
   int y = 4;
   for (const auto& r : a.stopping) {
@@ -115,7 +95,7 @@ void stoppingSection(std::string& h, const Analysis& a) {
     h += "<line x1=\"" + std::to_string(tx) + "\" y1=\"" + std::to_string(y) + "\" x2=\"" + std::to_string(tx) +
          "\" y2=\"" + std::to_string(y + 22) + "\" stroke=\"#000\" stroke-width=\"2\" stroke-dasharray=\"3,2\"/>";
     h += "<text x=\"" + std::to_string(left + w + 4) + "\" y=\"" + std::to_string(y + 15) + "\" font-size=\"11\">" +
-         fx(r.probability, 3) + "</text>\n";
+         fixed(r.probability, 3) + "</text>\n";
     y += row;
   }
   h += "</svg><p class=\"note\">Bar: posterior probability; dashed line: threshold.</p></section>\n";
@@ -144,12 +124,12 @@ void categoryBars(std::string& h, const Analysis& a) {
     for (size_t g = 0; g < 5; ++g) {
       if (!r.by_worst_grade[g] || a.treated == 0) continue;
       const double w = width * static_cast<double>(r.by_worst_grade[g]) / a.treated;
-      h += "<rect x=\"" + fx(x, 1) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + fx(w, 1) +
+      h += "<rect x=\"" + fixed(x, 1) + "\" y=\"" + std::to_string(y + 2) + "\" width=\"" + fixed(w, 1) +
            "\" height=\"13\" fill=\"" + kGradeColour[g] + "\"><title>" + esc(r.category) + ", grade " +
            std::to_string(g + 1) + ": " + std::to_string(r.by_worst_grade[g]) + "</title></rect>";
       x += w;
     }
-    if (r.any) h += "<text x=\"" + fx(x + 4, 1) + "\" y=\"" + std::to_string(y + 12) + "\" font-size=\"10\">" +
+    if (r.any) h += "<text x=\"" + fixed(x + 4, 1) + "\" y=\"" + std::to_string(y + 12) + "\" font-size=\"10\">" +
                     cell(r.any, a.treated) + "</text>";
     h += "\n";
     y += row;
@@ -179,7 +159,7 @@ void swimmer(std::string& h, const Analysis& a, const PackageOptions& o) {
   int64_t max_days = 21;
   for (const auto* e : shown) max_days = std::max<int64_t>(max_days, e->days_on_treatment);
   for (const auto* e : shown)
-    for (const auto* f : aes[e->study_id]) max_days = std::max<int64_t>(max_days, f->start_day - dayOf(e->first_dose) + 1);
+    for (const auto* f : aes[e->study_id]) max_days = std::max<int64_t>(max_days, f->start_day - dayNumber(e->first_dose) + 1);
   const int row = 14, left = 110, width = 760;
   const int height = static_cast<int>(shown.size()) * row + 34;
   auto xOf = [&](int64_t day) { return left + static_cast<double>(day) * width / static_cast<double>(max_days); };
@@ -187,32 +167,32 @@ void swimmer(std::string& h, const Analysis& a, const PackageOptions& o) {
        "\" viewBox=\"0 0 900 " + std::to_string(height) + "\" xmlns=\"http://www.w3.org/2000/svg\">\n";
   const int64_t tick = max_days > 365 ? 90 : max_days > 120 ? 28 : 7;
   for (int64_t d = 0; d <= max_days; d += tick)
-    h += "<line x1=\"" + fx(xOf(d), 1) + "\" y1=\"0\" x2=\"" + fx(xOf(d), 1) + "\" y2=\"" + std::to_string(height - 22) +
-         "\" stroke=\"#eee\"/><text x=\"" + fx(xOf(d), 1) + "\" y=\"" + std::to_string(height - 8) +
+    h += "<line x1=\"" + fixed(xOf(d), 1) + "\" y1=\"0\" x2=\"" + fixed(xOf(d), 1) + "\" y2=\"" + std::to_string(height - 22) +
+         "\" stroke=\"#eee\"/><text x=\"" + fixed(xOf(d), 1) + "\" y=\"" + std::to_string(height - 8) +
          "\" font-size=\"10\" text-anchor=\"middle\">" + std::to_string(d) + "</text>\n";
   h += "<text x=\"" + std::to_string(left + width / 2) + "\" y=\"" + std::to_string(height) +
        "\" font-size=\"10\" text-anchor=\"middle\">days since first dose</text>\n";
   int y = 2;
   for (const auto* e : shown) {
-    const int64_t day0 = dayOf(e->first_dose);
+    const int64_t day0 = dayNumber(e->first_dose);
     h += "<text x=\"" + std::to_string(left - 6) + "\" y=\"" + std::to_string(y + 10) +
          "\" font-size=\"10\" text-anchor=\"end\">" + esc(e->study_id) + "</text>";
     h += "<rect x=\"" + std::to_string(left) + "\" y=\"" + std::to_string(y + 3) + "\" width=\"" +
-         fx(xOf(e->days_on_treatment) - left, 1) + "\" height=\"8\" fill=\"#90a4ae\"/>";
+         fixed(xOf(e->days_on_treatment) - left, 1) + "\" height=\"8\" fill=\"#90a4ae\"/>";
     for (const auto& held : e->hold_dates) {
-      const double x = xOf(dayOf(held) - day0);
-      h += "<path d=\"M" + fx(x - 3, 1) + " " + std::to_string(y) + "h6l-3 5z\" fill=\"#1e88e5\"/>";
+      const double x = xOf(dayNumber(held) - day0);
+      h += "<path d=\"M" + fixed(x - 3, 1) + " " + std::to_string(y) + "h6l-3 5z\" fill=\"#1e88e5\"/>";
     }
     for (const auto* f : aes[e->study_id]) {
       const double x = xOf(f->start_day - day0);
       const int g = std::clamp(f->version->grade, 1, 5);
-      h += "<circle cx=\"" + fx(x, 1) + "\" cy=\"" + std::to_string(y + 7) + "\" r=\"3.5\" fill=\"" + kGradeColour[g - 1] +
+      h += "<circle cx=\"" + fixed(x, 1) + "\" cy=\"" + std::to_string(y + 7) + "\" r=\"3.5\" fill=\"" + kGradeColour[g - 1] +
            "\" stroke=\"#333\" stroke-width=\"0.5\"><title>" + esc(f->version->ctcae_term) + " G" + std::to_string(g) +
            "</title></circle>";
     }
     if (e->discontinued) {
-      const double x = xOf(dayOf(*e->discontinued) - day0);
-      h += "<path d=\"M" + fx(x - 4, 1) + " " + std::to_string(y + 3) + "l8 8m0 -8l-8 8\" stroke=\"#c62828\" "
+      const double x = xOf(dayNumber(*e->discontinued) - day0);
+      h += "<path d=\"M" + fixed(x - 4, 1) + " " + std::to_string(y + 3) + "l8 8m0 -8l-8 8\" stroke=\"#c62828\" "
            "stroke-width=\"2\"/>";
     }
     h += "\n";
@@ -275,13 +255,13 @@ void exposureSection(std::string& h, const Analysis& a) {
   h += "<table><tr><th>Measure</th><th>n</th><th>Median</th><th>Range</th></tr>\n";
   for (const auto& s : a.exposure_summary)
     h += "<tr><td>" + esc(s.label) + "</td><td class=\"n\">" + std::to_string(s.n) + "</td><td class=\"n\">" +
-         (s.n ? fx(s.median, 1) : "-") + "</td><td class=\"n\">" +
-         (s.n ? fx(s.min, 1) + " - " + fx(s.max, 1) : "-") + "</td></tr>\n";
-  h += "</table>\n<p>Participant-years on treatment: <b>" + fx(a.participant_years, 2) + "</b></p>\n";
+         (s.n ? fixed(s.median, 1) : "-") + "</td><td class=\"n\">" +
+         (s.n ? fixed(s.min, 1) + " - " + fixed(s.max, 1) : "-") + "</td></tr>\n";
+  h += "</table>\n<p>Participant-years on treatment: <b>" + fixed(a.participant_years, 2) + "</b></p>\n";
   h += "<table><tr><th>Event</th><th>Events</th><th>Per 100 participant-years</th></tr>\n";
   for (const auto& r : a.rates)
     h += "<tr><td>" + esc(r.label) + "</td><td class=\"n\">" + std::to_string(r.events) + "</td><td class=\"n\">" +
-         fx(r.per_100_py, 2) + "</td></tr>\n";
+         fixed(r.per_100_py, 2) + "</td></tr>\n";
   h += "</table></section>\n";
 }
 
@@ -329,7 +309,7 @@ std::string renderReport(const Analysis& a, const Reference& ref, const PackageO
   h += "<div class=\"cards\">";
   card("participants", std::to_string(a.participants));
   card("treated", std::to_string(a.treated));
-  card("participant-years", fx(a.participant_years, 2));
+  card("participant-years", fixed(a.participant_years, 2));
   card("serious AEs", std::to_string(a.serious.size()));
   card("deaths", std::to_string(a.deaths.size()), !a.deaths.empty());
   card("stopping boundaries crossed", std::to_string(crossed) + " of " + std::to_string(a.stopping.size()), crossed > 0);
@@ -356,7 +336,7 @@ std::string renderReport(const Analysis& a, const Reference& ref, const PackageO
     for (const auto& c : a.clocks)
       h += "<tr><td>" + esc(c.deadline->study_id) + "</td><td>" + std::to_string(c.deadline->ae_id) + "</td><td>" +
            esc(c.deadline->kind) + "</td><td>" + esc(c.deadline->due_at) + "</td><td>" + esc(c.deadline->met_at) +
-           "</td><td>" + esc(c.state) + "</td><td class=\"n\">" + fx(c.hours_late, 1) + "</td></tr>\n";
+           "</td><td>" + esc(c.state) + "</td><td class=\"n\">" + fixed(c.hours_late, 1) + "</td></tr>\n";
     h += "</table>\n";
   }
   h += "<h3>Pregnancies (" + std::to_string(a.pregnancies.size()) + ")</h3>\n";

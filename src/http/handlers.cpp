@@ -7,6 +7,7 @@
 #include "core/crypto.h"
 #include "core/version.h"
 #include "http/api.h"
+#include "intake/access.h"
 #include "outbox/routing.h"
 
 namespace vigil::http {
@@ -337,8 +338,7 @@ Response markDeadlineMet(Api& api, const Request& req) {
 }
 
 Response exportDsmb(Api& api, const Request& req) {
-  const core::Role role = req.user->role;
-  if (role != core::Role::kDsmb && role != core::Role::kSafetyOfficer && role != core::Role::kAdmin)
+  if (!intake::canExportDsmbPackage(*req.user))
     return problem(Status::forbidden("the DSMB package is for the DSMB, safety officers and administrators"));
   Response error;
   Query q(req, {"as_of", "zero_rows"});

@@ -21,4 +21,6 @@ bool canRecordReport(const core::User& user, const std::string& site) {
   return user.role == core::Role::kSafetyOfficer || canWrite(user, site);
 }
 
+bool canExportDsmbPackage(const core::User& user) { return user.role != core::Role::kInvestigator; }
+
 }  // namespace vigil::intake

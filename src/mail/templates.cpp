@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/html_text.h"
+
 namespace vigil::mail {
 namespace {
 
@@ -68,18 +70,7 @@ core::Result<std::string> fill(const std::string& tpl, const Fields& fields, Mod
 std::string escapeHtml(const std::string& v) {
   std::string out;
   out.reserve(v.size() + 16);
-  for (char c : v) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      case '\n': out += "<br>\n"; break;
-      case '\r': break;
-      default: out += c;
-    }
-  }
+  core::appendHtmlEscaped(out, v, true);
   return out;
 }
 

@@ -353,8 +353,8 @@ size_t AlertPlanner::clockDeadlines(store::Store& store, int64_t now_ms, core::S
         }
     }
     if (cls.empty() || settled(key)) continue;
-    core::Status s = store.write([&](store::Transaction& tx) {
-      if (tx.alertExists(key)) return core::Status::ok();
+    const bool written = writeClockAlert(store, key, raised, failure, [&](store::Transaction& tx) {
+      if (tx.alertExists(key)) return false;
       auto ae = tx.adverseEvent(d.ae_id);
       json p = {{"deadline_kind", d.kind},
                 {"due", d.due_at},
@@ -362,16 +362,25 @@ size_t AlertPlanner::clockDeadlines(store::Store& store, int64_t now_ms, core::S
                 {"grade", ae ? std::to_string(ae->current().grade) : "unknown"},
                 {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(d.ae_id)}};
       if (cls == "reminder") p["percent"] = percent;
-      if (raise(tx, cls, key, d.study_id, d.site, "deadline/" + std::to_string(d.id), p, "vigild")) ++raised;
-      return core::Status::ok();
+      return raise(tx, cls, key, d.study_id, d.site, "deadline/" + std::to_string(d.id), p, "vigild") != 0;
     });
-    if (!s.isOk()) {
-      failure = s;
-      return raised;
-    }
-    settle(key);
+    if (!written) return raised;
   }
   return raised;
+}
+
+bool AlertPlanner::writeClockAlert(store::Store& store, const std::string& key, size_t& raised, core::Status& failure,
+                                   const std::function<bool(store::Transaction&)>& raise_one) const {
+  core::Status s = store.write([&](store::Transaction& tx) {
+    if (raise_one(tx)) ++raised;
+    return core::Status::ok();
+  });
+  if (!s.isOk()) {
+    failure = s;
+    return false;
+  }
+  settle(key);
+  return true;
 }
 
 size_t AlertPlanner::clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const {
@@ -450,19 +459,14 @@ size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Sta
       settle(key);  // nothing to send today
       continue;
     }
-    core::Status s = store.write([&](store::Transaction& tx) {
+    const bool written = writeClockAlert(store, key, raised, failure, [&](store::Transaction& tx) {
       json p = {{"date", date},
                 {"count", std::to_string(count)},
                 {"items", items},
                 {"link", options_.link_base + "/api/v1/participants?site=" + site}};
-      if (raise(tx, "digest", key, "", site, "site/" + site, p, "vigild")) ++raised;
-      return core::Status::ok();
+      return raise(tx, "digest", key, "", site, "site/" + site, p, "vigild") != 0;
     });
-    if (!s.isOk()) {
-      failure = s;
-      return raised;
-    }
-    settle(key);
+    if (!written) return raised;
   }
   return raised;
 }

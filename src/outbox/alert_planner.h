@@ -20,6 +20,7 @@
 // by a mutex; in practice used by the one dispatcher thread that runs the clock).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json_fwd.hpp>
@@ -87,6 +88,10 @@ class AlertPlanner {
   size_t clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockDigests(store::Store& store, int64_t now_ms, core::Status& failure) const;
+  // One clock alert in its own unit of work: counts it in raised when raise_one raised it, then
+  // settles the key; false (failure set) when the store failed, and the key stays unsettled.
+  bool writeClockAlert(store::Store& store, const std::string& key, size_t& raised, core::Status& failure,
+                       const std::function<bool(store::Transaction&)>& raise_one) const;
 
   const Routing& routing_;
   const rules::DoseRules& rules_;

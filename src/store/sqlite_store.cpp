@@ -55,19 +55,16 @@ core::Participant participantFromRow(const Statement& s) {
   return p;
 }
 
+const char* kBaselineLabColumns = "test_code, value, unit, lln, uln, collected_at";
+
+core::BaselineLab baselineLabFromRow(const Statement& s, int o) {
+  return {s.text(o), s.real(o + 1), s.text(o + 2), s.optReal(o + 3), s.optReal(o + 4), s.optText(o + 5)};
+}
+
 void loadBaselineLabs(Connection& c, core::Participant& p) {
-  auto& s = c.prepare("SELECT test_code, value, unit, lln, uln, collected_at FROM baseline_labs WHERE study_id=? ORDER BY id");
+  auto& s = c.prepare(std::string("SELECT ") + kBaselineLabColumns + " FROM baseline_labs WHERE study_id=? ORDER BY id");
   s.bind(1, p.study_id);
-  while (s.step()) {
-    core::BaselineLab b;
-    b.test = s.text(0);
-    b.value = s.real(1);
-    b.unit = s.text(2);
-    b.lln = s.optReal(3);
-    b.uln = s.optReal(4);
-    b.collected_at = s.optText(5);
-    p.baseline_labs.push_back(std::move(b));
-  }
+  while (s.step()) p.baseline_labs.push_back(baselineLabFromRow(s, 0));
 }
 
 std::optional<core::Participant> selectParticipant(Connection& c, const std::string& study_id) {
@@ -1302,7 +1299,17 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
                           " FROM participants WHERE created_at<=? ORDER BY study_id");
       s.bind(1, cut);
       while (s.step()) out.participants.push_back(participantFromRow(s));
-      for (auto& p : out.participants) loadBaselineLabs(c, p);
+    }
+    {
+      // Every baseline lab in one query, not one per participant.
+      std::unordered_map<std::string, core::Participant*> by_id;
+      for (auto& p : out.participants) by_id[p.study_id] = &p;
+      auto& s = c.prepare(std::string("SELECT study_id, ") + kBaselineLabColumns + " FROM baseline_labs ORDER BY id");
+      while (s.step()) {
+        auto p = by_id.find(s.text(0));
+        if (p == by_id.end()) continue;  // a participant enrolled after the cut
+        p->second->baseline_labs.push_back(baselineLabFromRow(s, 1));
+      }
     }
     {
       auto& s = c.prepare(

@@ -78,12 +78,7 @@ constexpr const char* kNarrative = "Seen by Dr Wang; patient Zhang Wei, hospital
 struct Trial {
   test::TempDir dir;
   test::FixedClock clock{at("2026-10-01T08:00:00Z")};
-  store::SqliteStore store{[this] {
-                             store::SqliteOptions o;
-                             o.path = dir.file("vigil.db");
-                             return o;
-                           }(),
-                           clock};
+  store::SqliteStore store{store::SqliteOptions{.path = dir.file("vigil.db")}, clock};
   intake::SafetyMonitor monitor{test::clinicalData().evaluator};
   intake::IntakeService intake{store, clock, test::clinicalData().catalogue, test::clinicalData().grader,
                                test::clinicalData().reporting, &monitor};

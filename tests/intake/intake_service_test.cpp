@@ -36,12 +36,7 @@ const rules::ReportingRules& reporting() {
 struct Fixture {
   test::TempDir dir;
   test::FixedClock clock{*core::parseTimestamp("2026-03-01T00:00:00Z")};
-  store::SqliteStore store{[this] {
-                             store::SqliteOptions o;
-                             o.path = dir.file("vigil.db");
-                             return o;
-                           }(),
-                           clock};
+  store::SqliteStore store{store::SqliteOptions{.path = dir.file("vigil.db")}, clock};
   intake::IntakeService intake{store, clock, catalogue(), grader(), reporting()};
   core::User inv1{1, "inv1", core::Role::kInvestigator, {"S01"}, false};
   core::User inv2{2, "inv2", core::Role::kInvestigator, {"S02"}, false};

@@ -30,12 +30,7 @@ int64_t at(const char* ts) { return *core::parseTimestamp(ts); }
 struct Fixture {
   test::TempDir dir;
   test::FixedClock clock{at("2026-02-12T09:00:00Z")};
-  store::SqliteStore store{[this] {
-                             store::SqliteOptions o;
-                             o.path = dir.file("vigil.db");
-                             return o;
-                           }(),
-                           clock};
+  store::SqliteStore store{store::SqliteOptions{.path = dir.file("vigil.db")}, clock};
   intake::SafetyMonitor monitor{rulesOnce().evaluator};
   intake::IntakeService intake{store, clock, rulesOnce().catalogue, rulesOnce().grader, rulesOnce().reporting, &monitor};
   core::User inv{1, "inv1", core::Role::kInvestigator, {"S01"}, false};

@@ -69,12 +69,7 @@ class FakeMailer final : public mail::Mailer {
 struct Fixture {
   test::TempDir dir;
   test::FixedClock clock{at("2026-02-12T09:00:00Z")};
-  store::SqliteStore store{[this] {
-                             store::SqliteOptions o;
-                             o.path = dir.file("vigil.db");
-                             return o;
-                           }(),
-                           clock};
+  store::SqliteStore store{store::SqliteOptions{.path = dir.file("vigil.db")}, clock};
   outbox::AlertPlanner planner{rulesOnce().routing, rulesOnce().dose, outbox::AlertOptions{}};
   intake::SafetyMonitor monitor{rulesOnce().evaluator, &planner};
   intake::IntakeService intake{store, clock, rulesOnce().catalogue, rulesOnce().grader, rulesOnce().reporting, &monitor};

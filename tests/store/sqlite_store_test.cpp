@@ -15,11 +15,7 @@ namespace {
 
 const int64_t kNow = *core::parseTimestamp("2026-03-01T00:00:00Z");
 
-store::SqliteOptions options(const test::TempDir& dir) {
-  store::SqliteOptions o;
-  o.path = dir.file("vigil.db");
-  return o;
-}
+store::SqliteOptions options(const test::TempDir& dir) { return {.path = dir.file("vigil.db")}; }
 
 Status addSite(store::Store& s, const std::string& id) {
   return s.write([&](store::Transaction& tx) {
