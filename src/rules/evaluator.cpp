@@ -235,6 +235,23 @@ class Run {
   }
 
   // ---- building the events ----------------------------------------------------------------
+  // A graded lab value or vital sign joins its term's series; grade 1 or more also makes an
+  // episode (returned for the caller to point at its source), grade 0 none.
+  Episode* addMeasured(EventKind kind, const std::string& ref, const std::string& term, int grade, int64_t at) {
+    auto& series = series_[term];
+    series.push_back({at, grade});
+    if (grade < 1) return nullptr;
+    Episode e;
+    e.kind = kind;
+    e.ref = ref;
+    e.term = term;
+    e.grade = grade;
+    e.onset = at;
+    e.pos = series.size() - 1;
+    eps_.push_back(std::move(e));
+    return &eps_.back();
+  }
+
   void buildEpisodes() {
     const core::Participant& p = s_.participant;
     for (const auto& ae : s_.adverse_events) {
@@ -307,18 +324,7 @@ class Run {
           eps_.push_back(std::move(e));
           continue;
         }
-        auto& series = series_[g.term];
-        series.push_back({l.collected_ms, *g.grade});
-        if (*g.grade < 1) continue;
-        Episode e;
-        e.kind = EventKind::kLab;
-        e.ref = l.ref;
-        e.term = g.term;
-        e.grade = *g.grade;
-        e.onset = l.collected_ms;
-        e.lab = &info;
-        e.pos = series.size() - 1;
-        eps_.push_back(std::move(e));
+        if (Episode* e = addMeasured(EventKind::kLab, l.ref, g.term, *g.grade, l.collected_ms)) e->lab = &info;
       }
     }
     latest_labs_.clear();
@@ -339,18 +345,7 @@ class Run {
       vs.qtc_ms = v.qtc_ms;
       for (const auto& g : grading::gradeVitals(grader_, vs, p)) {
         if (!g.grade) continue;
-        auto& series = series_[g.term];
-        series.push_back({v.measured_ms, *g.grade});
-        if (*g.grade < 1) continue;
-        Episode e;
-        e.kind = EventKind::kVital;
-        e.ref = v.ref;
-        e.term = g.term;
-        e.grade = *g.grade;
-        e.onset = v.measured_ms;
-        e.vital = &v;
-        e.pos = series.size() - 1;
-        eps_.push_back(std::move(e));
+        if (Episode* e = addMeasured(EventKind::kVital, v.ref, g.term, *g.grade, v.measured_ms)) e->vital = &v;
       }
     }
     // The series pointers are stable now.
