@@ -88,6 +88,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
             knowledge->grader.analytes().size(), knowledge->categories.version());
 
   core::SystemClock clock;
+  core::HealthBoard health;  // before everything that posts to it, so it outlives them
   std::unique_ptr<store::SqliteStore> store;
   try {
     store = std::make_unique<store::SqliteStore>(settings_.store, clock);
@@ -140,6 +141,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   const exports::DsmbExporter exporter(*store, reference, package_options, clock);
   http::Server server(settings_.http, intake, *store, clock);
   server.setExports(&exporter, settings_.exports_dir);
+  server.setHealth(&health);
   try {
     server.start();
   } catch (const std::exception& e) {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/health.h"
 #include "core/model.h"
 #include "core/status.h"
 #include "core/time.h"
@@ -66,6 +67,9 @@ class Api {
   }
   const exports::DsmbExporter* exporter() const { return exporter_; }
   const std::string& exportsDir() const { return exports_dir_; }
+  // Problems posted by other components turn /healthz degraded (set before the server starts).
+  void setHealth(const core::HealthBoard* health) { health_ = health; }
+  const core::HealthBoard* health() const { return health_; }
 
  private:
   intake::IntakeService& intake_;
@@ -76,6 +80,7 @@ class Api {
   Router<RouteSpec> router_;
   const exports::DsmbExporter* exporter_ = nullptr;
   std::string exports_dir_;
+  const core::HealthBoard* health_ = nullptr;
 };
 
 }  // namespace vigil::http

@@ -127,7 +127,9 @@ Response healthzRoute(Api& api, const Request&) {
   auto outbox = api.store().outboxStats(api.nowMs());
   // Degraded: alerts are dead (someone must deliver them by hand) or mail has been stuck for
   // more than 15 minutes; the daemon still takes data, so the answer stays 200.
-  const bool degraded = outbox.isOk() && (outbox.value().dead > 0 || outbox.value().oldest_pending_age_ms > 15 * 60 * 1000);
+  const auto problems = api.health() ? api.health()->problems() : std::map<std::string, std::string>{};
+  const bool degraded = !problems.empty() ||
+                        (outbox.isOk() && (outbox.value().dead > 0 || outbox.value().oldest_pending_age_ms > 15 * 60 * 1000));
   json outbox_json = outbox.isOk() ? json{{"pending", outbox.value().pending},
                                           {"sent", outbox.value().sent},
                                           {"dead", outbox.value().dead},
@@ -136,6 +138,7 @@ Response healthzRoute(Api& api, const Request&) {
   json body{{"status", !version.isOk() ? "unhealthy" : degraded ? "degraded" : "ok"},
             {"outbox", std::move(outbox_json)},
             {"database", version.isOk() ? "ok" : version.status().message()},
+            {"problems", problems},
             {"schema_version", version.isOk() ? json(version.value()) : json(nullptr)},
             {"uptime_seconds", api.uptimeSeconds()},
             {"version", core::kVersion}};

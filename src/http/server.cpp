@@ -263,6 +263,8 @@ void Server::start() {
   impl_->server->start();
 }
 
+void Server::setHealth(const core::HealthBoard* health) { impl_->shared.api.setHealth(health); }
+
 uint16_t Server::port() const { return impl_->port; }
 
 void Server::stop() {

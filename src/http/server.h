@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/health.h"
 #include "core/time.h"
 #include "http/metrics.h"
 #include "intake/intake_service.h"
@@ -34,6 +35,9 @@ class Server {
   ~Server();
   // Enables GET /api/v1/exports/dsmb (call before start); exporter must outlive the server.
   void setExports(const exports::DsmbExporter* exporter, std::string dir);
+  // Problems posted on health turn /healthz degraded (call before start); health must outlive
+  // the server.
+  void setHealth(const core::HealthBoard* health);
   // Binds and starts serving. Throws Poco::Exception when the address cannot be bound.
   void start();
   // The bound port (useful with port 0).
