@@ -21,7 +21,7 @@ using Poco::Util::AbstractConfiguration;
 const std::set<std::string>& knownKeys() {
   static const std::set<std::string> keys = {
       "http.host",        "http.port",          "http.threads",          "http.max_queued",
-      "http.max_body_bytes", "http.keep_alive_seconds", "http.token_cache_seconds",
+      "http.max_body_bytes", "http.keep_alive_seconds",
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
       "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir",
@@ -31,7 +31,8 @@ const std::set<std::string>& knownKeys() {
       "mail.from",        "mail.dir",           "mail.message_id_domain",
       "alerts.recipients_file", "alerts.link_base", "alerts.escalate_after_seconds", "alerts.reminder_percents",
       "alerts.digest_hour_utc",
-      "outbox.max_attempts", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
+      "outbox.give_up_after_seconds", "outbox.late_seconds.urgent", "outbox.late_seconds.sae",
+      "outbox.late_seconds.other", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
       "outbox.clock_ms", "study.id", "exports.dir"};
   return keys;
 }
@@ -178,7 +179,6 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.http.max_queued = static_cast<int>(r.integer("http.max_queued", 256, 1, 100000));
   s.http.max_body_bytes = static_cast<size_t>(r.integer("http.max_body_bytes", 16 << 20, 1024, 1LL << 30));
   s.http.keep_alive_seconds = static_cast<int>(r.integer("http.keep_alive_seconds", 15, 1, 3600));
-  s.http.token_cache_seconds = static_cast<int>(r.integer("http.token_cache_seconds", 30, 0, 3600));
   s.store.path = absolute(r.text("store.path", "var/vigil.db", false), base_dir);
   s.store.read_connections = static_cast<int>(r.integer("store.read_connections", 4, 1, 64));
   s.store.max_group = static_cast<int>(r.integer("store.max_group", 1024, 1, 100000));
@@ -229,7 +229,10 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.alerts.escalate_after_ms = 1000 * r.integer("alerts.escalate_after_seconds", 3600, 1, 7 * 86400);
   s.alerts.reminder_percents = percents("alerts.reminder_percents", r.text("alerts.reminder_percents", "50,90", false));
   s.alerts.digest_hour_utc = static_cast<int>(r.integer("alerts.digest_hour_utc", 7, 0, 23));
-  s.outbox.max_attempts = static_cast<int>(r.integer("outbox.max_attempts", 8, 1, 50));
+  s.outbox.give_up_after_ms = 1000 * r.integer("outbox.give_up_after_seconds", 7 * 86400, 1, 90 * 86400);
+  s.alerts.late_urgent_ms = 1000 * r.integer("outbox.late_seconds.urgent", 900, 1, 30 * 86400);
+  s.alerts.late_sae_ms = 1000 * r.integer("outbox.late_seconds.sae", 3600, 1, 30 * 86400);
+  s.alerts.late_other_ms = 1000 * r.integer("outbox.late_seconds.other", 86400, 1, 30 * 86400);
   s.outbox.backoff_initial_ms = r.integer("outbox.backoff_initial_ms", 1000, 10, 3600000);
   s.outbox.backoff_max_ms = r.integer("outbox.backoff_max_ms", 300000, 10, 86400000);
   if (s.outbox.backoff_max_ms < s.outbox.backoff_initial_ms)
@@ -274,7 +277,9 @@ std::vector<std::string> describe(const Settings& s) {
       "alerts.link_base=" + s.alerts.link_base,
       "alerts.escalate_after_seconds=" + std::to_string(s.alerts.escalate_after_ms / 1000),
       "alerts.digest_hour_utc=" + std::to_string(s.alerts.digest_hour_utc),
-      "outbox.max_attempts=" + std::to_string(s.outbox.max_attempts),
+      "outbox.give_up_after_seconds=" + std::to_string(s.outbox.give_up_after_ms / 1000),
+      "outbox.late_seconds=urgent " + std::to_string(s.alerts.late_urgent_ms / 1000) + ", sae " +
+          std::to_string(s.alerts.late_sae_ms / 1000) + ", other " + std::to_string(s.alerts.late_other_ms / 1000),
       "outbox.backoff_initial_ms=" + std::to_string(s.outbox.backoff_initial_ms),
       "outbox.backoff_max_ms=" + std::to_string(s.outbox.backoff_max_ms),
       "log.file=" + s.log.file,

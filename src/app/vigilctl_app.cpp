@@ -11,6 +11,7 @@
 
 #include "app/knowledge.h"
 #include "app/settings.h"
+#include "app/vigilctl_alerts.h"
 #include <nlohmann/json.hpp>
 
 #include "audit/audit.h"
@@ -36,6 +37,7 @@ int fromStatus(const core::Status& s) {
   switch (s.code()) {
     case core::StatusCode::kInvalid: return 65;      // EX_DATAERR
     case core::StatusCode::kConflict: return 65;
+    case core::StatusCode::kNotFound: return 67;     // EX_NOUSER
     case core::StatusCode::kUnavailable: return 69;  // EX_UNAVAILABLE
     default: return 70;                              // EX_SOFTWARE
   }
@@ -71,13 +73,16 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("as-of", "export dsmb: the data cut, e.g. 2026-10-31T23:59:59Z", "TIMESTAMP");
   add("out", "export dsmb: the package directory to create (the zip is DIR.zip)", "DIR");
   add("zero-rows", "export dsmb: keep incidence rows for terms with no events", nullptr);
+  add("state", "alerts list: dead, late or pending", "STATE");
+  add("all-dead", "alerts retry: every dead delivery", nullptr);
   add("detail", "evaluate: add findings, flags, clocks and the events behind each recommendation", nullptr);
 }
 
 void VigilctlApp::handleOption(const std::string& name, const std::string& value) {
   Application::handleOption(name, value);
   if (name == "help") help_ = true;
-  else if (name == "on-anticoagulation" || name == "detail" || name == "zero-rows") values_[name] = "true";
+  else if (name == "on-anticoagulation" || name == "detail" || name == "zero-rows" || name == "all-dead")
+    values_[name] = "true";
   else if (name == "config") config_file_ = value;
   else if (name == "set") overrides_.push_back(value);
   else if (name == "site") sites_.push_back(value);
@@ -99,7 +104,12 @@ int VigilctlApp::usage(const std::string& problem) {
       "  db migrate                                  apply pending schema migrations\n"
       "  site add --id=S01 --name=NAME               register a trial site\n"
       "  user add --name=N --role=R [--site=S ...]   create a user and print its API token once\n"
+      "  user list                                   users, roles, sites and whether disabled\n"
+      "  user disable NAME | user enable NAME        refuse (or accept again) NAME's token from the next request\n"
+      "  user rotate-token NAME                      replace NAME's token; print the new one once\n"
       "  audit verify                                recompute the audit hash chain\n"
+      "  alerts list --state=dead|late|pending       alert mail not delivered\n"
+      "  alerts retry ID | --all-dead                queue dead deliveries again\n"
       "  grade                                       grade JSON lines from stdin (see docs/grade.md)\n"
       "  grade --test=HGB --value=85 --unit=g/L [--lln= --uln= --baseline= --on-anticoagulation]\n"
       "  evaluate [--detail]                         evaluate one JSON scenario from stdin (see docs/evaluate.md)\n"
@@ -131,8 +141,12 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
   if (args[0] == "grade" && args.size() == 1) return grade();
   if (args[0] == "evaluate" && args.size() == 1) return evaluate();
-  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "export dsmb"};
-  if (!kCommands.count(command) || args.size() > 2) return usage("unknown command '" + command + "'");
+  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "export dsmb",
+                                                  "alerts list", "alerts retry", "user list", "user disable", "user enable",
+                                                  "user rotate-token"};
+  static const std::set<std::string> kTakesName = {"alerts retry", "user disable", "user enable", "user rotate-token"};
+  const size_t max_args = kTakesName.count(command) ? 3 : 2;
+  if (!kCommands.count(command) || args.size() > max_args) return usage("unknown command '" + command + "'");
 
   Settings settings;
   if (int rc = readSettings(settings)) return rc;
@@ -178,7 +192,38 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     std::cout << token.value() << "\n";
     return 0;
   }
+  if (command == "user list") {
+    auto users = store->users();
+    if (!users.isOk()) return fromStatus(users.status());
+    for (const auto& u : users.value()) {
+      std::string sites;
+      for (const auto& site : u.sites) sites += (sites.empty() ? "" : ",") + site;
+      std::cout << u.name << "\t" << core::toString(u.role) << "\t" << (sites.empty() ? "-" : sites) << "\t"
+                << (u.disabled ? "disabled" : "enabled") << "\n";
+    }
+    return 0;
+  }
+  if (command == "user disable" || command == "user enable" || command == "user rotate-token") {
+    const std::string name = args.size() == 3 ? args[2] : option("name");
+    if (name.empty()) return usage(command + " needs a user name");
+    if (command == "user rotate-token") {
+      auto token = intake.rotateToken(operatorName(), name);
+      if (!token.isOk()) return fromStatus(token.status());
+      std::cerr << "token of " << name << " replaced; the old one is refused from now on. The new token is shown "
+                << "once and stored only as a hash\n";
+      std::cout << token.value() << "\n";
+      return 0;
+    }
+    const bool disable = command == "user disable";
+    if (int rc = fromStatus(intake.setUserDisabled(operatorName(), name, disable))) return rc;
+    std::cout << "user " << name << (disable ? " disabled; its token is refused from the next request\n" : " enabled\n");
+    return 0;
+  }
   if (command == "export dsmb") return exportDsmb(*store, *knowledge, settings, clock);
+  if (command == "alerts list") return alertsList(*store, option("state"), clock.nowMs());
+  if (command == "alerts retry")
+    return alertsRetry(*store, args.size() == 3 ? args[2] : "", option("all-dead") == "true", operatorName(),
+                       clock.nowMs());
   // audit verify
   auto entries = store->auditEntries();
   if (!entries.isOk()) return fromStatus(entries.status());

@@ -4,6 +4,8 @@
 //   vigilctl site add --id=S01 --name="Site name"
 //   vigilctl user add --name=N --role=R [--site=S ...]   prints the new token once
 //   vigilctl audit verify                                 exit 0 if the chain verifies, 1 if not
+//   vigilctl alerts list --state=dead|late|pending        undelivered alert mail (app/vigilctl_alerts.h)
+//   vigilctl alerts retry ID | --all-dead                 queue dead deliveries again
 //   vigilctl grade [--test=T --value=V ...]               CTCAE grading (grading/grade_lines.h)
 //   vigilctl evaluate [--detail] < scenario.json          safety rules on one scenario (docs/evaluate.md)
 //   vigilctl export dsmb --as-of=TS --out=DIR [--zero-rows]  DSMB review package (exports/package.h)

@@ -133,6 +133,9 @@ int VigildApp::main(const std::vector<std::string>& args) {
   sweep();
   Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
   outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
+  // Late mail is written here for a person to send by hand (with smtp.host empty it is the mailer).
+  mail::FileMailer fallback(settings_.mail_dir);
+  dispatcher.setFallback(&fallback, &health);
   dispatcher.start();
   exports::PackageOptions package_options;
   package_options.study_id = settings_.study_id;

@@ -264,9 +264,11 @@ struct AlertDelivery {
   int64_t alert_id = 0;
   std::string recipient;   // email address
   std::string role;        // investigator, safety_officer, sponsor_pv, medical_monitor
-  std::string state;       // pending, sent, dead
+  std::string state;       // pending, sent, dead (given up after outbox.give_up_after_seconds)
   int attempts = 0;
   int64_t next_attempt_ms = 0;  // when a pending delivery is next due
+  int64_t pending_since_ms = 0; // when it was queued, or last put back by a retry; its give-up age counts from here
+  int64_t late_at_ms = 0;       // past this while still pending it is late (its class's threshold after pending_since)
   std::string last_error;
   std::string sent_at;     // UTC timestamp once sent
   std::string message_id;  // stable RFC 5322 Message-ID, "<...@...>", the same on every attempt
@@ -305,6 +307,7 @@ struct OutboxStats {
   int64_t pending = 0;
   int64_t sent = 0;
   int64_t dead = 0;
+  int64_t late = 0;                   // pending past their class's late threshold (late_at_ms)
   int64_t oldest_pending_age_ms = 0;  // 0 when nothing is pending
 };
 

@@ -125,14 +125,15 @@ class Query {
 Response healthzRoute(Api& api, const Request&) {
   auto version = api.store().schemaVersion();
   auto outbox = api.store().outboxStats(api.nowMs());
-  // Degraded: alerts are dead (someone must deliver them by hand) or mail has been stuck for
-  // more than 15 minutes; the daemon still takes data, so the answer stays 200.
+  // Degraded: alerts are dead or late past their class's threshold (someone must deliver them by
+  // hand), or another component posted a problem; the daemon still takes data, so the answer
+  // stays 200.
   const auto problems = api.health() ? api.health()->problems() : std::map<std::string, std::string>{};
-  const bool degraded = !problems.empty() ||
-                        (outbox.isOk() && (outbox.value().dead > 0 || outbox.value().oldest_pending_age_ms > 15 * 60 * 1000));
+  const bool degraded = !problems.empty() || (outbox.isOk() && (outbox.value().dead > 0 || outbox.value().late > 0));
   json outbox_json = outbox.isOk() ? json{{"pending", outbox.value().pending},
                                           {"sent", outbox.value().sent},
                                           {"dead", outbox.value().dead},
+                                          {"late", outbox.value().late},
                                           {"oldest_pending_seconds", outbox.value().oldest_pending_age_ms / 1000}}
                                    : json{{"error", outbox.status().message()}};
   json body{{"status", !version.isOk() ? "unhealthy" : degraded ? "degraded" : "ok"},
@@ -156,6 +157,9 @@ Response metricsRoute(Api& api, const Request&) {
     r.body += "vigil_alert_deliveries{state=\"pending\"} " + std::to_string(o.value().pending) + "\n";
     r.body += "vigil_alert_deliveries{state=\"sent\"} " + std::to_string(o.value().sent) + "\n";
     r.body += "vigil_alert_deliveries{state=\"dead\"} " + std::to_string(o.value().dead) + "\n";
+    r.body += "# HELP vigil_alert_deliveries_late Alert emails still pending past their class's late threshold.\n"
+              "# TYPE vigil_alert_deliveries_late gauge\n";
+    r.body += "vigil_alert_deliveries_late " + std::to_string(o.value().late) + "\n";
     r.body += "# HELP vigil_alert_oldest_pending_seconds Age of the oldest alert not yet delivered.\n"
               "# TYPE vigil_alert_oldest_pending_seconds gauge\n";
     r.body += "vigil_alert_oldest_pending_seconds " + std::to_string(o.value().oldest_pending_age_ms / 1000) + "\n";

@@ -13,8 +13,6 @@
 
 #include <chrono>
 #include <istream>
-#include <mutex>
-#include <unordered_map>
 
 #include "core/crypto.h"
 #include "http/api.h"
@@ -30,48 +28,13 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
-// Verified tokens, trusted for a short time so that each request need not touch the database.
-// A disabled user is refused again within ttl.
-class TokenCache {
- public:
-  TokenCache(store::Store& store, const core::Clock& clock, int ttl_seconds)
-      : store_(store), clock_(clock), ttl_ms_(ttl_seconds * 1000LL) {}
-
-  core::Result<core::User> authenticate(const std::string& token) {
-    const std::string hash = core::sha256Hex(token);
-    const int64_t now = clock_.nowMs();
-    {
-      std::lock_guard lock(mutex_);
-      auto it = entries_.find(hash);
-      if (it != entries_.end() && it->second.expires_ms > now) return it->second.user;
-    }
-    auto user = store_.userByTokenHash(hash);
-    if (!user.isOk()) return user;
-    std::lock_guard lock(mutex_);
-    if (entries_.size() > 10000) entries_.clear();
-    entries_[hash] = {user.value(), now + ttl_ms_};
-    return user;
-  }
-
- private:
-  struct Entry {
-    core::User user;
-    int64_t expires_ms;
-  };
-  store::Store& store_;
-  const core::Clock& clock_;
-  int64_t ttl_ms_;
-  std::mutex mutex_;
-  std::unordered_map<std::string, Entry> entries_;
-};
-
 struct Shared {
-  Shared(HttpOptions o, intake::IntakeService& intake, store::Store& store, const core::Clock& clock)
-      : options(std::move(o)), api(intake, store, metrics, clock), tokens(store, clock, options.token_cache_seconds) {}
+  Shared(HttpOptions o, intake::IntakeService& intake, store::Store& s, const core::Clock& clock)
+      : options(std::move(o)), api(intake, s, metrics, clock), store(s) {}
   HttpOptions options;
   Metrics metrics;
   Api api;
-  TokenCache tokens;
+  store::Store& store;
 };
 
 class ApiHandler final : public Poco::Net::HTTPRequestHandler {
@@ -165,7 +128,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     static const std::string kPrefix = "Bearer ";
     if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0)
       return core::Status::unauthenticated("Authorization must be: Bearer <token>");
-    auto user = shared_.tokens.authenticate(header.substr(kPrefix.size()));
+    // Looked up on every request (an indexed read, no cache) so that a user disabled or a token
+    // replaced by vigilctl is refused on the very next request.
+    auto user = shared_.store.userByTokenHash(core::sha256Hex(header.substr(kPrefix.size())));
     if (!user.isOk() && user.status().code() == core::StatusCode::kUnauthenticated)
       return core::Status::unauthenticated("invalid or disabled token");
     return user;

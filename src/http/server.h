@@ -1,7 +1,7 @@
 #pragma once
 // vigild's HTTP listener: Poco's HTTPServer (one thread per keep-alive connection, so threads
-// must cover the promised concurrent clients), bearer-token authentication with a short-lived
-// cache, body size limit, metrics and access logging around the Api routes.
+// must cover the promised concurrent clients), bearer-token authentication looked up on every
+// request, body size limit, metrics and access logging around the Api routes.
 
 #include <cstdint>
 #include <memory>
@@ -26,7 +26,6 @@ struct HttpOptions {
   int max_queued = 256;  // accepted connections waiting for a thread
   size_t max_body_bytes = 16 * 1024 * 1024;
   int keep_alive_seconds = 15;
-  int token_cache_seconds = 30;  // how long a verified token is trusted without the database
 };
 
 class Server {

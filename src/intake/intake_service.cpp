@@ -938,4 +938,30 @@ Result<std::string> IntakeService::addUser(const std::string& actor, const core:
   return token;
 }
 
+Status IntakeService::setUserDisabled(const std::string& actor, const std::string& name, bool disabled) {
+  return store_.write([&](store::Transaction& tx) -> Status {
+    auto user = tx.userByName(name);
+    if (!user) return Status::notFound("no user " + name);
+    if (user->disabled == disabled) return Status::ok();  // nothing changes, nothing to audit
+    tx.setUserDisabled(user->id, disabled);
+    tx.appendAudit({actor, disabled ? "disable" : "enable", "user", std::to_string(user->id),
+                    json{{"disabled", !disabled}}.dump(), json{{"disabled", disabled}}.dump()});
+    return Status::ok();
+  });
+}
+
+Result<std::string> IntakeService::rotateToken(const std::string& actor, const std::string& name) {
+  const std::string token = core::newApiToken();
+  Status s = store_.write([&](store::Transaction& tx) -> Status {
+    auto user = tx.userByName(name);
+    if (!user) return Status::notFound("no user " + name);
+    tx.setUserTokenHash(user->id, core::sha256Hex(token));
+    // Neither token nor hash enters the audit trail: only that it was replaced.
+    tx.appendAudit({actor, "rotate-token", "user", std::to_string(user->id), "", json{{"token", "replaced"}}.dump()});
+    return Status::ok();
+  });
+  if (!s.isOk()) return s;
+  return token;
+}
+
 }  // namespace vigil::intake

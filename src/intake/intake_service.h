@@ -104,6 +104,11 @@ class IntakeService {
   core::Status addSite(const std::string& actor, const std::string& id, const std::string& name);
   // Creates the user and returns the new API token; only its hash is stored.
   core::Result<std::string> addUser(const std::string& actor, const core::User& user);
+  // Disables or enables the user; the change holds from the next request (tokens are looked up
+  // on every request). Not found when there is no such user.
+  core::Status setUserDisabled(const std::string& actor, const std::string& name, bool disabled);
+  // Replaces the user's API token and returns the new one; the old one stops working at once.
+  core::Result<std::string> rotateToken(const std::string& actor, const std::string& name);
 
  private:
   using Work = std::function<core::Status(store::Transaction&, Reply&)>;

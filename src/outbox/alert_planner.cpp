@@ -169,6 +169,8 @@ int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, cons
     d.recipient = r.address;
     d.role = r.role;
     d.next_attempt_ms = now_ms;
+    d.pending_since_ms = now_ms;
+    d.late_at_ms = now_ms + options_.lateAfterMs(cls);
     // Stable across attempts and restarts (it is stored), unique per alert and recipient.
     d.message_id = "<vigil." + core::sha256Hex(key + "|" + r.address + "|" + tx.now()).substr(0, 32) + "@" +
                    options_.message_id_domain + ">";

@@ -43,6 +43,14 @@ struct AlertOptions {
   std::vector<int> reminder_percents = {50, 90};    // of each reporting clock
   int digest_hour_utc = 7;                          // the daily digest goes out after this hour
   std::string message_id_domain = "vigil.invalid";
+  // A delivery still pending this long after it was queued is late: /healthz degraded, an ERROR,
+  // and the message written to the .eml fallback folder for a person to send (issue 13).
+  int64_t late_urgent_ms = 15 * 60 * 1000LL;
+  int64_t late_sae_ms = 3600 * 1000LL;
+  int64_t late_other_ms = 24 * 3600 * 1000LL;
+  int64_t lateAfterMs(const std::string& alert_class) const {
+    return alert_class == "urgent" ? late_urgent_ms : alert_class == "sae" ? late_sae_ms : late_other_ms;
+  }
 };
 
 class AlertPlanner {

@@ -279,6 +279,20 @@ CREATE TRIGGER alert_deliveries_no_delete BEFORE DELETE ON alert_deliveries
       {8, "audit_by_entity_time", R"SQL(
 CREATE INDEX audit_log_entity_at ON audit_log(entity, at);
 )SQL"},
+      // Issue 13: delivery is bounded by age, not by a count of attempts. pending_since_ms is
+      // when a delivery was queued (or put back by vigilctl alerts retry); late_at_ms is when it
+      // turns late (its class's threshold: urgent 15 min, sae 1 h, others 24 h by default).
+      // Existing rows take their alert's creation time and the default thresholds.
+      {9, "delivery_age", R"SQL(
+ALTER TABLE alert_deliveries ADD COLUMN pending_since_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alert_deliveries ADD COLUMN late_at_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE alert_deliveries SET pending_since_ms =
+  (SELECT CAST(ROUND((julianday(a.created_at) - 2440587.5) * 86400000) AS INTEGER) FROM alerts a WHERE a.id = alert_id);
+UPDATE alert_deliveries SET late_at_ms = pending_since_ms +
+  (SELECT CASE a.class WHEN 'urgent' THEN 900000 WHEN 'sae' THEN 3600000 ELSE 86400000 END
+   FROM alerts a WHERE a.id = alert_id);
+CREATE INDEX alert_deliveries_late ON alert_deliveries(late_at_ms) WHERE state = 'pending';
+)SQL"},
   };
   return kMigrations;
 }

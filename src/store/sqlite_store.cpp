@@ -265,7 +265,7 @@ const char* kAlertColumns =
     "a.escalated_at, a.acked_at, a.acked_by FROM alerts a";
 const char* kDeliveryColumns =
     "d.id, d.alert_id, d.recipient, d.role, d.state, d.attempts, d.next_attempt_ms, d.last_error, d.sent_at, "
-    "d.message_id FROM alert_deliveries d";
+    "d.message_id, d.pending_since_ms, d.late_at_ms FROM alert_deliveries d";
 
 core::Alert alertFromRow(const Statement& s) {
   core::Alert a;
@@ -296,6 +296,8 @@ core::AlertDelivery deliveryFromRow(const Statement& s, int first = 0) {
   d.last_error = s.optText(first + 7).value_or("");
   d.sent_at = s.optText(first + 8).value_or("");
   d.message_id = s.text(first + 9);
+  d.pending_since_ms = s.int64(first + 10);
+  d.late_at_ms = s.int64(first + 11);
   return d;
 }
 
@@ -516,6 +518,24 @@ class SqliteTransaction final : public Transaction {
     for (const auto& site : user.sites)
       c_.prepare("INSERT INTO user_sites(user_id, site_id) VALUES (?,?)").bind(1, id).bind(2, site).exec();
     return id;
+  }
+  std::optional<core::User> userByName(const std::string& name) override {
+    auto& s = c_.prepare("SELECT id, name, role, disabled FROM users WHERE name=?");
+    s.bind(1, name);
+    if (!s.step()) return std::nullopt;
+    core::User u;
+    u.id = s.int64(0);
+    u.name = s.text(1);
+    u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
+    u.disabled = s.int64(3) != 0;
+    s.reset();
+    return u;
+  }
+  void setUserDisabled(int64_t user_id, bool disabled) override {
+    c_.prepare("UPDATE users SET disabled=? WHERE id=?").bind(1, disabled ? 1 : 0).bind(2, user_id).exec();
+  }
+  void setUserTokenHash(int64_t user_id, const std::string& token_hash) override {
+    c_.prepare("UPDATE users SET token_hash=? WHERE id=?").bind(1, token_hash).bind(2, user_id).exec();
   }
   void insertParticipant(const core::Participant& p) override {
     c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns + ") VALUES (?,?,?,?,?,?,?,?,?)")
@@ -798,14 +818,16 @@ class SqliteTransaction final : public Transaction {
       d.alert_id = a.id;
       d.state = "pending";
       c_.prepare(
-            "INSERT INTO alert_deliveries(alert_id, recipient, role, state, attempts, next_attempt_ms, message_id) "
-            "VALUES (?,?,?,?,0,?,?)")
+            "INSERT INTO alert_deliveries(alert_id, recipient, role, state, attempts, next_attempt_ms, message_id, "
+            "pending_since_ms, late_at_ms) VALUES (?,?,?,?,0,?,?,?,?)")
           .bind(1, d.alert_id)
           .bind(2, d.recipient)
           .bind(3, d.role)
           .bind(4, d.state)
           .bind(5, d.next_attempt_ms)
           .bind(6, d.message_id)
+          .bind(7, d.pending_since_ms)
+          .bind(8, d.late_at_ms)
           .exec();
       d.id = c_.lastInsertRowId();
     }
@@ -820,13 +842,17 @@ class SqliteTransaction final : public Transaction {
   }
   void updateDelivery(const core::AlertDelivery& d) override {
     auto opt = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
-    c_.prepare("UPDATE alert_deliveries SET state=?, attempts=?, next_attempt_ms=?, last_error=?, sent_at=? WHERE id=?")
+    c_.prepare(
+          "UPDATE alert_deliveries SET state=?, attempts=?, next_attempt_ms=?, last_error=?, sent_at=?, pending_since_ms=?, "
+          "late_at_ms=? WHERE id=?")
         .bind(1, d.state)
         .bind(2, d.attempts)
         .bind(3, d.next_attempt_ms)
         .bind(4, opt(d.last_error))
         .bind(5, opt(d.sent_at))
-        .bind(6, d.id)
+        .bind(6, d.pending_since_ms)
+        .bind(7, d.late_at_ms)
+        .bind(8, d.id)
         .exec();
   }
   const std::string& now() const override { return now_; }
@@ -1074,6 +1100,28 @@ Result<core::User> SqliteStore::userByTokenHash(const std::string& token_hash) {
   return *r.value();
 }
 
+Result<std::vector<core::User>> SqliteStore::users() {
+  return read<std::vector<core::User>>([&](Connection& c) {
+    std::vector<core::User> out;
+    auto& s = c.prepare("SELECT id, name, role, disabled FROM users ORDER BY name");
+    while (s.step()) {
+      core::User u;
+      u.id = s.int64(0);
+      u.name = s.text(1);
+      u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
+      u.disabled = s.int64(3) != 0;
+      out.push_back(std::move(u));
+    }
+    auto& sites = c.prepare("SELECT site_id FROM user_sites WHERE user_id=? ORDER BY site_id");
+    for (auto& u : out) {
+      sites.bind(1, u.id);
+      while (sites.step()) u.sites.push_back(sites.text(0));
+      sites.reset();
+    }
+    return out;
+  });
+}
+
 Result<std::optional<core::Participant>> SqliteStore::participant(const std::string& study_id) {
   return read<std::optional<core::Participant>>([&](Connection& c) { return selectParticipant(c, study_id); });
 }
@@ -1211,22 +1259,47 @@ Result<std::optional<core::Alert>> SqliteStore::alert(int64_t id) {
   return read<std::optional<core::Alert>>([&](Connection& c) { return selectAlert(c, id); });
 }
 
+namespace {
+
+// Deliveries matching where (over d and a; binds 1 and 2 are now_ms and limit), each inside a
+// copy of its alert holding just that delivery.
+std::vector<core::Alert> deliveriesWhere(Connection& c, const char* where, const char* order, int64_t now_ms, int limit) {
+  // Alert columns 0-11, then the delivery's from 12.
+  auto& s = c.prepare(std::string("SELECT a.id, a.dedupe_key, a.class, a.study_id, a.site, a.ref, a.payload, a.created_at, "
+                                  "a.escalate_at_ms, a.escalated_at, a.acked_at, a.acked_by, d.id, d.alert_id, d.recipient, "
+                                  "d.role, d.state, d.attempts, d.next_attempt_ms, d.last_error, d.sent_at, d.message_id, "
+                                  "d.pending_since_ms, d.late_at_ms FROM alert_deliveries d JOIN alerts a ON a.id=d.alert_id "
+                                  "WHERE ") +
+                      where + " ORDER BY " + order + " LIMIT ?2");
+  s.bind(1, now_ms).bind(2, limit);
+  std::vector<core::Alert> out;
+  while (s.step()) {
+    core::Alert alert = alertFromRow(s);
+    alert.deliveries.push_back(deliveryFromRow(s, 12));
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<core::Alert>> SqliteStore::dueDeliveries(int64_t now_ms, int limit) {
   return read<std::vector<core::Alert>>([&](Connection& c) {
-    // Alert columns 0-11, then the delivery's from 12.
-    auto& s = c.prepare(
-        "SELECT a.id, a.dedupe_key, a.class, a.study_id, a.site, a.ref, a.payload, a.created_at, a.escalate_at_ms, "
-        "a.escalated_at, a.acked_at, a.acked_by, d.id, d.alert_id, d.recipient, d.role, d.state, d.attempts, "
-        "d.next_attempt_ms, d.last_error, d.sent_at, d.message_id FROM alert_deliveries d JOIN alerts a ON "
-        "a.id=d.alert_id WHERE d.state='pending' AND d.next_attempt_ms<=? ORDER BY d.next_attempt_ms, d.id LIMIT ?");
-    s.bind(1, now_ms).bind(2, limit);
-    std::vector<core::Alert> out;
-    while (s.step()) {
-      core::Alert alert = alertFromRow(s);
-      alert.deliveries.push_back(deliveryFromRow(s, 12));
-      out.push_back(std::move(alert));
+    return deliveriesWhere(c, "d.state='pending' AND d.next_attempt_ms<=?1", "d.next_attempt_ms, d.id", now_ms, limit);
+  });
+}
+
+Result<std::vector<core::Alert>> SqliteStore::deliveriesIn(DeliveryState state, int64_t now_ms, int limit) {
+  return read<std::vector<core::Alert>>([&](Connection& c) {
+    switch (state) {
+      case DeliveryState::kLate:
+        return deliveriesWhere(c, "d.state='pending' AND d.late_at_ms<=?1", "d.late_at_ms, d.id", now_ms, limit);
+      case DeliveryState::kDead:
+        return deliveriesWhere(c, "d.state='dead' AND ?1=?1", "d.id", now_ms, limit);
+      case DeliveryState::kPending:
+        break;
     }
-    return out;
+    return deliveriesWhere(c, "d.state='pending' AND ?1=?1", "d.id", now_ms, limit);
   });
 }
 
@@ -1252,6 +1325,12 @@ Result<core::OutboxStats> SqliteStore::outboxStats(int64_t now_ms) {
       if (state == "pending") st.pending = n;
       if (state == "sent") st.sent = n;
       if (state == "dead") st.dead = n;
+    }
+    auto& l = c.prepare("SELECT COUNT(*) FROM alert_deliveries WHERE state='pending' AND late_at_ms<=?");
+    l.bind(1, now_ms);
+    if (l.step()) {
+      st.late = l.int64(0);
+      l.reset();
     }
     auto& o = c.prepare(
         "SELECT MIN(a.created_at) FROM alert_deliveries d JOIN alerts a ON a.id=d.alert_id WHERE d.state='pending'");

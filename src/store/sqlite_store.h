@@ -40,6 +40,7 @@ class SqliteStore final : public Store {
   core::Status write(const std::function<core::Status(Transaction&)>& work) override;
 
   core::Result<core::User> userByTokenHash(const std::string& token_hash) override;
+  core::Result<std::vector<core::User>> users() override;
   core::Result<std::optional<core::Participant>> participant(const std::string& study_id) override;
   core::Result<std::vector<core::Participant>> participants(const std::optional<std::vector<std::string>>& sites) override;
   core::Result<std::vector<core::DoseRecord>> doses(const std::string& study_id, Page page) override;
@@ -57,6 +58,7 @@ class SqliteStore final : public Store {
   core::Result<std::vector<core::Alert>> alerts(const core::AlertFilter& filter) override;
   core::Result<std::optional<core::Alert>> alert(int64_t id) override;
   core::Result<std::vector<core::Alert>> dueDeliveries(int64_t now_ms, int limit) override;
+  core::Result<std::vector<core::Alert>> deliveriesIn(DeliveryState state, int64_t now_ms, int limit) override;
   core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) override;
   core::Result<DataCut> dataCut(const std::string& cut) override;
   core::Result<core::OutboxStats> outboxStats(int64_t now_ms) override;

@@ -76,6 +76,10 @@ class Transaction {
 
   virtual void insertSite(const std::string& id, const std::string& name) = 0;
   virtual int64_t insertUser(const core::User& user, const std::string& token_hash) = 0;
+  // The user of that name (disabled or not), without sites.
+  virtual std::optional<core::User> userByName(const std::string& name) = 0;
+  virtual void setUserDisabled(int64_t user_id, bool disabled) = 0;
+  virtual void setUserTokenHash(int64_t user_id, const std::string& token_hash) = 0;
   virtual void insertParticipant(const core::Participant& participant) = 0;
   virtual int64_t insertDose(const core::DoseRecord& dose) = 0;
   // Creates the AE with its first version; returns the AE id.
@@ -123,6 +127,8 @@ class Transaction {
   virtual const std::string& now() const = 0;
 };
 
+enum class DeliveryState { kPending, kLate, kDead };
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -133,6 +139,8 @@ class Store {
   virtual core::Status write(const std::function<core::Status(Transaction&)>& work) = 0;
 
   virtual core::Result<core::User> userByTokenHash(const std::string& token_hash) = 0;
+  // Every user, disabled ones included, by name, with their sites.
+  virtual core::Result<std::vector<core::User>> users() = 0;
   virtual core::Result<std::optional<core::Participant>> participant(const std::string& study_id) = 0;
   // Every site id, sorted.
   virtual core::Result<std::vector<std::string>> siteIds() = 0;
@@ -159,6 +167,9 @@ class Store {
   // Pending deliveries due at now_ms (next_attempt_ms <= now_ms), oldest first, at most limit;
   // each comes inside a copy of its alert whose deliveries hold just that one delivery.
   virtual core::Result<std::vector<core::Alert>> dueDeliveries(int64_t now_ms, int limit) = 0;
+  // Deliveries in a state at now_ms (kLate: still pending past late_at_ms), in the same shape as
+  // dueDeliveries, at most limit.
+  virtual core::Result<std::vector<core::Alert>> deliveriesIn(DeliveryState state, int64_t now_ms, int limit) = 0;
   // Unacknowledged, not yet escalated alerts whose escalate_at_ms is at or before now_ms.
   virtual core::Result<std::vector<core::Alert>> alertsToEscalate(int64_t now_ms) = 0;
   virtual core::Result<core::OutboxStats> outboxStats(int64_t now_ms) = 0;

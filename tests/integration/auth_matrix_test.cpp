@@ -133,3 +133,45 @@ TEST_CASE("a 403 or 401 write stores nothing", "[integration][auth]") {
   auto unauth = w.d.get("/api/v1/participants", "");
   CHECK(unauth.headers["WWW-Authenticate"].find("Bearer") == 0);
 }
+
+TEST_CASE("vigilctl disables and enables a user and replaces a token while vigild runs: each holds on the next request",
+          "[integration][auth]") {
+  Daemon d;
+  const std::string old_token = d.addUser("inv-a", "investigator", {"S01"});
+  const std::string other = d.addUser("inv-b", "investigator", {"S01"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", old_token, participantBody("S01-001", "S01")).status == 201);
+  const std::string path = "/api/v1/participants/S01-001";
+  REQUIRE(d.get(path, old_token).status == 200);  // the token is known (and was, before, cached)
+
+  auto list = d.ctl({"user", "list"});
+  REQUIRE(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("inv-a\tinvestigator\tS01\tenabled"));
+
+  auto disabled = d.ctl({"user", "disable", "inv-a"});
+  REQUIRE(disabled.exit_code == 0);
+  auto refused = d.get(path, old_token);  // the very next request, no waiting
+  CHECK(refused.status == 401);
+  CHECK(d.get(path, other).status == 200);  // nobody else is affected
+  CHECK_THAT(d.ctl({"user", "list"}).out, Catch::Contains("inv-a\tinvestigator\tS01\tdisabled"));
+
+  REQUIRE(d.ctl({"user", "enable", "inv-a"}).exit_code == 0);
+  CHECK(d.get(path, old_token).status == 200);
+
+  auto rotated = d.ctl({"user", "rotate-token", "inv-a"});
+  REQUIRE(rotated.exit_code == 0);
+  std::string new_token = rotated.out;
+  while (!new_token.empty() && (new_token.back() == '\n' || new_token.back() == '\r')) new_token.pop_back();
+  REQUIRE(new_token.size() >= 32);
+  CHECK(new_token != old_token);
+  CHECK(d.get(path, old_token).status == 401);
+  CHECK(d.get(path, new_token).status == 200);
+
+  auto missing = d.ctl({"user", "disable", "nobody"});
+  CHECK(missing.exit_code == 67);
+  CHECK_THAT(missing.err, Catch::Contains("no user nobody"));
+
+  // The changes are audited and keep the chain whole.
+  auto audit = d.ctl({"audit", "verify"});
+  CHECK(audit.exit_code == 0);
+}

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/crypto.h"
+#include "core/health.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
 #include "intake/intake_service.h"
@@ -210,12 +211,12 @@ TEST_CASE("an alert is raised once per key, however often the participant is re-
   CHECK(f.alerts("urgent").size() == 1);
 }
 
-TEST_CASE("the dispatcher sends, retries with backoff keeping the Message-ID, then gives up as dead", "[outbox]") {
+TEST_CASE("the dispatcher sends, and retries with backoff keeping the Message-ID", "[outbox]") {
   Fixture f;
   REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
   FakeMailer mailer;
   outbox::DispatcherOptions o;
-  o.max_attempts = 3;
+  o.give_up_after_ms = 60 * 1000;
   o.backoff_initial_ms = 1000;
   o.backoff_max_ms = 4000;
   o.clock_ms = 1000000000;
@@ -248,25 +249,116 @@ TEST_CASE("the dispatcher sends, retries with backoff keeping the Message-ID, th
   for (const auto& del : sent[0].deliveries) CHECK(del.state == "sent");
   CHECK(dispatcher.counters().sent == 3);
   CHECK(dispatcher.counters().failed_attempts == 6);
+}
 
+TEST_CASE("a failing delivery is retried for as long as the give-up age, however many attempts that takes, then is dead",
+          "[outbox]") {
   Fixture g;
   REQUIRE(g.intake.createAdverseEvent(g.ctx(), g.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  const int64_t queued = g.clock.nowMs();
   FakeMailer down;
   down.failing = true;
+  outbox::DispatcherOptions o;
+  o.give_up_after_ms = 60 * 1000;
+  o.backoff_initial_ms = 200;
+  o.backoff_max_ms = 1000;
+  o.clock_ms = 1000000000;
   outbox::Dispatcher gives_up(g.store, down, rulesOnce().templates, g.planner, g.clock, o);
-  for (int i = 0; i < 3; ++i) {
-    CHECK(gives_up.runOnce() == 3);
-    g.clock.set(g.clock.nowMs() + 10000);
+  // Each attempt at the moment it is due; every failure before the give-up age keeps it pending.
+  int attempts = 0;
+  while (true) {
+    const auto alerts = g.alerts("sae");
+    REQUIRE_FALSE(alerts.empty());
+    const auto d = alerts[0].deliveries[0];
+    if (d.state != "pending") break;
+    CHECK(d.pending_since_ms == queued);
+    // Each delivery has its own jittered backoff: go to the moment all three are due.
+    int64_t due = g.clock.nowMs();
+    for (const auto& each : alerts[0].deliveries) due = std::max(due, each.next_attempt_ms);
+    g.clock.set(due);
+    REQUIRE(gives_up.runOnce() == 3);
+    ++attempts;
+    REQUIRE(attempts < 1000);
   }
-  CHECK(gives_up.runOnce() == 0);
+  // Past 60 s at a backoff capped at 1 s: far more than the old fixed budget of 8 attempts.
+  CHECK(attempts > 60);
   const auto dead = g.alerts("sae");
-  REQUIRE_FALSE(dead.empty());
   for (const auto& del : dead[0].deliveries) {
     CHECK(del.state == "dead");
-    CHECK(del.attempts == 3);
+    CHECK(del.attempts == attempts);
   }
+  // It died on the first failure at or past the give-up age, not before.
+  CHECK(g.clock.nowMs() - queued >= o.give_up_after_ms);
+  CHECK(g.clock.nowMs() - queued < o.give_up_after_ms + o.backoff_max_ms);
   CHECK(gives_up.counters().dead == 3);
   CHECK(g.store.outboxStats(g.clock.nowMs()).value().dead == 3);
+}
+
+TEST_CASE("the give-up age is exact: a failure 1 ms before it stays pending, at it the delivery is dead", "[outbox]") {
+  for (const int64_t offset : {-1, 0, 1}) {
+    Fixture g;
+    REQUIRE(g.intake.createAdverseEvent(g.ctx(), g.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+    const int64_t queued = g.clock.nowMs();
+    FakeMailer down;
+    down.failing = true;
+    outbox::DispatcherOptions o;
+    o.give_up_after_ms = 10 * 1000;
+    o.clock_ms = 1000000000;
+    outbox::Dispatcher dispatcher(g.store, down, rulesOnce().templates, g.planner, g.clock, o);
+    g.clock.set(queued + o.give_up_after_ms + offset);
+    REQUIRE(dispatcher.runOnce() == 3);
+    CHECK(g.alerts("sae")[0].deliveries[0].state == (offset < 0 ? "pending" : "dead"));
+  }
+}
+
+TEST_CASE("a delivery pending past its class's threshold is late: logged once, written to the fallback, health degraded",
+          "[outbox]") {
+  Fixture g;
+  REQUIRE(g.intake.createAdverseEvent(g.ctx(), g.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  const int64_t queued = g.clock.nowMs();
+  FakeMailer down;
+  down.failing = true;
+  FakeMailer fallback;
+  core::HealthBoard health;
+  outbox::DispatcherOptions o;
+  o.backoff_initial_ms = 1000;
+  o.backoff_max_ms = 60000;
+  o.clock_ms = 1;  // the late check runs with the clock: here on every pass
+  outbox::Dispatcher dispatcher(g.store, down, rulesOnce().templates, g.planner, g.clock, o);
+  dispatcher.setFallback(&fallback, &health);
+  const int64_t sae_late = outbox::AlertOptions{}.late_sae_ms;  // 1 h by default
+  REQUIRE(g.alerts("sae")[0].deliveries[0].late_at_ms == queued + sae_late);
+  // Just before the threshold: failing, but not late.
+  g.clock.set(queued + sae_late - 1);
+  dispatcher.runOnce();
+  CHECK(fallback.sent.empty());
+  CHECK(health.problems().empty());
+  CHECK(g.store.outboxStats(g.clock.nowMs()).value().late == 0);
+  // At it: late, each delivery written once to the fallback with its own Message-ID.
+  g.clock.set(queued + sae_late);
+  dispatcher.runOnce();
+  CHECK(fallback.sent.size() == 3);
+  CHECK(dispatcher.counters().late == 3);
+  CHECK(g.store.outboxStats(g.clock.nowMs()).value().late == 3);
+  REQUIRE(health.problems().count("outbox") == 1);
+  CHECK(health.problems().at("outbox").find(std::to_string(g.alerts("sae")[0].id) + " (sae)") != std::string::npos);
+  CHECK(health.problems().at("outbox").find("S01-001") == std::string::npos);
+  for (const auto& s : fallback.sent) CHECK(s.subject.find("S01-001") != std::string::npos);
+  // Later passes do not write it again.
+  g.clock.set(queued + sae_late + 5000);
+  dispatcher.runOnce();
+  CHECK(fallback.sent.size() == 3);
+  CHECK(dispatcher.counters().late == 3);
+  // Once the server takes them, nothing is late and the health problem is withdrawn.
+  down.failing = false;
+  g.clock.set(queued + sae_late + 3600 * 1000);
+  dispatcher.runOnce();
+  g.clock.set(g.clock.nowMs() + 2000);
+  dispatcher.runOnce();
+  const auto sae = g.alerts("sae");  // (the clock's reminders were sent as well)
+  for (const auto& del : sae[0].deliveries) CHECK(del.state == "sent");
+  CHECK(g.store.outboxStats(g.clock.nowMs()).value().late == 0);
+  CHECK(health.problems().empty());
 }
 
 TEST_CASE("backoff doubles from the initial delay up to the cap, with jitter in the upper half", "[outbox]") {

@@ -120,7 +120,9 @@ void Daemon::start(const std::vector<std::string>& extra_args) {
     int status = 0;
     if (waitpid(process_->pid, &status, WNOHANG) == process_->pid) {
       process_->exited = true;
-      throw std::runtime_error("vigild exited during start-up: " + slurp(dir_.file("stderr")));
+      const std::string how = WIFSIGNALED(status) ? "killed by signal " + std::to_string(WTERMSIG(status))
+                                                  : "exit code " + std::to_string(WEXITSTATUS(status));
+      throw std::runtime_error("vigild exited during start-up (" + how + "): " + slurp(dir_.file("stderr")));
     }
     std::ifstream in(port_file);
     if (in >> port_) return;
