@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/instance_lock.h"
 #include "app/knowledge.h"
 #include "app/logging.h"
 #include "app/ticker.h"
@@ -30,7 +31,17 @@ namespace vigil::app {
 VigildApp::VigildApp(std::string base_dir) : base_dir_(std::move(base_dir)) { setUnixOptions(true); }
 
 void VigildApp::defineOptions(Poco::Util::OptionSet& options) {
-  ServerApplication::defineOptions(options);
+  // Poco's --daemon and --umask as they are; its --pidfile writes the file as the option is read,
+  // overwriting (and at exit deleting) the pidfile of a vigild already running. vigild's own
+  // --pidfile locks the file first (main()).
+  Poco::Util::OptionSet base;
+  ServerApplication::defineOptions(base);
+  for (const auto& option : base)
+    if (option.fullName() != "pidfile") options.addOption(option);
+  options.addOption(Poco::Util::Option("pidfile", "", "write the process id to FILE, held locked while vigild runs")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("FILE"));
   options.addOption(Poco::Util::Option("help", "h", "show the options").required(false).repeatable(false));
   options.addOption(Poco::Util::Option("config", "c", "main properties file (default config/vigil.properties)")
                         .required(false)
@@ -51,6 +62,8 @@ void VigildApp::handleOption(const std::string& name, const std::string& value) 
     config_file_ = value;
   } else if (name == "set") {
     overrides_.push_back(value);
+  } else if (name == "pidfile") {
+    pid_file_ = value;
   }
 }
 
@@ -76,6 +89,25 @@ int VigildApp::main(const std::vector<std::string>& args) {
   }
   auto log = spdlog::get("app");
   log->info("vigild {} starting", core::kVersion);
+  // One vigild per pidfile and per database: a second one would run a second dispatcher and
+  // send every alert twice. The locks go with the process, however it ends.
+  auto refused = [&](const InstanceLock& lock, const std::string& what) {
+    if (lock.holder())
+      log->error("{} is in use by another vigild, pid {} (lock {}); stop it first", what, *lock.holder(),
+                 lock.error());
+    else
+      log->error("{} is in use or cannot be locked: {}", what, lock.error());
+    return EXIT_TEMPFAIL;
+  };
+  InstanceLock pid_lock;
+  if (!pid_file_.empty() && !pid_lock.acquire(pid_file_)) return refused(pid_lock, "the pidfile " + pid_file_);
+  struct RemovePidFile {
+    InstanceLock& lock;
+    ~RemovePidFile() { lock.releaseAndRemove(); }
+  } remove_pid_file{pid_lock};
+  InstanceLock db_lock;  // the file stays when vigild stops; the next one overwrites its pid
+  if (!db_lock.acquire(settings_.store.path + ".lock"))
+    return refused(db_lock, "the database " + settings_.store.path);
   for (const auto& line : describe(settings_)) log->info("setting {}", line);
 
   std::string problem;

@@ -2,7 +2,8 @@
 // The daemon: Poco ServerApplication with --config, --set, --daemon and --pidfile. Start-up is
 // linear (settings, logging, store with migrations, HTTP); shutdown on SIGTERM or SIGINT goes
 // in reverse: stop accepting, finish in-flight requests, drain the write queue, close the
-// database cleanly.
+// database cleanly. vigild holds an exclusive lock on its database (DB.lock beside it) and on its
+// pidfile: a second vigild on either exits at once naming the holder's pid.
 
 #include <Poco/Util/ServerApplication.h>
 
@@ -29,6 +30,7 @@ class VigildApp final : public Poco::Util::ServerApplication {
   std::string base_dir_;
   std::string config_file_ = "config/vigil.properties";
   std::vector<std::string> overrides_;
+  std::string pid_file_;
   bool help_ = false;
   Settings settings_;
 };

@@ -59,6 +59,48 @@ TEST_CASE("vigild --daemon detaches, writes its pid file and stops on SIGTERM", 
   CHECK_FALSE(std::filesystem::exists(pid_file));
 }
 
+TEST_CASE("a second vigild on the same database exits at once naming the first one's pid", "[integration][daemon]") {
+  Daemon d;
+  const std::string token = d.addUser("inv1", "investigator", {"S01"});
+  d.start();
+  auto args = d.commonArgs();
+  args.insert(args.end(), {"--set=http.port=0", "--set=run.port_file=" + d.dir() + "/port2"});
+  const auto started = std::chrono::steady_clock::now();
+  auto second = runCommand(VIGILD_PATH, args);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK(second.exit_code == 75);  // EX_TEMPFAIL
+  CHECK_THAT(second.err, Catch::Contains("in use by another vigild, pid " + std::to_string(d.pid())));
+  CHECK_FALSE(std::filesystem::exists(d.dir() + "/port2"));  // it never listened
+  // vigilctl keeps working beside the running daemon, and the first vigild is untouched.
+  CHECK(d.ctl({"user", "list"}).exit_code == 0);
+  CHECK(d.get("/api/v1/participants", token).status == 200);
+  // Once the first has stopped, the lock is free again (nothing stale is left behind).
+  REQUIRE(d.stop() == 0);
+  d.start();
+  CHECK(d.get("/api/v1/participants", token).status == 200);
+}
+
+TEST_CASE("a second vigild given a pidfile in use exits and leaves the holder's pidfile alone", "[integration][daemon]") {
+  Daemon first;
+  Daemon other;  // another database: only the pidfile is shared
+  const std::string pid_file = first.dir() + "/vigild.pid";
+  first.start({"--pidfile=" + pid_file});
+  long pid = 0;
+  std::ifstream(pid_file) >> pid;
+  REQUIRE(pid == first.pid());
+  auto args = other.commonArgs();
+  args.insert(args.end(), {"--pidfile=" + pid_file, "--set=http.port=0"});
+  auto second = runCommand(VIGILD_PATH, args);
+  CHECK(second.exit_code == 75);
+  CHECK_THAT(second.err, Catch::Contains("pidfile " + pid_file + " is in use by another vigild, pid " +
+                                         std::to_string(first.pid())));
+  long still = 0;
+  std::ifstream(pid_file) >> still;
+  CHECK(still == first.pid());
+  REQUIRE(first.stop() == 0);
+  CHECK_FALSE(std::filesystem::exists(pid_file));
+}
+
 TEST_CASE("SIGTERM lets an in-flight batch finish and closes the database cleanly", "[integration][daemon]") {
   Daemon d;
   const std::string token = d.addUser("inv1", "investigator", {"S01"});
