@@ -101,10 +101,39 @@ void rejectUnknown(const AbstractConfiguration& c, const std::string& origin, co
   }
 }
 
-// Secrets come from the environment only (STYLE section 1), never from a committed file.
+// The environment variable of a key: smtp.password is VIGIL_SMTP_PASSWORD.
+std::string envName(const std::string& key) {
+  std::string name = "VIGIL_";
+  for (char ch : key) name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return name;
+}
+
+// Secrets come from the environment only (STYLE section 1), never from a committed file nor
+// from the command line, where every user of the machine sees them in ps.
+const std::set<std::string>& secretKeys() {
+  static const std::set<std::string> keys = {"smtp.password"};
+  return keys;
+}
+
 void rejectSecret(const AbstractConfiguration& c, const std::string& origin) {
-  if (c.hasProperty("smtp.password"))
-    throw SettingsError("smtp.password: set it in the environment (VIGIL_SMTP_PASSWORD), not in " + origin);
+  for (const auto& key : secretKeys())
+    if (c.hasProperty(key))
+      throw SettingsError(key + ": set it in the environment (" + envName(key) + "), not in " + origin);
+}
+
+// A VIGIL_ variable that is no setting is a misspelt one (VIGIL_HTTP_PROT): refused like an
+// unknown key rather than silently ignored.
+void rejectUnknownEnvironment() {
+  std::set<std::string> known;
+  for (const auto& key : knownKeys()) known.insert(envName(key));
+  for (char** e = environ; e && *e; ++e) {
+    const std::string entry = *e;
+    if (entry.rfind("VIGIL_", 0) != 0) continue;
+    const std::string name = entry.substr(0, entry.find('='));
+    if (!known.count(name))
+      throw SettingsError(name + ": unknown setting (in the environment; settings are VIGIL_ and the key in capitals "
+                                 "with _ for ., e.g. VIGIL_HTTP_PORT)");
+  }
 }
 
 std::vector<int> percents(const std::string& key, const std::string& text) {
@@ -145,12 +174,10 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   rejectSecret(*main_file, s.config_file);
   layered->add(main_file, 0);
 
+  rejectUnknownEnvironment();
   AutoPtr<Poco::Util::MapConfiguration> env(new Poco::Util::MapConfiguration);
-  for (const auto& key : knownKeys()) {
-    std::string name = "VIGIL_";
-    for (char ch : key) name += ch == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    if (const char* v = std::getenv(name.c_str())) env->setString(key, v);
-  }
+  for (const auto& key : knownKeys())
+    if (const char* v = std::getenv(envName(key).c_str())) env->setString(key, v);
   layered->add(env, -75);
 
   AutoPtr<Poco::Util::MapConfiguration> cli(new Poco::Util::MapConfiguration);
@@ -159,6 +186,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
     if (eq == std::string::npos || eq == 0) throw SettingsError("--set needs key=value, not '" + o + "'");
     const std::string key = o.substr(0, eq);
     if (!knownKeys().count(key)) throw SettingsError(key + ": unknown setting (in --set)");
+    if (secretKeys().count(key))
+      throw SettingsError(key + ": a secret on the command line is visible to every user in ps; set it in the "
+                                "environment (" + envName(key) + ")");
     cli->setString(key, o.substr(eq + 1));
   }
   layered->add(cli, -100);

@@ -73,6 +73,35 @@ TEST_CASE("a bad value stops start-up with a message naming the key", "[app]") {
   }
 }
 
+TEST_CASE("an unknown VIGIL_ environment variable stops start-up like an unknown key", "[app]") {
+  test::TempDir dir;
+  const auto cfg = writeConfig(dir, "");
+  setenv("VIGIL_HTTP_PROT", "80", 1);  // a typo of VIGIL_HTTP_PORT
+  CHECK_THROWS_WITH(app::loadSettings(cfg, {}, dir.path()), Catch::StartsWith("VIGIL_HTTP_PROT: unknown setting"));
+  unsetenv("VIGIL_HTTP_PROT");
+  // The variables of real keys, underscores inside the key included, are accepted.
+  setenv("VIGIL_OUTBOX_LATE_SECONDS_URGENT", "600", 1);
+  setenv("VIGIL_SMTP_PASSWORD", "from-the-environment", 1);
+  auto s = app::loadSettings(cfg, {}, dir.path());
+  unsetenv("VIGIL_OUTBOX_LATE_SECONDS_URGENT");
+  unsetenv("VIGIL_SMTP_PASSWORD");
+  CHECK(s.alerts.late_urgent_ms == 600 * 1000);
+  CHECK(s.smtp.password == "from-the-environment");
+  // Other programs' variables are none of vigild's business.
+  setenv("VIGILANT_MODE", "1", 1);
+  CHECK_NOTHROW(app::loadSettings(cfg, {}, dir.path()));
+  unsetenv("VIGILANT_MODE");
+}
+
+TEST_CASE("a secret given on the command line is refused: ps shows it to every user", "[app]") {
+  test::TempDir dir;
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"smtp.password=hunter2"}, dir.path()),
+                    Catch::StartsWith("smtp.password: a secret on the command line") &&
+                        Catch::Contains("VIGIL_SMTP_PASSWORD"));
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "smtp.password = hunter2\n"), {}, dir.path()),
+                    Catch::StartsWith("smtp.password: set it in the environment (VIGIL_SMTP_PASSWORD)"));
+}
+
 TEST_CASE("the site file overrides the main file", "[app]") {
   test::TempDir dir;
   std::ofstream(dir.file("site.properties")) << "http.port = 8443\n";

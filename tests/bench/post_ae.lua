@@ -1,8 +1,8 @@
 -- wrk script: POST one AE report per request with the bearer token from the environment.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("VIGIL_TOKEN")
-wrk.body = os.getenv("VIGIL_AE_BODY")
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_TOKEN")
+wrk.body = os.getenv("BENCH_AE_BODY")
 
 done = function(summary, latency, requests)
   io.write(string.format("p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",

@@ -36,6 +36,14 @@ TEST_CASE("a bad setting stops vigild at start-up with a message naming the key"
   auto env = runCommand(VIGILD_PATH, d.commonArgs(), {{"VIGIL_HTTP_PORT", "eighty"}});
   CHECK(env.exit_code == 78);
   CHECK_THAT(env.err, Catch::Contains("http.port must be an integer"));
+  auto typo = runCommand(VIGILD_PATH, d.commonArgs(), {{"VIGIL_HTTP_PROT", "8081"}});
+  CHECK(typo.exit_code == 78);
+  CHECK_THAT(typo.err, Catch::Contains("VIGIL_HTTP_PROT: unknown setting"));
+  auto secret = d.commonArgs();
+  secret.push_back("--set=smtp.password=hunter2");
+  auto in_ps = runCommand(VIGILD_PATH, secret);
+  CHECK(in_ps.exit_code == 78);
+  CHECK_THAT(in_ps.err, Catch::Contains("smtp.password: a secret on the command line"));
   CHECK_FALSE(std::filesystem::exists(d.dbPath()));  // nothing was created
 }
 
