@@ -125,10 +125,12 @@ class Query {
 Response healthzRoute(Api& api, const Request&) {
   auto version = api.store().schemaVersion();
   auto outbox = api.store().outboxStats(api.nowMs());
-  // Degraded: alerts are dead or late past their class's threshold (someone must deliver them by
+  // Degraded: writes are failing, alerts are dead or late past their class's threshold (someone must deliver them by
   // hand), or another component posted a problem; the daemon still takes data, so the answer
   // stays 200.
-  const auto problems = api.health() ? api.health()->problems() : std::map<std::string, std::string>{};
+  auto problems = api.health() ? api.health()->problems() : std::map<std::string, std::string>{};
+  // Writes failing (a full disk, an I/O error): reads still work, but nothing new is taken.
+  if (auto write = api.store().writeProblem()) problems["store"] = "writes are failing: " + *write;
   const bool degraded = !problems.empty() || (outbox.isOk() && (outbox.value().dead > 0 || outbox.value().late > 0));
   json outbox_json = outbox.isOk() ? json{{"pending", outbox.value().pending},
                                           {"sent", outbox.value().sent},

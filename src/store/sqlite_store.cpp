@@ -1005,6 +1005,7 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
     c.execute("BEGIN IMMEDIATE");
   } catch (const SqliteError& e) {
     log()->error("cannot begin a write transaction: {}", e.what());
+    noteWriteFailure(std::string("cannot begin a write transaction: ") + e.what());
     for (Job* job : group) job->status = Status::unavailable("database busy or unavailable");
     return;
   }
@@ -1018,7 +1019,10 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
         job->status = (*job->work)(tx);
       } catch (const SqliteError& e) {
         const bool constraint = (e.code() & 0xff) == SQLITE_CONSTRAINT;
-        if (!constraint) log()->error("write failed: {}", e.what());
+        if (!constraint) {
+          log()->error("write failed: {}", e.what());
+          noteWriteFailure(std::string("write failed: ") + e.what());
+        }
         job->status = constraint ? Status::conflict(std::string("conflicts with stored data: ") + e.what())
                                  : Status::unavailable("database error");
       } catch (const std::exception& e) {
@@ -1037,11 +1041,16 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
     c.execute("COMMIT");
     if (any_ok) {
       commits_.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard problem_lock(write_problem_mutex_);
+        write_problem_.reset();  // writes work again
+      }
       std::lock_guard lock(queue_mutex_);
       checkpoint_due_ = true;
     }
   } catch (const std::exception& e) {
     log()->error("commit failed, {} units rolled back: {}", group.size(), e.what());
+    noteWriteFailure(std::string("commit failed: ") + e.what());
     try {
       c.execute("ROLLBACK");
     } catch (const std::exception& e2) {
@@ -1529,6 +1538,16 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
 
 Result<int> SqliteStore::schemaVersion() {
   return read<int>([](Connection& c) { return currentSchemaVersion(c); });
+}
+
+void SqliteStore::noteWriteFailure(const std::string& what) {
+  std::lock_guard lock(write_problem_mutex_);
+  write_problem_ = what;
+}
+
+std::optional<std::string> SqliteStore::writeProblem() const {
+  std::lock_guard lock(write_problem_mutex_);
+  return write_problem_;
 }
 
 uint64_t SqliteStore::commits() const { return commits_.load(std::memory_order_relaxed); }

@@ -65,6 +65,7 @@ class SqliteStore final : public Store {
   core::Result<std::vector<std::string>> siteIds() override;
   core::Result<int> schemaVersion() override;
   uint64_t commits() const override;
+  std::optional<std::string> writeProblem() const override;
   void close() override;
 
   // The writer connection's durability settings as SQLite reports them after opening
@@ -90,6 +91,9 @@ class SqliteStore final : public Store {
   std::vector<std::unique_ptr<Reader>> readers_;
   std::atomic<uint64_t> next_reader_{0};
   std::atomic<uint64_t> commits_{0};
+  void noteWriteFailure(const std::string& what);
+  mutable std::mutex write_problem_mutex_;
+  std::optional<std::string> write_problem_;  // guarded by write_problem_mutex_
   std::string journal_mode_;
   int synchronous_ = -1;
 

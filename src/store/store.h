@@ -180,6 +180,9 @@ class Store {
   virtual core::Result<int> schemaVersion() = 0;
   // Number of transactions committed by write() since start (for /metrics).
   virtual uint64_t commits() const = 0;
+  // Why the latest write transaction failed (disk full, I/O error, database locked), while no
+  // write has committed since; nullopt when writes are working. For /healthz.
+  virtual std::optional<std::string> writeProblem() const { return std::nullopt; }
   // Stops accepting writes, finishes queued ones and closes connections. Idempotent.
   virtual void close() = 0;
 };

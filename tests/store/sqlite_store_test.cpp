@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include <atomic>
 #include <thread>
 
@@ -227,4 +230,36 @@ TEST_CASE("a write after close is refused, not lost silently", "[store]") {
   store::SqliteStore s(options(dir), clock);
   s.close();
   CHECK(addSite(s, "S01").code() == core::StatusCode::kUnavailable);
+}
+
+TEST_CASE("a write the disk cannot take is refused and reported until a write commits again", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  store::SqliteStore s(options(dir), clock);
+  REQUIRE(addSite(s, "S01").isOk());
+  CHECK_FALSE(s.writeProblem().has_value());
+  // A full disk, for this process only: files may not grow past 1 MiB (EFBIG, not SIGXFSZ).
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
+  rlimit small = before;
+  small.rlim_cur = 1 << 20;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const std::string big(4 << 20, 'x');
+  const Status full = s.write([&](store::Transaction& tx) {
+    tx.insertSite("S02", big);
+    return Status::ok();
+  });
+  const auto problem = s.writeProblem();
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &before) == 0);
+  CHECK(full.code() == core::StatusCode::kUnavailable);
+  REQUIRE(problem.has_value());
+  CHECK_FALSE(problem->empty());
+  // A refused write that is the caller's fault (a conflict) is no store problem and clears nothing.
+  CHECK(addSite(s, "S01").code() == core::StatusCode::kConflict);
+  CHECK(s.writeProblem().has_value());
+  // Space again: the next commit clears it, and nothing of the refused write was stored.
+  REQUIRE(addSite(s, "S03").isOk());
+  CHECK_FALSE(s.writeProblem().has_value());
+  CHECK_FALSE(siteExists(s, "S02"));
 }
