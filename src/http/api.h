@@ -39,6 +39,8 @@ struct Response {
 };
 
 // application/problem+json (RFC 9457) for a failed Status, naming every bad field.
+// A problem+json answer. Field errors beyond kMaxProblemErrors are counted in more_errors.
+constexpr size_t kMaxProblemErrors = 100;
 Response problem(const core::Status& status, int http_status_override = 0);
 int httpStatusOf(core::StatusCode code);
 

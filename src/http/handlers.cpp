@@ -8,6 +8,7 @@
 #include "core/version.h"
 #include "http/api.h"
 #include "intake/access.h"
+#include "intake/json_body.h"
 #include "outbox/routing.h"
 
 namespace vigil::http {
@@ -35,16 +36,14 @@ Response fromRead(const core::Result<std::string>& result) {
   return jsonResponse(200, result.value());
 }
 
-// Parses the body as JSON, or answers 400 naming the position of the error.
+// Parses the body as JSON strictly: 400 naming the byte when it is not JSON, 422 naming the
+// field for a number out of range, a duplicate key or a NUL character.
 std::optional<json> parseBody(const Request& req, Response& error) {
-  try {
-    return json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    error = problem(Status::invalid("the body is not valid JSON",
-                                    {{"(body)", "invalid JSON at byte " + std::to_string(e.byte)}}),
-                    400);
-    return std::nullopt;
-  }
+  bool syntax = false;
+  auto parsed = intake::parseStrictJson(req.body, &syntax);
+  if (parsed.isOk()) return std::move(parsed.value());
+  error = problem(parsed.status(), syntax ? 400 : 422);
+  return std::nullopt;
 }
 
 template <typename Fn>
@@ -407,9 +406,14 @@ Response problem(const Status& status, int http_status_override) {
             {"status", code},
             {"detail", status.message()}};
   if (!status.fields().empty()) {
+    // The first kMaxProblemErrors, and how many more: 200,000 bad values must not make a
+    // 12 MB answer.
     json errors = json::array();
-    for (const auto& f : status.fields()) errors.push_back({{"field", f.field}, {"detail", f.detail}});
+    const auto& fields = status.fields();
+    for (size_t i = 0; i < fields.size() && i < kMaxProblemErrors; ++i)
+      errors.push_back({{"field", fields[i].field}, {"detail", fields[i].detail}});
     body["errors"] = std::move(errors);
+    if (fields.size() > kMaxProblemErrors) body["more_errors"] = fields.size() - kMaxProblemErrors;
   }
   Response r = jsonResponse(code, body.dump());
   r.content_type = "application/problem+json";

@@ -186,6 +186,48 @@ TEST_CASE("every class of bad input gets problem+json naming the field, and noth
   CHECK(count(d, "/api/v1/adverse-events", r.inv) == aes_before);
 }
 
+TEST_CASE("numbers out of range and duplicate keys and NUL characters get 422 naming the field", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  const auto lab = labBody("S01-001").dump();
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = lab;
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+  };
+  for (const char* value : {"1e999", "-1e999"}) {
+    auto res = d.request("POST", "/api/v1/labs", r.inv, replaced("\"value\":250", std::string("\"value\":") + value));
+    CHECK(res.status == 422);
+    CHECK(res.content_type == "application/problem+json");
+    CHECK(hasField(res, "value"));
+  }
+  auto ae = aeBody("S01-001").dump();
+  const auto grade_at = ae.find("\"grade\":");
+  REQUIRE(grade_at != std::string::npos);
+  auto huge_grade = d.request("POST", "/api/v1/adverse-events", r.inv,
+                              ae.substr(0, grade_at) + "\"grade\":1e400," + ae.substr(ae.find(',', grade_at) + 1));
+  CHECK(huge_grade.status == 422);
+  CHECK(hasField(huge_grade, "grade"));
+  auto twice = d.request("POST", "/api/v1/labs", r.inv, replaced("\"value\":250", "\"value\":250,\"value\":25"));
+  CHECK(twice.status == 422);
+  CHECK(hasField(twice, "value"));
+  auto nul = d.request("POST", "/api/v1/labs", r.inv, replaced("\"specimen\":\"serum\"", "\"specimen\":\"se\\u0000rum\""));
+  CHECK(nul.status == 422);
+  CHECK(hasField(nul, "specimen"));
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 0);  // nothing was stored
+  CHECK(count(d, "/api/v1/adverse-events", r.inv) == 0);
+  // 20,000 unknown fields: the first 100 errors are listed and the rest counted, not 20,000.
+  json many = aeBody("S01-001");
+  for (int i = 0; i < 20000; ++i) many["extra_" + std::to_string(i)] = i;
+  auto capped = d.post("/api/v1/adverse-events", r.inv, many);
+  CHECK(capped.status == 422);
+  const json problem = capped.json();
+  CHECK(problem["errors"].size() == 100);
+  CHECK(problem["more_errors"].get<int>() + 100 >= 20000);
+  CHECK(capped.body.size() < 20000);
+}
+
 TEST_CASE("an idempotent retry returns the first answer without a second row", "[integration]") {
   Running r;
   auto& d = r.d;
