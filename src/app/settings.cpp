@@ -159,7 +159,7 @@ std::vector<int> percents(const std::string& key, const std::string& text) {
 }  // namespace
 
 Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
-                      const std::string& base_dir) {
+                      const std::string& base_dir, PathChecks checks) {
   AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
   Settings s;
   s.config_file = absolute(config_file, base_dir);
@@ -272,9 +272,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.outbox.clock_ms = r.integer("outbox.clock_ms", 5000, 10, 3600000);
 
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
-  if (!std::filesystem::is_directory(store_dir))
+  if (checks.store_dir && !std::filesystem::is_directory(store_dir))
     throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
-  if (!s.log.file.empty() && !std::filesystem::is_directory(std::filesystem::path(s.log.file).parent_path()))
+  if (checks.log_dir && !s.log.file.empty() && !std::filesystem::is_directory(std::filesystem::path(s.log.file).parent_path()))
     throw SettingsError("log.file: directory " + std::filesystem::path(s.log.file).parent_path().string() +
                         " does not exist");
   return s;

@@ -51,9 +51,16 @@ struct Settings {
   std::string config_file;
 };
 
+// Which directories must exist: vigild writes its database and log; vigilctl never writes a log
+// file, and its commands that touch no database (grade, evaluate) need no database directory.
+struct PathChecks {
+  bool store_dir = true;
+  bool log_dir = true;
+};
+
 // Builds the layered configuration and reads it. overrides are "key=value" strings.
 Settings loadSettings(const std::string& config_file, const std::vector<std::string>& overrides,
-                      const std::string& base_dir);
+                      const std::string& base_dir, PathChecks checks = {});
 
 // One line per effective setting, for the start-up log; smtp.password is shown as set or not.
 std::vector<std::string> describe(const Settings& settings);

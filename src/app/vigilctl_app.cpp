@@ -118,9 +118,9 @@ int VigilctlApp::usage(const std::string& problem) {
   return problem.empty() ? 0 : 64;  // EX_USAGE
 }
 
-int VigilctlApp::readSettings(Settings& settings) const {
+int VigilctlApp::readSettings(Settings& settings, bool needs_database) const {
   try {
-    settings = loadSettings(config_file_, overrides_, base_dir_);
+    settings = loadSettings(config_file_, overrides_, base_dir_, PathChecks{.store_dir = needs_database, .log_dir = false});
     return 0;
   } catch (const std::exception& e) {
     std::cerr << "vigilctl: configuration error: " << e.what() << "\n";
@@ -149,7 +149,7 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (!kCommands.count(command) || args.size() > max_args) return usage("unknown command '" + command + "'");
 
   Settings settings;
-  if (int rc = readSettings(settings)) return rc;
+  if (int rc = readSettings(settings, true)) return rc;
   // vigilctl logs warnings and errors only, to stderr; its output is the command's answer.
   spdlog::set_level(spdlog::level::warn);
 
@@ -268,7 +268,7 @@ int VigilctlApp::exportDsmb(store::Store& store, const Knowledge& knowledge, con
 
 int VigilctlApp::evaluate() {
   Settings settings;
-  if (int rc = readSettings(settings)) return rc;
+  if (int rc = readSettings(settings, false)) return rc;
   std::unique_ptr<Knowledge> knowledge;
   if (int rc = readKnowledge(settings, knowledge)) return rc;
   nlohmann::json doc;
@@ -296,7 +296,7 @@ int VigilctlApp::grade() {
   std::string dir = option("ctcae-dir");
   if (dir.empty()) {
     try {
-      dir = loadSettings(config_file_, overrides_, base_dir_).ctcae_dir;
+      dir = loadSettings(config_file_, overrides_, base_dir_, PathChecks{.store_dir = false, .log_dir = false}).ctcae_dir;
     } catch (const std::exception&) {
       dir = VIGIL_DEFAULT_CTCAE_DIR;
     }

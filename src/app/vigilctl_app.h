@@ -49,7 +49,9 @@ class VigilctlApp final : public Poco::Util::Application {
   int evaluate();
   int exportDsmb(store::Store& store, const Knowledge& knowledge, const Settings& settings, const core::Clock& clock);
   // Exit code 0, or the sysexits code after printing why, as every command needs.
-  int readSettings(Settings& settings) const;
+  // needs_database: the command opens the database, so its directory must exist. vigilctl
+  // never writes a log file, so the log directory is never needed.
+  int readSettings(Settings& settings, bool needs_database) const;
   int readKnowledge(const Settings& settings, std::unique_ptr<Knowledge>& out) const;
   std::string option(const std::string& name) const;
 

@@ -109,6 +109,31 @@ TEST_CASE("a second vigild given a pidfile in use exits and leaves the holder's 
   CHECK_FALSE(std::filesystem::exists(pid_file));
 }
 
+TEST_CASE("vigilctl grade and evaluate need no log directory and no database directory", "[integration][daemon]") {
+  // As on a fresh clone: the configured var/log (and here var/) do not exist.
+  TempDir dir;
+  const std::string config = dir.file("vigil.properties");
+  std::ofstream(config) << "store.path = " << dir.file("missing/vigil.db") << "\nlog.file = " << dir.file("missing/log/vigild.log")
+                        << "\nctcae.dir = " VIGIL_SOURCE_DIR "/ctcae\nalerts.dir = " VIGIL_SOURCE_DIR "/alerts\n";
+  auto graded = runCommand(VIGILCTL_PATH, {"--config=" + config, "grade", "--test=HGB", "--value=85", "--unit=g/L",
+                                           "--lln=120", "--uln=160"});
+  CHECK(graded.exit_code == 0);
+  CHECK_THAT(graded.out, Catch::Contains("\"grade\":2"));
+  std::ofstream(dir.file("scenario.json"))
+      << R"({"as_of":"2026-03-01T00:00:00Z","participant":{"id":"S01-001","site":"S01","enrolled":"2026-01-05",)"
+      << R"("liver_metastases":false,"baseline_labs":[],"dose_mg":{"anlotinib":12,"sintilimab":200}},"doses":[],)"
+      << R"("adverse_events":[],"labs":[],"vitals":[]})";
+  auto evaluated = runCommand("/bin/sh", {"-c", "exec \"$0\" --config=\"$1\" evaluate < \"$2\"", VIGILCTL_PATH, config,
+                                          dir.file("scenario.json")});
+  CHECK(evaluated.exit_code == 0);
+  CHECK_THAT(evaluated.out, Catch::Contains("\"anlotinib\""));
+  CHECK(evaluated.err.find("does not exist") == std::string::npos);
+  // A command that opens the database still says what is missing.
+  auto listed = runCommand(VIGILCTL_PATH, {"--config=" + config, "user", "list"});
+  CHECK(listed.exit_code == 78);
+  CHECK_THAT(listed.err, Catch::Contains("store.path: directory"));
+}
+
 TEST_CASE("SIGTERM lets an in-flight batch finish and closes the database cleanly", "[integration][daemon]") {
   Daemon d;
   const std::string token = d.addUser("inv1", "investigator", {"S01"});
