@@ -1,6 +1,7 @@
 #include "grading/grade_lines.h"
 
-#include <charconv>
+#include <nlohmann/json.hpp>
+
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -10,41 +11,33 @@
 namespace vigil::grading {
 namespace {
 
-// A value of the flat input object: the raw JSON text of strings is kept unescaped where that
-// is possible without allocation.
+using json = nlohmann::json;
+
+// A member's value, as the SAX reader delivered it.
 struct Token {
-  enum Kind { kNone, kString, kNumber, kTrue, kFalse, kNull } kind = kNone;
-  std::string_view raw;  // as written (strings without quotes, escapes left as-is)
-  bool escaped = false;  // the string contained a backslash
+  enum Kind { kNone, kString, kInteger, kFloat, kTrue, kFalse, kNull } kind = kNone;
+  std::string text;  // strings: unescaped; numbers: as written (valid JSON, checked by the lexer)
+  double number = 0;
 };
 
+// Reads one line with nlohmann's SAX interface (a strict JSON lexer: `-abc`, `"a\q"`, `01` and
+// `1.` are errors) and accepts only a flat object. A plain struct, not json_sax<>, so the calls
+// are not virtual. Members are handed to visit(key, token) as they come.
+template <typename Visit>
 class LineReader {
  public:
-  explicit LineReader(std::string_view s) : s_(s) {}
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
 
-  // Parses {"key": value, ...}; calls visit(key, token) per member. False with error_ set on
-  // malformed input or a nested value.
-  template <typename Visit>
-  bool parse(Visit&& visit) {
-    skip();
-    if (!eat('{')) return fail("a line must be a JSON object");
-    skip();
-    if (eat('}')) return end();
-    for (;;) {
-      skip();
-      Token key;
-      if (!string(key)) return fail("expected a quoted member name");
-      skip();
-      if (!eat(':')) return fail("expected ':' after a member name");
-      skip();
-      Token value;
-      if (!scalar(value)) return false;
-      if (!visit(key.raw, value)) return false;
-      skip();
-      if (eat(',')) continue;
-      if (eat('}')) return end();
-      return fail("expected ',' or '}'");
-    }
+  explicit LineReader(Visit& visit) : visit_(visit) {}
+
+  bool parse(std::string_view line) {
+    const bool ok = json::sax_parse(line.begin(), line.end(), this, json::input_format_t::json, true);
+    if (!ok && error_.empty()) error_ = "the line is not a complete JSON object";
+    return ok && error_.empty();
   }
   bool fail(std::string message) {
     if (error_.empty()) error_ = std::move(message);
@@ -52,66 +45,53 @@ class LineReader {
   }
   const std::string& error() const { return error_; }
 
- private:
-  bool end() {
-    skip();
-    return pos_ == s_.size() ? true : fail("unexpected text after the object");
+  bool null() { return value(Token{Token::kNull, {}, 0}); }
+  bool boolean(bool v) { return value(Token{v ? Token::kTrue : Token::kFalse, {}, 0}); }
+  bool number_integer(number_integer_t v) {
+    return value(Token{Token::kInteger, std::to_string(v), static_cast<double>(v)});
   }
-  void skip() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
+  bool number_unsigned(number_unsigned_t v) {
+    return value(Token{Token::kInteger, std::to_string(v), static_cast<double>(v)});
   }
-  bool eat(char c) {
-    if (pos_ < s_.size() && s_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool string(Token& t) {
-    if (!eat('"')) return false;
-    const size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != '"') {
-      if (static_cast<unsigned char>(s_[pos_]) < 0x20) return false;
-      if (s_[pos_] == '\\') {
-        t.escaped = true;
-        ++pos_;
-      }
-      ++pos_;
-    }
-    if (pos_ >= s_.size()) return false;
-    t.kind = Token::kString;
-    t.raw = s_.substr(start, pos_ - start);
-    ++pos_;
+  bool number_float(number_float_t v, const string_t& raw) { return value(Token{Token::kFloat, raw, v}); }
+  bool string(string_t& v) { return value(Token{Token::kString, std::move(v), 0}); }
+  bool binary(binary_t&) { return fail("binary values are not accepted"); }
+  bool start_object(std::size_t) {
+    if (depth_++ > 0) return fail("nested objects and arrays are not accepted");
     return true;
   }
-  bool scalar(Token& t) {
-    if (pos_ >= s_.size()) return fail("a member has no value");
-    const char c = s_[pos_];
-    if (c == '"') return string(t) || fail("unterminated string");
-    if (c == '{' || c == '[') return fail("nested objects and arrays are not accepted");
-    const size_t start = pos_;
-    while (pos_ < s_.size() && s_[pos_] != ',' && s_[pos_] != '}' && s_[pos_] != ' ' && s_[pos_] != '\t') ++pos_;
-    t.raw = s_.substr(start, pos_ - start);
-    if (t.raw == "true") t.kind = Token::kTrue;
-    else if (t.raw == "false") t.kind = Token::kFalse;
-    else if (t.raw == "null") t.kind = Token::kNull;
-    else if (!t.raw.empty() && (t.raw[0] == '-' || (t.raw[0] >= '0' && t.raw[0] <= '9'))) t.kind = Token::kNumber;
-    else return fail("unexpected value '" + std::string(t.raw) + "'");
+  bool end_object() {
+    --depth_;
     return true;
+  }
+  bool start_array(std::size_t) {
+    return fail(depth_ == 0 ? "a line must be a JSON object" : "nested objects and arrays are not accepted");
+  }
+  bool end_array() { return true; }
+  bool key(string_t& k) {
+    for (const auto& seen : keys_)
+      if (seen == k) return fail("member '" + k + "' appears more than once");
+    keys_.push_back(k);
+    key_ = std::move(k);
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string&, const nlohmann::detail::exception& ex) {
+    if (ex.id == 406) return fail("member '" + key_ + "' is a number out of range");
+    return fail("the line is not valid JSON (at byte " + std::to_string(position) + ")");
   }
 
-  std::string_view s_;
-  size_t pos_ = 0;
+ private:
+  bool value(Token&& t) {
+    if (depth_ == 0) return fail("a line must be a JSON object");
+    return visit_(key_, t) || fail("invalid member '" + key_ + "'");
+  }
+
+  Visit& visit_;
+  int depth_ = 0;
+  std::string key_;
+  std::vector<std::string> keys_;
   std::string error_;
 };
-
-std::optional<double> number(const Token& t) {
-  double d = 0;
-  const char* end = t.raw.data() + t.raw.size();
-  auto [ptr, ec] = std::from_chars(t.raw.data(), end, d);
-  if (ec != std::errc() || ptr != end) return std::nullopt;
-  return d;
-}
 
 void appendGrade(std::string& out, const std::optional<int>& g) {
   if (g) out += static_cast<char>('0' + *g);
@@ -121,43 +101,45 @@ void appendGrade(std::string& out, const std::optional<int>& g) {
 }  // namespace
 
 void gradeLine(const LabGrader& grader, std::string_view line, std::string& out) {
-  LineReader reader(line);
-  std::string_view id_raw;
-  Token::Kind id_kind = Token::kNone;
-  std::string_view test, unit;
+  Token id;
+  std::string test, unit;
   LabInput input;
   bool has_value = false;
   std::string problem;
+  std::string member_error;  // the first member problem, reported instead of the generic one
 
-  const bool ok = reader.parse([&](std::string_view key, const Token& t) {
+  auto visit = [&](const std::string& key, Token& t) {
+    auto bad = [&](std::string message) {
+      if (member_error.empty()) member_error = std::move(message);
+      return false;
+    };
     auto num = [&](std::optional<double>& slot) {
       if (t.kind == Token::kNull) return true;
-      auto d = t.kind == Token::kNumber ? number(t) : std::nullopt;
-      if (!d) return reader.fail(std::string(key) + " must be a number");
-      slot = d;
+      if (t.kind != Token::kInteger && t.kind != Token::kFloat) return bad(key + " must be a number");
+      slot = t.number;
       return true;
     };
     if (key == "id") {
-      id_raw = t.raw;
-      id_kind = t.kind;
+      if (t.kind != Token::kString && t.kind != Token::kInteger && t.kind != Token::kFloat && t.kind != Token::kNull)
+        return bad("id must be a string or a number");
+      id = std::move(t);
       return true;
     }
     if (key == "test") {
-      if (t.kind != Token::kString || t.escaped) return reader.fail("test must be a plain string");
-      test = t.raw;
+      if (t.kind != Token::kString) return bad("test must be a string");
+      test = std::move(t.text);
       return true;
     }
     if (key == "value") {
-      std::optional<double> v;
-      if (t.kind == Token::kNull || !num(v) || !v) return reader.fail("value must be a number");
-      input.value = *v;
+      if (t.kind != Token::kInteger && t.kind != Token::kFloat) return bad("value must be a number");
+      input.value = t.number;
       has_value = true;
       return true;
     }
     if (key == "unit") {
       if (t.kind == Token::kNull) return true;
-      if (t.kind != Token::kString || t.escaped) return reader.fail("unit must be a plain string");
-      unit = t.raw;
+      if (t.kind != Token::kString) return bad("unit must be a string");
+      unit = std::move(t.text);
       return true;
     }
     if (key == "lln") return num(input.lln);
@@ -165,29 +147,32 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
     if (key == "baseline") return num(input.baseline);
     if (key == "on_anticoagulation") {
       if (t.kind != Token::kTrue && t.kind != Token::kFalse && t.kind != Token::kNull)
-        return reader.fail("on_anticoagulation must be true or false");
+        return bad("on_anticoagulation must be true or false");
       input.on_anticoagulation = t.kind == Token::kTrue;
       return true;
     }
-    return reader.fail("unknown member '" + std::string(key) + "'");
-  });
+    return bad("unknown member '" + key + "'");
+  };
+  LineReader<decltype(visit)> reader(visit);
+  const bool ok = reader.parse(line);
 
+  // The id echoes as valid JSON: a string re-escaped, a number as the lexer accepted it.
   out += "{\"id\":";
-  if (id_kind == Token::kString) {
+  if (id.kind == Token::kString) {
     out += '"';
-    out.append(id_raw);  // escapes were valid JSON and are kept as written
+    core::appendJsonEscaped(out, id.text);
     out += '"';
-  } else if (id_kind == Token::kNumber) {
-    out.append(id_raw);
+  } else if (id.kind == Token::kInteger || id.kind == Token::kFloat) {
+    out += id.text;
   } else {
     out += "null";
   }
 
-  if (!ok) problem = reader.error();
+  if (!ok) problem = member_error.empty() ? reader.error() : member_error;
   else if (test.empty()) problem = "test is required";
   else if (!has_value) problem = "value is required";
   const Analyte* analyte = problem.empty() ? grader.find(test) : nullptr;
-  if (problem.empty() && !analyte) problem = "unknown test '" + std::string(test) + "'";
+  if (problem.empty() && !analyte) problem = "unknown test '" + test + "'";
   std::optional<PreparedUnit> prepared;
   if (problem.empty()) {
     auto p = grader.prepare(*analyte, unit);

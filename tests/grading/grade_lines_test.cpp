@@ -51,6 +51,37 @@ TEST_CASE("grade lines: a malformed line gets an error and names its id where it
   CHECK(json::parse(answer(R"({"id":"n","test":"HGB","value":9,"nested":{"a":1}})"))["error"].is_string());
 }
 
+TEST_CASE("grade lines: what strict JSON refuses is an error and every answer is valid JSON", "[grading]") {
+  // Each was accepted by the hand-written reader and echoed as invalid JSON.
+  for (const std::string line : {R"({"id":-abc,"test":"HGB","value":9,"unit":"g/dL"})",
+                                 R"({"id":"a\q","test":"HGB","value":9,"unit":"g/dL"})",
+                                 R"({"id":01,"test":"HGB","value":9,"unit":"g/dL"})",
+                                 R"({"id":1.,"test":"HGB","value":9,"unit":"g/dL"})",
+                                 R"({"id":"r","test":"HGB","value":01,"unit":"g/dL"})",
+                                 R"({"id":"r","test":"HGB","value":9.,"unit":"g/dL"})",
+                                 R"({"id":"r","test":"HGB","value":1e999,"unit":"g/dL"})",
+                                 R"({"id":"r","test":"HGB","value":9,"value":10,"unit":"g/dL"})",
+                                 R"({"id":"r","test":"HGB","value":9,"unit":"g/dL"} trailing)",
+                                 R"([{"id":"r"}])", R"("just a string")", "{\"id\":\"r\",\"test\":\"HGB\""}) {
+    const std::string out = answer(line);
+    INFO(line << " -> " << out);
+    REQUIRE(json::accept(out));
+    CHECK(json::parse(out)["error"].is_string());
+  }
+  CHECK(json::parse(answer(R"({"id":"r","test":"HGB","value":9,"value":10})"))["error"] ==
+        "member 'value' appears more than once");
+  CHECK(json::parse(answer(R"({"id":"r","test":"HGB","value":1e999})"))["error"] ==
+        "member 'value' is a number out of range");
+  // Escapes are read and written back correctly, numbers echo as given.
+  auto unicode = json::parse(answer(R"({"id":"caf\u00e9 \\ \"x\"","test":"HGB","value":9,"unit":"g/dL"})"));
+  CHECK(unicode["id"] == "caf\u00e9 \\ \"x\"");
+  CHECK(answer(R"({"id":-1.5e3,"test":"HGB","value":9,"unit":"g/dL"})").rfind("{\"id\":-1.5e3,", 0) == 0);
+  CHECK(answer(R"({"id":18446744073709551615,"test":"HGB","value":9,"unit":"g/dL"})")
+            .rfind("{\"id\":18446744073709551615,", 0) == 0);
+  // A test name with an escape is still the name it spells.
+  CHECK(json::parse(answer(R"({"id":"e","test":"H\u0047B","value":9,"unit":"g/dL","lln":12})"))["results"].is_array());
+}
+
 TEST_CASE("grade lines: the stream keeps order and skips blank lines", "[grading]") {
   std::string input =
       "{\"id\":1,\"test\":\"PLAT\",\"value\":74,\"unit\":\"10^9/L\",\"lln\":150}\n\n"
