@@ -1,5 +1,6 @@
 #include "app/vigild_app.h"
 
+#include <Poco/Exception.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 
 #include "app/instance_lock.h"
 #include "app/knowledge.h"
@@ -178,7 +180,13 @@ int VigildApp::main(const std::vector<std::string>& args) {
   server.setExports(&exporter, settings_.exports_dir);
   server.setHealth(&health);
   try {
-    server.start();
+    try {
+      server.start();
+    } catch (const Poco::Exception& e) {
+      // what() is only the class name ("Net Exception"); displayText() says why, e.g.
+      // "Address already in use".
+      throw std::runtime_error(e.displayText());
+    }
   } catch (const std::exception& e) {
     log->error("cannot listen on {}:{}: {}", settings_.http.host, settings_.http.port, e.what());
     sweeper.stop();

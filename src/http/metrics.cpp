@@ -1,9 +1,135 @@
 #include "http/metrics.h"
 
-#include <cstdio>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
 #include <tuple>
+#include <vector>
 
 namespace vigil::http {
+namespace {
+
+// Label values: backslash, double quote and line feed are escaped (text exposition format 0.0.4).
+std::string escapeLabel(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (const char c : v) {
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+// The shortest text that reads back as the same double, in plain decimals where that stays short
+// ("0.0005", "2.5", "1793692800.42"), in exponent form beyond (1e-09).
+std::string number(double v) {
+  char buf[64];
+  const double a = std::fabs(v);
+  const bool plain = v == 0 || (a >= 1e-6 && a < 1e15);
+  const auto r = plain ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void sample(std::string& out, const char* name, const std::string& labels, const std::string& value) {
+  out += name;
+  if (!labels.empty()) {
+    out += '{';
+    out += labels;
+    out += '}';
+  }
+  out += ' ';
+  out += value;
+  out += '\n';
+}
+
+std::string label(const char* name, const std::string& value) {
+  return std::string(name) + "=\"" + escapeLabel(value) + "\"";
+}
+
+// /proc/self/stat fields after the parenthesised command name (which may hold spaces).
+std::vector<std::string> statFields() {
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> fields;
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos) return fields;
+  std::istringstream rest(line.substr(close + 1));
+  for (std::string f; rest >> f;) fields.push_back(f);
+  return fields;  // fields[0] is field 3 (state)
+}
+
+void processMetrics(std::string& out) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const long ticks = sysconf(_SC_CLK_TCK);
+
+  long long size_pages = 0, resident_pages = 0;
+  std::ifstream statm("/proc/self/statm");
+  statm >> size_pages >> resident_pages;
+  family(out, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+  sample(out, "process_resident_memory_bytes", "", std::to_string(resident_pages * page));
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double cpu = static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+                     static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  family(out, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+  sample(out, "process_cpu_seconds_total", "", number(cpu));
+
+  long fds = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (const dirent* e = readdir(dir))
+      if (e->d_name[0] != '.') ++fds;
+    closedir(dir);
+    --fds;  // the descriptor opendir itself holds
+  }
+  family(out, "process_open_fds", "gauge", "Number of open file descriptors.");
+  sample(out, "process_open_fds", "", std::to_string(fds));
+
+  // Field 22 of /proc/self/stat is the start time in clock ticks after boot; btime in /proc/stat
+  // is the boot time in unix seconds.
+  double start = 0;
+  const auto fields = statFields();
+  long long btime = 0;
+  std::ifstream proc_stat("/proc/stat");
+  for (std::string key; proc_stat >> key;) {
+    if (key == "btime") {
+      proc_stat >> btime;
+      break;
+    }
+    proc_stat.ignore(1 << 20, '\n');
+  }
+  if (fields.size() > 19 && ticks > 0)
+    start = static_cast<double>(btime) + std::stod(fields[19]) / static_cast<double>(ticks);
+  family(out, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+  sample(out, "process_start_time_seconds", "", number(start));
+}
+
+}  // namespace
 
 void Metrics::observe(const std::string& method, const std::string& route, int status, double seconds) {
   std::lock_guard lock(mutex_);
@@ -17,40 +143,31 @@ void Metrics::observe(const std::string& method, const std::string& route, int s
 
 std::string Metrics::render(uint64_t store_commits, double uptime_seconds) const {
   std::string out;
-  char buf[256];
-  out += "# HELP vigil_http_requests_total HTTP requests by method, route and status.\n";
-  out += "# TYPE vigil_http_requests_total counter\n";
-  std::lock_guard lock(mutex_);
-  for (const auto& [key, n] : requests_) {
-    const auto& [method, route, status] = key;
-    std::snprintf(buf, sizeof buf, "vigil_http_requests_total{method=\"%s\",route=\"%s\",status=\"%d\"} %llu\n",
-                  method.c_str(), route.c_str(), status, static_cast<unsigned long long>(n));
-    out += buf;
-  }
-  out += "# HELP vigil_http_request_duration_seconds Time from request start to response sent.\n";
-  out += "# TYPE vigil_http_request_duration_seconds histogram\n";
-  for (const auto& [route, h] : latency_) {
-    for (size_t i = 0; i < kBuckets.size(); ++i) {
-      std::snprintf(buf, sizeof buf, "vigil_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-                    route.c_str(), kBuckets[i], static_cast<unsigned long long>(h.buckets[i]));
-      out += buf;
+  family(out, "vigil_http_requests_total", "counter", "HTTP requests by method, route and status.");
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, n] : requests_) {
+      const auto& [method, route, status] = key;
+      sample(out, "vigil_http_requests_total",
+             label("method", method) + "," + label("route", route) + "," + label("status", std::to_string(status)),
+             std::to_string(n));
     }
-    std::snprintf(buf, sizeof buf,
-                  "vigil_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n"
-                  "vigil_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n"
-                  "vigil_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-                  route.c_str(), static_cast<unsigned long long>(h.count), route.c_str(), h.sum, route.c_str(),
-                  static_cast<unsigned long long>(h.count));
-    out += buf;
+    family(out, "vigil_http_request_duration_seconds", "histogram", "Time from request start to response sent.");
+    for (const auto& [route, h] : latency_) {
+      const std::string r = label("route", route);
+      for (size_t i = 0; i < kBuckets.size(); ++i)
+        sample(out, "vigil_http_request_duration_seconds_bucket", r + "," + label("le", number(kBuckets[i])),
+               std::to_string(h.buckets[i]));
+      sample(out, "vigil_http_request_duration_seconds_bucket", r + ",le=\"+Inf\"", std::to_string(h.count));
+      sample(out, "vigil_http_request_duration_seconds_sum", r, number(h.sum));
+      sample(out, "vigil_http_request_duration_seconds_count", r, std::to_string(h.count));
+    }
   }
-  char tail[512];
-  std::snprintf(tail, sizeof tail,
-                "# HELP vigil_store_commits_total Write transactions committed (each may carry many requests).\n"
-                "# TYPE vigil_store_commits_total counter\nvigil_store_commits_total %llu\n"
-                "# HELP vigil_uptime_seconds Seconds since vigild started.\n"
-                "# TYPE vigil_uptime_seconds gauge\nvigil_uptime_seconds %.3f\n",
-                static_cast<unsigned long long>(store_commits), uptime_seconds);
-  out += tail;
+  family(out, "vigil_store_commits_total", "counter", "Write transactions committed (each may carry many requests).");
+  sample(out, "vigil_store_commits_total", "", std::to_string(store_commits));
+  family(out, "vigil_uptime_seconds", "gauge", "Seconds since vigild started.");
+  sample(out, "vigil_uptime_seconds", "", number(uptime_seconds));
+  processMetrics(out);
   return out;
 }
 

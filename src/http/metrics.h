@@ -1,5 +1,6 @@
 #pragma once
-// Request counters and latency histograms for GET /metrics (Prometheus text format 0.0.4).
+// Request counters and latency histograms for GET /metrics (Prometheus text format 0.0.4), plus
+// the standard process_* metrics read from /proc.
 // Thread-safe; recording costs one short mutex hold per request.
 
 #include <array>

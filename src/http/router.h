@@ -1,6 +1,7 @@
 #pragma once
 // Maps a method and path to a route. Templates use {name} segments: "/api/v1/adverse-events/{id}".
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -17,6 +18,7 @@ class Router {
     std::string route;  // the template, for metrics and logs
     std::map<std::string, std::string> params;
     bool path_known = false;  // path matched some route, though maybe not this method
+    std::vector<std::string> methods;  // every method the path supports, in the order added (for Allow)
   };
 
   void add(std::string method, std::string route, Handler handler) {
@@ -29,12 +31,12 @@ class Router {
     for (const auto& r : routes_) {
       std::map<std::string, std::string> params;
       if (!matches(r.segments, parts, params)) continue;
+      if (!m.path_known || (!m.handler && r.method == method)) m.route = r.route;
       m.path_known = true;
-      m.route = r.route;
-      if (r.method == method) {
+      if (std::find(m.methods.begin(), m.methods.end(), r.method) == m.methods.end()) m.methods.push_back(r.method);
+      if (!m.handler && r.method == method) {
         m.handler = &r.handler;
         m.params = std::move(params);
-        return m;
       }
     }
     return m;

@@ -2,17 +2,27 @@
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/HTTPServerConnection.h>
+#include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/TCPServer.h>
+#include <Poco/Net/TCPServerConnectionFactory.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/Exception.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <istream>
+#include <optional>
+#include <sstream>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/crypto.h"
 #include "http/api.h"
@@ -44,25 +54,26 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
   void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
     const auto start = std::chrono::steady_clock::now();
     std::string route = "(unmatched)";
+    std::string user = "-";
     Response response;
     try {
-      response = dispatch(in, route);
+      response = dispatch(in, route, user);
     } catch (const std::exception& e) {
       log()->error("{} {} failed: {}", in.getMethod(), route, e.what());
       response = problem(core::Status::internal("internal error"));
     }
-    send(out, response);
+    send(in, out, response);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     shared_.api.metrics().observe(in.getMethod(), route, response.status, seconds);
-    // Route template and ids only: the raw URI could carry query text.
-    if (response.status >= 500)
-      log()->warn("{} {} -> {} in {:.1f} ms", in.getMethod(), route, response.status, seconds * 1000);
-    else
-      log()->debug("{} {} -> {} in {:.1f} ms", in.getMethod(), route, response.status, seconds * 1000);
+    // The access log: one line per request. Route template and user id only: the raw URI could
+    // carry query text.
+    const auto level = response.status >= 500 ? spdlog::level::warn : spdlog::level::info;
+    log()->log(level, "{} {} -> {} in {:.1f} ms user={}", in.getMethod(), route, response.status, seconds * 1000,
+               user);
   }
 
  private:
-  Response dispatch(Poco::Net::HTTPServerRequest& in, std::string& route) {
+  Response dispatch(Poco::Net::HTTPServerRequest& in, std::string& route, std::string& user_id) {
     Poco::URI uri;
     try {
       uri = Poco::URI(in.getURI());
@@ -70,6 +81,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       drain(in);
       return problem(core::Status::invalid("malformed request target", {{"(uri)", "is not a valid URI"}}), 400);
     }
+    if (auto refused = checkContentLength(in)) return *refused;
     Request req;
     req.method = in.getMethod();
     req.path = uri.getPath();
@@ -82,7 +94,16 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     if (!match.handler) {
       drain(in);
       Response r = problem(core::Status::invalid("method not allowed"), 405);
+      std::string allow;
+      for (const auto& m : match.methods) allow += (allow.empty() ? "" : ", ") + m;
+      r.headers.emplace_back("Allow", allow);
       return r;
+    }
+    if (headerCount(in, "Authorization") > 1) {
+      drain(in);
+      return problem(core::Status::invalid("more than one Authorization header",
+                                           {{"Authorization", "must be sent once"}}),
+                     400);
     }
     core::User user;
     if (match.handler->authenticated) {
@@ -93,6 +114,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
       }
       user = std::move(auth.value());
       req.user = &user;
+      user_id = std::to_string(user.id);
     }
     for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
     req.params = std::move(match.params);
@@ -112,12 +134,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                                              {{"Content-Type", "must be application/json"}}),
                        415);
       }
-      if (!readBody(in, req.body)) {
-        return problem(core::Status::invalid("body too large",
-                                             {{"(body)", "must be at most " + std::to_string(shared_.options.max_body_bytes) +
-                                                             " bytes"}}),
-                       413);
-      }
+      if (!readBody(in, req.body)) return tooLarge();
     }
     return match.handler->fn(shared_.api, req);
   }
@@ -125,15 +142,55 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
   core::Result<core::User> authenticate(Poco::Net::HTTPServerRequest& in) {
     if (!in.has("Authorization")) return core::Status::unauthenticated("missing Authorization: Bearer <token>");
     const std::string& header = in.get("Authorization");
-    static const std::string kPrefix = "Bearer ";
-    if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0)
+    // The scheme is case-insensitive (RFC 7235 section 2.1); one or more spaces before the token.
+    static const std::string kScheme = "bearer";
+    const size_t space = header.find(' ');
+    const size_t token_at = header.find_first_not_of(' ', space);
+    if (space != kScheme.size() || Poco::icompare(header.substr(0, space), kScheme) != 0 ||
+        token_at == std::string::npos)
       return core::Status::unauthenticated("Authorization must be: Bearer <token>");
     // Looked up on every request (an indexed read, no cache) so that a user disabled or a token
     // replaced by vigilctl is refused on the very next request.
-    auto user = shared_.store.userByTokenHash(core::sha256Hex(header.substr(kPrefix.size())));
+    auto user = shared_.store.userByTokenHash(core::sha256Hex(header.substr(token_at)));
     if (!user.isOk() && user.status().code() == core::StatusCode::kUnauthenticated)
       return core::Status::unauthenticated("invalid or disabled token");
     return user;
+  }
+
+  static size_t headerCount(const Poco::Net::HTTPServerRequest& in, const std::string& name) {
+    size_t n = 0;  // MessageHeader is a case-insensitive multimap: equal names are adjacent
+    for (auto it = in.find(name); it != in.end() && Poco::icompare(it->first, name) == 0; ++it) ++n;
+    return n;
+  }
+
+  // A negative or unreadable Content-Length is a 400, one above the body limit a 413; either way
+  // the body is not read and the connection is closed after the answer.
+  std::optional<Response> checkContentLength(Poco::Net::HTTPServerRequest& in) const {
+    if (!in.hasContentLength()) return std::nullopt;
+    Poco::Int64 length = -1;
+    try {
+      length = in.getContentLength64();
+    } catch (const Poco::Exception&) {
+    }
+    if (headerCount(in, "Content-Length") > 1) length = -1;
+    if (length < 0) {
+      in.setKeepAlive(false);
+      return problem(core::Status::invalid("bad Content-Length",
+                                           {{"Content-Length", "must be a single non-negative integer"}}),
+                     400);
+    }
+    if (length > static_cast<Poco::Int64>(shared_.options.max_body_bytes)) {
+      in.setKeepAlive(false);
+      return tooLarge();
+    }
+    return std::nullopt;
+  }
+
+  Response tooLarge() const {
+    return problem(core::Status::invalid("body too large",
+                                         {{"(body)", "must be at most " +
+                                                         std::to_string(shared_.options.max_body_bytes) + " bytes"}}),
+                   413);
   }
 
   // Reads the body up to the limit; false (and the connection closed) when it is larger.
@@ -168,8 +225,10 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     }
   }
 
-  static void send(Poco::Net::HTTPServerResponse& out, const Response& r) {
-    out.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+  static void send(const Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out, const Response& r) {
+    // setStatus alone would leave the reason phrase "OK" on every status line.
+    out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+    if (!in.getKeepAlive()) out.setKeepAlive(false);  // a refused body is left unread
     out.setContentType(r.content_type);
     for (const auto& [k, v] : r.headers) out.set(k, v);
     out.setContentLength64(static_cast<Poco::Int64>(r.body.size()));
@@ -185,8 +244,86 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
   Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
     return new ApiHandler(shared_);
   }
+  // What Poco's HTTPServer::stopAll does: connections finish their request and stop.
+  void stopConnections(const void* sender) { serverStopped(sender, false); }
 
  private:
+  Shared& shared_;
+};
+
+// Poco reads Content-Length while it builds the request, before any handler runs: a value that is
+// not a 64-bit integer ("abc", "99999999999999999999") throws Poco::SyntaxException there and
+// Poco would drop the connection without a word. This connection answers it instead: 413 for a
+// number too large to read, 400 for anything else, then closes.
+class GuardedConnection final : public Poco::Net::HTTPServerConnection {
+ public:
+  GuardedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
+                    Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, Shared& shared)
+      : HTTPServerConnection(socket, params, handlers), shared_(shared) {}
+
+  void run() override {
+    // Poco's session closes the socket while the exception unwinds; a duplicate descriptor keeps
+    // the connection open long enough to answer.
+    const int fd = ::dup(socket().impl()->sockfd());
+    try {
+      HTTPServerConnection::run();
+    } catch (const Poco::SyntaxException& e) {
+      if (fd >= 0) refuse(fd, e.message());
+    }
+    if (fd >= 0) ::close(fd);
+  }
+
+ private:
+  void refuse(int fd, const std::string& why) {
+    // NumberParser's message ends with the text it could not read: "Not a valid integer: <text>".
+    const size_t colon = why.rfind(": ");
+    std::string value = colon == std::string::npos ? "" : why.substr(colon + 2);
+    if (!value.empty() && value[0] == '+') value.erase(0, 1);
+    const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+    Response r;
+    if (digits)
+      r = problem(core::Status::invalid("body too large", {{"Content-Length", "must be at most " +
+                                                                                  std::to_string(shared_.options.max_body_bytes) +
+                                                                                  " bytes"}}),
+                  413);
+    else
+      r = problem(core::Status::invalid("bad Content-Length", {{"Content-Length", "must be a single non-negative integer"}}),
+                  400);
+    Poco::Net::HTTPResponse head(Poco::Net::HTTPMessage::HTTP_1_1,
+                                 static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
+    head.setContentType(r.content_type);
+    head.setContentLength64(static_cast<Poco::Int64>(r.body.size()));
+    head.setKeepAlive(false);
+    head.set("Server", "vigild");
+    std::ostringstream text;
+    head.write(text);
+    text << r.body;
+    const std::string bytes = text.str();
+    for (size_t sent = 0; sent < bytes.size();) {
+      const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;  // the client has gone; nothing more to answer
+      sent += static_cast<size_t>(n);
+    }
+    ::shutdown(fd, SHUT_WR);
+    shared_.api.metrics().observe("-", "(unparsed)", r.status, 0);
+    log()->info("- (unparsed) -> {} in 0.0 ms user=- (unreadable Content-Length)", r.status);
+  }
+
+  Shared& shared_;
+};
+
+class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
+ public:
+  ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
+                    Shared& shared)
+      : params_(std::move(params)), handlers_(std::move(handlers)), shared_(shared) {}
+  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
+    return new GuardedConnection(socket, params_, handlers_, shared_);
+  }
+
+ private:
+  Poco::Net::HTTPServerParams::Ptr params_;
+  Poco::Net::HTTPRequestHandlerFactory::Ptr handlers_;
   Shared& shared_;
 };
 
@@ -197,7 +334,8 @@ struct Server::Impl {
       : shared(o, intake, store, clock), pool("http", 2, o.threads + 2) {}
   Shared shared;
   Poco::ThreadPool pool;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
+  Poco::SharedPtr<Factory> handlers;
+  std::unique_ptr<Poco::Net::TCPServer> server;
   uint16_t port = 0;
 };
 
@@ -213,7 +351,9 @@ void Server::setExports(const exports::DsmbExporter* exporter, std::string dir) 
 void Server::start() {
   const auto& o = impl_->shared.options;
   Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true);
+  // SO_REUSEADDR (a restart need not wait out TIME_WAIT) but not SO_REUSEPORT: a second vigild on
+  // the same port must fail with "address in use" instead of sharing the listener.
+  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true, false);
   socket.listen(std::max(64, o.max_queued));
   impl_->port = socket.address().port();
   auto* params = new Poco::Net::HTTPServerParams;
@@ -224,7 +364,10 @@ void Server::start() {
   params->setMaxKeepAliveRequests(0);
   params->setTimeout(Poco::Timespan(30, 0));
   params->setServerName("vigild");
-  impl_->server = std::make_unique<Poco::Net::HTTPServer>(new Factory(impl_->shared), impl_->pool, socket, params);
+  impl_->handlers = new Factory(impl_->shared);
+  Poco::Net::HTTPServerParams::Ptr shared_params(params);
+  impl_->server = std::make_unique<Poco::Net::TCPServer>(
+      new ConnectionFactory(shared_params, impl_->handlers, impl_->shared), impl_->pool, socket, shared_params);
   impl_->server->start();
 }
 
@@ -234,7 +377,9 @@ uint16_t Server::port() const { return impl_->port; }
 
 void Server::stop() {
   if (!impl_->server) return;
-  impl_->server->stopAll(false);  // stop accepting; requests already being served complete
+  // Stop accepting; requests already being served complete (HTTPServer::stopAll(false)).
+  impl_->server->stop();
+  impl_->handlers->stopConnections(impl_->server.get());
   impl_->pool.joinAll();
   impl_->server.reset();
 }

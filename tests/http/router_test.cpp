@@ -31,3 +31,28 @@ TEST_CASE("a known path with another method is told apart from an unknown path",
   CHECK_FALSE(unknown.path_known);
   CHECK_FALSE(r.match("GET", "/healthz/extra").path_known);
 }
+
+TEST_CASE("a match lists every method its path supports for the Allow header", "[http]") {
+  Router<int> r;
+  r.add("GET", "/api/v1/adverse-events/{id}", 1);
+  r.add("PUT", "/api/v1/adverse-events/{id}", 2);
+  r.add("GET", "/api/v1/adverse-events", 3);
+  r.add("POST", "/api/v1/adverse-events", 4);
+  r.add("GET", "/api/v1/adverse-events/open", 5);
+
+  auto wrong = r.match("DELETE", "/api/v1/adverse-events/7");
+  CHECK_FALSE(wrong.handler);
+  CHECK(wrong.methods == std::vector<std::string>{"GET", "PUT"});
+  CHECK(wrong.route == "/api/v1/adverse-events/{id}");
+
+  auto list = r.match("PATCH", "/api/v1/adverse-events");
+  CHECK(list.methods == std::vector<std::string>{"GET", "POST"});
+
+  // Both templates match "open": the methods of each count, the first route serves GET.
+  auto open = r.match("GET", "/api/v1/adverse-events/open");
+  REQUIRE(open.handler);
+  CHECK(*open.handler == 1);
+  CHECK(open.methods == std::vector<std::string>{"GET", "PUT"});
+
+  CHECK(r.match("GET", "/nope").methods.empty());
+}

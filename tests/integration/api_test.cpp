@@ -4,6 +4,10 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
+#include <regex>
 
 #include <fstream>
 #include <sstream>
@@ -44,6 +48,36 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Sends raw request bytes on a fresh connection and reads until the server closes it (or 10 s).
+std::string rawExchange(int port, const std::string& request) {
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  socket.setReceiveTimeout(Poco::Timespan(10, 0));
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  std::string response;
+  char buf[4096];
+  try {
+    int n = 0;
+    while ((n = socket.receiveBytes(buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
+  } catch (const Poco::Exception&) {
+    // a timeout or reset ends the answer
+  }
+  return response;
+}
+
+std::string statusLine(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+json bodyOf(const std::string& response) {
+  const size_t at = response.find("\r\n\r\n");
+  return at == std::string::npos ? json() : json::parse(response.substr(at + 4), nullptr, false);
+}
+
+bool namesField(const json& problem, const std::string& field) {
+  if (!problem.is_object() || !problem.contains("errors")) return false;
+  for (const auto& e : problem["errors"])
+    if (e["field"] == field) return true;
+  return false;
 }
 
 }  // namespace
@@ -341,6 +375,98 @@ TEST_CASE("unknown routes and methods get problem+json", "[integration]") {
   auto res = r.d.request("DELETE", "/api/v1/adverse-events/1", r.inv);
   CHECK(res.status == 405);
   CHECK(res.content_type == "application/problem+json");
+}
+
+TEST_CASE("status lines carry the reason phrase and a 405 lists the allowed methods", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  auto ok = d.get("/healthz", "");
+  CHECK(ok.status == 200);
+  CHECK(ok.reason == "OK");
+  auto created = d.post("/api/v1/participants", r.inv, participantBody("S01-002", "S01"));
+  CHECK(created.status == 201);
+  CHECK(created.reason == "Created");
+  auto missing = d.get("/api/v1/nothing", r.inv);
+  CHECK(missing.status == 404);
+  CHECK(missing.reason == "Not Found");
+  auto anonymous = d.get("/api/v1/participants", "");
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.reason == "Unauthorized");
+
+  auto wrong = d.request("DELETE", "/api/v1/adverse-events/1", r.inv);
+  CHECK(wrong.status == 405);
+  CHECK(wrong.reason == "Method Not Allowed");
+  REQUIRE(wrong.headers.count("Allow"));
+  CHECK(wrong.headers.at("Allow") == "GET, PUT");
+  auto labs = d.request("PATCH", "/api/v1/labs", r.inv);
+  CHECK(labs.status == 405);
+  REQUIRE(labs.headers.count("Allow"));
+  CHECK(labs.headers.at("Allow") == "POST, GET");
+}
+
+TEST_CASE("every request leaves one info line with route and user but no query text", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  REQUIRE(d.get("/api/v1/adverse-events?participant=S01-001&term=QuerySecretXyz", r.inv).status == 200);
+  REQUIRE(d.get("/healthz?probe=QuerySecretXyz", "").status == 200);
+  REQUIRE(d.get("/api/v1/labs", "").status == 401);
+  REQUIRE(d.stop() == 0);
+  const std::string log = slurp(d.logPath());
+  CHECK(log.find("QuerySecretXyz") == std::string::npos);
+  const std::regex authed(R"(info  \[http\] GET /api/v1/adverse-events -> 200 in [0-9]+\.[0-9] ms user=[0-9]+\n)");
+  const std::regex anonymous(R"(info  \[http\] GET /healthz -> 200 in [0-9]+\.[0-9] ms user=-\n)");
+  const std::regex refused(R"(info  \[http\] GET /api/v1/labs -> 401 in [0-9]+\.[0-9] ms user=-\n)");
+  CHECK(std::regex_search(log, authed));
+  CHECK(std::regex_search(log, anonymous));
+  CHECK(std::regex_search(log, refused));
+  size_t healthz_lines = 0;
+  for (size_t at = log.find("GET /healthz ->"); at != std::string::npos; at = log.find("GET /healthz ->", at + 1))
+    ++healthz_lines;
+  CHECK(healthz_lines == 1);
+  INFO(log);
+}
+
+TEST_CASE("the bearer scheme is case-insensitive and two Authorization headers are a 400", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  for (const std::string scheme : {"bearer", "BEARER", "BeArEr"}) {
+    INFO(scheme);
+    CHECK(d.request("GET", "/api/v1/participants", "", "", {{"Authorization", scheme + " " + r.inv}}).status == 200);
+  }
+  CHECK(d.request("GET", "/api/v1/participants", "", "", {{"Authorization", "Basic " + r.inv}}).status == 401);
+  CHECK(d.request("GET", "/api/v1/participants", "", "", {{"Authorization", "Bearer"}}).status == 401);
+  CHECK(d.request("GET", "/api/v1/participants", "", "", {{"Authorization", "Bearerx " + r.inv}}).status == 401);
+
+  const std::string twice = "GET /api/v1/participants HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + r.inv +
+                            "\r\nAuthorization: Bearer " + r.inv + "\r\nConnection: close\r\n\r\n";
+  const std::string answer = rawExchange(d.port(), twice);
+  CHECK(statusLine(answer) == "HTTP/1.1 400 Bad Request");
+  CHECK(namesField(bodyOf(answer), "Authorization"));
+}
+
+TEST_CASE("a bad Content-Length is a 400 and an absurd one a 413 instead of a dropped connection", "[integration]") {
+  Running r({"--set=http.max_body_bytes=4096"});
+  auto& d = r.d;
+  auto post = [&](const std::string& length) {
+    return "POST /api/v1/labs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + r.inv +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n";
+  };
+  for (const std::string bad : {"-1", "-20", "abc", "12abc"}) {
+    INFO("Content-Length: " << bad);
+    const std::string answer = rawExchange(d.port(), post(bad));
+    CHECK(statusLine(answer) == "HTTP/1.1 400 Bad Request");
+    CHECK(namesField(bodyOf(answer), "Content-Length"));
+  }
+  for (const std::string huge : {"99999999999999999999", "4097", "9000000000"}) {
+    INFO("Content-Length: " << huge);
+    const std::string answer = rawExchange(d.port(), post(huge));
+    CHECK(statusLine(answer) == "HTTP/1.1 413 Request Entity Too Large");
+  }
+  // Two lengths cannot both be believed.
+  const std::string two = "POST /api/v1/labs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + r.inv +
+                          "\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}";
+  CHECK(statusLine(rawExchange(d.port(), two)) == "HTTP/1.1 400 Bad Request");
+  CHECK(d.get("/healthz", "").status == 200);  // still serving
 }
 
 TEST_CASE("log lines carry no participant data beyond the study ID", "[integration]") {

@@ -173,3 +173,24 @@ TEST_CASE("SIGTERM lets an in-flight batch finish and closes the database cleanl
   CHECK(labs.size() == 1000);  // the first page of the 10,000 stored
   CHECK(d.ctl({"audit", "verify"}).exit_code == 0);
 }
+
+TEST_CASE("a second vigild on a port already served fails with address in use", "[integration][daemon]") {
+  Daemon first;
+  first.start();
+  Daemon second;  // its own database, log and data directory
+  // Daemon::start throws with vigild's stderr when it exits during start-up; a vigild that
+  // shared the port (SO_REUSEPORT) would start instead, and the check below fail at once.
+  std::string failure;
+  try {
+    second.start({"--set=http.port=" + std::to_string(first.port())});
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  CHECK_FALSE(second.running());
+  CHECK_THAT(failure, Catch::Contains("exited during start-up (exit code "));
+  CHECK_THAT(failure, !Catch::Contains("(exit code 0)"));
+  CHECK_THAT(failure, Catch::Contains("cannot listen on 127.0.0.1:" + std::to_string(first.port())));
+  CHECK_THAT(failure, Catch::Contains("already in use"));
+  CHECK(first.get("/healthz", "").status == 200);  // the first is unaffected
+  CHECK(first.stop() == 0);
+}

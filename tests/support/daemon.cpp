@@ -201,6 +201,7 @@ HttpResult Daemon::request(const std::string& method, const std::string& path, c
   std::istream& in = session.receiveResponse(resp);
   HttpResult r;
   r.status = static_cast<int>(resp.getStatus());
+  r.reason = resp.getReason();
   r.content_type = resp.getContentType();
   for (const auto& [k, v] : resp) r.headers[k] = v;
   std::stringstream ss;

@@ -26,6 +26,7 @@ CommandResult runCommand(const std::string& program, const std::vector<std::stri
 
 struct HttpResult {
   int status = 0;
+  std::string reason;  // the status line's reason phrase
   std::string body;
   std::string content_type;
   std::map<std::string, std::string> headers;
