@@ -165,10 +165,26 @@ std::string Metrics::render(uint64_t store_commits, double uptime_seconds) const
   }
   family(out, "vigil_store_commits_total", "counter", "Write transactions committed (each may carry many requests).");
   sample(out, "vigil_store_commits_total", "", std::to_string(store_commits));
+  family(out, "vigil_http_body_bytes_in_flight", "gauge", "Bytes of request bodies being read or handled now.");
+  sample(out, "vigil_http_body_bytes_in_flight", "", std::to_string(bodyBytesInFlight()));
+  family(out, "vigil_http_body_budget_refusals_total", "counter",
+         "Requests answered 503 because their body did not fit in the memory budget.");
+  sample(out, "vigil_http_body_budget_refusals_total", "", std::to_string(body_refusals_.load()));
   family(out, "vigil_uptime_seconds", "gauge", "Seconds since vigild started.");
   sample(out, "vigil_uptime_seconds", "", number(uptime_seconds));
   processMetrics(out);
   return out;
+}
+
+bool Metrics::reserveBody(size_t bytes, size_t budget) {
+  size_t now = body_bytes_.load(std::memory_order_relaxed);
+  do {
+    if (now + bytes > budget) {
+      body_refusals_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+  } while (!body_bytes_.compare_exchange_weak(now, now + bytes, std::memory_order_relaxed));
+  return true;
 }
 
 }  // namespace vigil::http

@@ -4,6 +4,7 @@
 // Thread-safe; recording costs one short mutex hold per request.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -22,7 +23,16 @@ class Metrics {
   // Renders every metric; gauges that live elsewhere are passed in.
   std::string render(uint64_t store_commits, double uptime_seconds) const;
 
+  // Request bodies in flight share one memory budget (issue 13.5): a body is admitted only when
+  // its bytes fit beside the others'. False (and a refusal counted) when they do not.
+  bool reserveBody(size_t bytes, size_t budget);
+  void releaseBody(size_t bytes) { body_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
+  size_t bodyBytesInFlight() const { return body_bytes_.load(std::memory_order_relaxed); }
+
  private:
+  std::atomic<size_t> body_bytes_{0};
+  std::atomic<uint64_t> body_refusals_{0};
+
   struct Histogram {
     std::array<uint64_t, kBuckets.size()> buckets{};
     uint64_t count = 0;

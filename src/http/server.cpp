@@ -83,6 +83,7 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     }
     if (auto refused = checkContentLength(in)) return *refused;
     Request req;
+    BodyReservation budget(shared_.api.metrics());
     req.method = in.getMethod();
     req.path = uri.getPath();
     auto match = shared_.api.router().match(req.method, req.path);
@@ -134,9 +135,9 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                                              {{"Content-Type", "must be application/json"}}),
                        415);
       }
-      if (!readBody(in, req.body)) return tooLarge();
+      if (!readBody(in, req.body, budget)) return budget.refused ? overBudget(in) : tooLarge();
     }
-    return match.handler->fn(shared_.api, req);
+    return match.handler->fn(shared_.api, req);  // the body's budget is held until the answer is ready
   }
 
   core::Result<core::User> authenticate(Poco::Net::HTTPServerRequest& in) {
@@ -193,14 +194,40 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
                    413);
   }
 
-  // Reads the body up to the limit; false (and the connection closed) when it is larger.
-  bool readBody(Poco::Net::HTTPServerRequest& in, std::string& body) {
+  // Bytes of the shared body budget held by one request, given back when it is answered.
+  struct BodyReservation {
+    explicit BodyReservation(Metrics& m) : metrics(m) {}
+    ~BodyReservation() { metrics.releaseBody(bytes); }
+    BodyReservation(const BodyReservation&) = delete;
+    BodyReservation& operator=(const BodyReservation&) = delete;
+    bool grow(size_t more, size_t budget) {
+      if (!metrics.reserveBody(more, budget)) return refused = true, false;
+      bytes += more;
+      return true;
+    }
+    Metrics& metrics;
+    size_t bytes = 0;
+    bool refused = false;
+  };
+
+  // Reads the body up to the limit, inside the shared budget: a declared length is reserved
+  // before a byte is read, a chunked body as it grows. False (and the connection closed) when
+  // it is larger than the limit or does not fit in the budget.
+  bool readBody(Poco::Net::HTTPServerRequest& in, std::string& body, BodyReservation& budget) {
     const size_t limit = shared_.options.max_body_bytes;
+    const size_t total = std::max(shared_.options.body_budget_bytes, limit);
     if (in.hasContentLength() && in.getContentLength64() > static_cast<Poco::Int64>(limit)) {
       in.setKeepAlive(false);
       return false;
     }
-    if (in.hasContentLength()) body.reserve(static_cast<size_t>(in.getContentLength64()));
+    if (in.hasContentLength()) {
+      const auto declared = static_cast<size_t>(in.getContentLength64());
+      if (!budget.grow(declared, total)) {
+        in.setKeepAlive(false);
+        return false;
+      }
+      body.reserve(declared);
+    }
     std::istream& stream = in.stream();
     char buf[16384];
     while (stream.read(buf, sizeof buf) || stream.gcount() > 0) {
@@ -209,8 +236,18 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
         in.setKeepAlive(false);
         return false;
       }
+      if (body.size() > budget.bytes && !budget.grow(std::max<size_t>(body.size() - budget.bytes, 64 * 1024), total)) {
+        in.setKeepAlive(false);
+        return false;
+      }
     }
     return true;
+  }
+
+  // The body did not fit beside the others in flight: try again shortly.
+  static Response overBudget(Poco::Net::HTTPServerRequest& in) {
+    in.setKeepAlive(false);
+    return problem(core::Status::unavailable("too many request bodies in flight; retry shortly"), 503);
   }
 
   // Consumes an unread body so that the keep-alive connection stays usable.

@@ -25,6 +25,9 @@ struct HttpOptions {
   int threads = 64;      // concurrent connections served at once
   int max_queued = 256;  // accepted connections waiting for a thread
   size_t max_body_bytes = 16 * 1024 * 1024;
+  // All request bodies in flight together; a body that does not fit is answered 503 with
+  // Retry-After (at least max_body_bytes, so that one largest body always fits alone).
+  size_t body_budget_bytes = 64 * 1024 * 1024;
   int keep_alive_seconds = 15;
 };
 

@@ -7,6 +7,9 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <chrono>
+#include <thread>
+
 #include <regex>
 
 #include <fstream>
@@ -260,6 +263,52 @@ TEST_CASE("numbers out of range and duplicate keys and NUL characters get 422 na
   CHECK(problem["errors"].size() == 100);
   CHECK(problem["more_errors"].get<int>() + 100 >= 20000);
   CHECK(capped.body.size() < 20000);
+}
+
+TEST_CASE("bodies in flight share a memory budget: one that does not fit is 503 and fits once the first is done",
+          "[integration]") {
+  Running r({"--set=http.max_body_bytes=4096", "--set=http.body_budget_bytes=5000"});
+  auto& d = r.d;
+  std::string lab = labBody("S01-001").dump();
+  lab.insert(lab.size() - 1, ",\"specimen_note\":\"" + std::string(3000 - lab.size(), 'x') + "\"");
+  REQUIRE(lab.size() >= 3000);
+  const std::string head = "POST /api/v1/labs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + r.inv +
+                           "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(lab.size()) +
+                           "\r\n\r\n";
+  // The first body is announced and half sent: its bytes are held while the rest is awaited.
+  Poco::Net::StreamSocket slow(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(d.port())));
+  slow.setReceiveTimeout(Poco::Timespan(10, 0));
+  const std::string first_part = head + lab.substr(0, 100);
+  slow.sendBytes(first_part.data(), static_cast<int>(first_part.size()));
+  auto inFlight = [&] {
+    const std::string m = d.get("/metrics", r.inv).body;
+    const auto at = m.find("\nvigil_http_body_bytes_in_flight ");
+    return at == std::string::npos ? 0L : std::stol(m.substr(at + 33));
+  };
+  for (int i = 0; i < 500 && inFlight() < static_cast<long>(lab.size()); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(inFlight() == static_cast<long>(lab.size()));
+  // A second one of the same size does not fit beside it: 503 with Retry-After, nothing read.
+  const std::string refused = rawExchange(d.port(), head + lab);
+  CHECK(statusLine(refused).rfind("HTTP/1.1 503", 0) == 0);
+  CHECK(refused.find("Retry-After: 1") != std::string::npos);
+  // A small body still fits.
+  auto small = d.post("/api/v1/labs", r.inv, labBody("S01-001"));
+  CHECK(small.status == 201);
+  // The first finishes (its unknown field is a 422, and that is its whole answer) and gives its
+  // bytes back; then the second fits.
+  const std::string rest = lab.substr(100);
+  slow.sendBytes(rest.data(), static_cast<int>(rest.size()));
+  char buf[4096];
+  const int n = slow.receiveBytes(buf, sizeof buf);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<size_t>(n)).rfind("HTTP/1.1 422", 0) == 0);
+  for (int i = 0; i < 500 && inFlight() != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(inFlight() == 0);
+  CHECK(statusLine(rawExchange(d.port(), head + lab)).rfind("HTTP/1.1 422", 0) == 0);
+  CHECK_THAT(d.get("/metrics", r.inv).body, Catch::Contains("vigil_http_body_budget_refusals_total 1"));
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 1);  // only the small one
 }
 
 TEST_CASE("an idempotent retry returns the first answer without a second row", "[integration]") {
