@@ -5,7 +5,7 @@ JOBS ?= 2
 RELEASE_DIR ?= build-release
 TEST_DIR ?= build
 
-.PHONY: deps run test build-release build-test asan bench clean
+.PHONY: deps run test build-release build-test asan fuzz bench clean
 
 deps:
 	@scripts/install-deps
@@ -31,6 +31,11 @@ asan: deps
 	@cmake --build build-asan -j$(JOBS)
 	ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 600
 
+# libFuzzer targets (clang, ASan + UBSan), each run FUZZ_SECONDS; seeds in tests/fuzz/corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	JOBS=$(JOBS) scripts/fuzz $(FUZZ_SECONDS)
+
 # Benchmarks are run by hand; figures go to docs/BENCHMARKS.md.
 bench: build-release
 	@scripts/install-deps bench
@@ -39,4 +44,4 @@ bench: build-release
 	tests/bench/run-all $(RELEASE_DIR)
 
 clean:
-	rm -rf $(TEST_DIR) $(RELEASE_DIR) build-asan
+	rm -rf $(TEST_DIR) $(RELEASE_DIR) build-asan build-fuzz

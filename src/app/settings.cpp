@@ -5,6 +5,7 @@
 #include <Poco/Util/MapConfiguration.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -12,6 +13,23 @@
 extern char** environ;
 
 namespace vigil::app {
+
+std::string SettingsError::printable(const std::string& text) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
 namespace {
 
 using Poco::AutoPtr;
@@ -91,6 +109,10 @@ void rejectUnknown(const AbstractConfiguration& c, const std::string& origin, co
   c.keys(prefix, keys);
   for (const auto& k : keys) {
     const std::string full = prefix.empty() ? k : prefix + "." + k;
+    // An empty part ("a..b", "a.") would make Poco list the same prefix for ever (found by
+    // fuzz_properties: a stack overflow); no real key has one, nor is any deeper than 4 parts.
+    if (k.empty() || std::count(full.begin(), full.end(), '.') > 8)
+      throw SettingsError(full + ": malformed setting name (in " + origin + ")");
     AbstractConfiguration::Keys sub;
     c.keys(full, sub);
     if (!sub.empty()) {

@@ -19,9 +19,14 @@
 
 namespace vigil::app {
 
+// The message quotes keys and values from the files as written; control characters in them (a
+// NUL from a corrupt file, say) are shown as \xNN so that the message can always be read.
 class SettingsError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit SettingsError(const std::string& message) : std::runtime_error(printable(message)) {}
+
+ private:
+  static std::string printable(const std::string& text);
 };
 
 struct LogSettings {

@@ -77,7 +77,10 @@ std::string escapeHtml(const std::string& v) {
 Templates Templates::load(const std::string& dir, const std::map<std::string, std::set<std::string>>& fields_by_class) {
   namespace fs = std::filesystem;
   Templates t;
-  for (const auto& [cls, allowed] : fields_by_class) {
+  for (const auto& entry : fields_by_class) {
+    // Named references, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+    const std::string& cls = entry.first;
+    const std::set<std::string>& allowed = entry.second;
     Set set;
     auto load_one = [&](const std::string& suffix, bool required) {
       const fs::path path = fs::path(dir) / (cls + suffix);

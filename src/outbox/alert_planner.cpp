@@ -432,7 +432,10 @@ size_t AlertPlanner::clockDigests(store::Store& store, int64_t now_ms, core::Sta
   std::map<std::string, std::vector<std::string>> by_site;
   for (const auto& p : participants.value()) by_site[p.site].push_back(p.study_id);
   size_t raised = 0;
-  for (const auto& [site, study_ids] : by_site) {
+  for (const auto& site_entry : by_site) {
+    // Named references, not structured bindings: clang 14 (the fuzz build) cannot capture those.
+    const auto& site = site_entry.first;
+    const auto& study_ids = site_entry.second;
     const std::string key = "digest:" + site + ":" + date;
     if (settled(key)) continue;
     // The window is the 24 hours before today's digest time.

@@ -13,9 +13,11 @@ using nlohmann::json;
 
 void onlyKeys(const json& j, std::initializer_list<const char*> allowed, const std::string& where) {
   if (!j.is_object()) throw std::invalid_argument(where + ": must be an object");
-  for (const auto& [key, _] : j.items())
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
       throw std::invalid_argument(where + ": unknown field '" + key + "'");
+  }
 }
 
 std::vector<std::string> strings(const json& j, const char* key) {

@@ -21,9 +21,11 @@ class Reader {
   void bad(const std::string& field, std::string detail) { errors_.push_back({field, std::move(detail)}); }
 
   void onlyKeys(const json& j, std::initializer_list<const char*> allowed, const std::string& path) {
-    for (const auto& [key, _] : j.items())
+    for (const auto& item : j.items()) {
+      const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
         bad(path + key, "unknown field");
+    }
   }
 
   std::optional<std::string> text(const json& j, const char* key, const std::string& path, bool required) {

@@ -102,6 +102,23 @@ TEST_CASE("a secret given on the command line is refused: ps shows it to every u
                     Catch::StartsWith("smtp.password: set it in the environment (VIGIL_SMTP_PASSWORD)"));
 }
 
+TEST_CASE("a key or value with control characters is named readably in the message", "[app]") {
+  // Found by fuzz_properties: a NUL-led key made the message print as nothing at all.
+  test::TempDir dir;
+  const std::string nul_key = std::string("\0\0http.port", 11) + " = 80\n";
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, nul_key), {}, dir.path()),
+                    Catch::StartsWith("\\x00\\x00http.port: unknown setting"));
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "http.host = a\x01b\n"), {"http.port=8\x7f"}, dir.path()),
+                    Catch::StartsWith("http.port must be an integer, not '8\\x7f'"));
+}
+
+TEST_CASE("a setting name with an empty part is refused, not looped over", "[app]") {
+  // Found by fuzz_properties: "a..b" made the unknown-key check recurse until the stack ran out.
+  test::TempDir dir;
+  for (const char* body : {"outbox..late = 1\n", "http. = 1\n", "a.b.c.d.e.f.g.h.i.j.k = 1\n"})
+    CHECK_THROWS_AS(app::loadSettings(writeConfig(dir, body), {}, dir.path()), app::SettingsError);
+}
+
 TEST_CASE("the site file overrides the main file", "[app]") {
   test::TempDir dir;
   std::ofstream(dir.file("site.properties")) << "http.port = 8443\n";
