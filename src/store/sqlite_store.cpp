@@ -267,6 +267,16 @@ const char* kDeliveryColumns =
     "d.id, d.alert_id, d.recipient, d.role, d.state, d.attempts, d.next_attempt_ms, d.last_error, d.sent_at, "
     "d.message_id, d.pending_since_ms, d.late_at_ms FROM alert_deliveries d";
 
+// A row of "SELECT id, name, role, disabled FROM users ...", without sites.
+core::User userFromRow(const Statement& s) {
+  core::User u;
+  u.id = s.int64(0);
+  u.name = s.text(1);
+  u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
+  u.disabled = s.int64(3) != 0;
+  return u;
+}
+
 core::Alert alertFromRow(const Statement& s) {
   core::Alert a;
   a.id = s.int64(0);
@@ -523,11 +533,7 @@ class SqliteTransaction final : public Transaction {
     auto& s = c_.prepare("SELECT id, name, role, disabled FROM users WHERE name=?");
     s.bind(1, name);
     if (!s.step()) return std::nullopt;
-    core::User u;
-    u.id = s.int64(0);
-    u.name = s.text(1);
-    u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
-    u.disabled = s.int64(3) != 0;
+    core::User u = userFromRow(s);
     s.reset();
     return u;
   }
@@ -1093,11 +1099,7 @@ Result<core::User> SqliteStore::userByTokenHash(const std::string& token_hash) {
     auto& s = c.prepare("SELECT id, name, role, disabled FROM users WHERE token_hash=?");
     s.bind(1, token_hash);
     if (!s.step()) return std::nullopt;
-    core::User u;
-    u.id = s.int64(0);
-    u.name = s.text(1);
-    u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
-    u.disabled = s.int64(3) != 0;
+    core::User u = userFromRow(s);
     s.reset();
     auto& sites = c.prepare("SELECT site_id FROM user_sites WHERE user_id=? ORDER BY site_id");
     sites.bind(1, u.id);
@@ -1113,14 +1115,7 @@ Result<std::vector<core::User>> SqliteStore::users() {
   return read<std::vector<core::User>>([&](Connection& c) {
     std::vector<core::User> out;
     auto& s = c.prepare("SELECT id, name, role, disabled FROM users ORDER BY name");
-    while (s.step()) {
-      core::User u;
-      u.id = s.int64(0);
-      u.name = s.text(1);
-      u.role = core::parseEnum<core::Role>(s.text(2)).value_or(core::Role::kInvestigator);
-      u.disabled = s.int64(3) != 0;
-      out.push_back(std::move(u));
-    }
+    while (s.step()) out.push_back(userFromRow(s));
     auto& sites = c.prepare("SELECT site_id FROM user_sites WHERE user_id=? ORDER BY site_id");
     for (auto& u : out) {
       sites.bind(1, u.id);
