@@ -40,6 +40,7 @@ const std::set<std::string>& knownKeys() {
   static const std::set<std::string> keys = {
       "http.host",        "http.port",          "http.threads",          "http.max_queued",
       "http.max_body_bytes", "http.body_budget_bytes", "http.keep_alive_seconds",
+      "http.head_timeout_seconds", "http.body_timeout_seconds", "http.max_connections", "http.max_connections_per_client",
       "store.path",       "store.read_connections", "store.max_group",
       "log.level",        "log.file",           "log.max_size_mb",       "log.max_files", "log.console",
       "run.port_file",    "config.site_file", "ctcae.dir", "alerts.dir",
@@ -227,13 +228,18 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
 
   s.http.host = r.text("http.host", "127.0.0.1", false);
   s.http.port = static_cast<uint16_t>(r.integer("http.port", 8080, 0, 65535));
-  s.http.threads = static_cast<int>(r.integer("http.threads", 64, 2, 1024));
+  s.http.threads = static_cast<int>(r.integer("http.threads", 16, 2, 1024));
   s.http.max_queued = static_cast<int>(r.integer("http.max_queued", 256, 1, 100000));
   s.http.max_body_bytes = static_cast<size_t>(r.integer("http.max_body_bytes", 16 << 20, 1024, 1LL << 30));
   s.http.body_budget_bytes = static_cast<size_t>(r.integer("http.body_budget_bytes", 64 << 20, 1024, 1LL << 34));
   if (s.http.body_budget_bytes < s.http.max_body_bytes)
     throw SettingsError("http.body_budget_bytes must be at least http.max_body_bytes (one largest body must fit)");
   s.http.keep_alive_seconds = static_cast<int>(r.integer("http.keep_alive_seconds", 15, 1, 3600));
+  s.http.head_timeout_seconds = static_cast<int>(r.integer("http.head_timeout_seconds", 10, 1, 600));
+  s.http.body_timeout_seconds = static_cast<int>(r.integer("http.body_timeout_seconds", 60, 1, 3600));
+  s.http.max_connections = static_cast<int>(r.integer("http.max_connections", 4096, 16, 1000000));
+  s.http.max_connections_per_client =
+      static_cast<int>(r.integer("http.max_connections_per_client", 128, 1, 1000000));
   s.store.path = absolute(r.text("store.path", "var/vigil.db", false), base_dir);
   s.store.read_connections = static_cast<int>(r.integer("store.read_connections", 4, 1, 64));
   s.store.max_group = static_cast<int>(r.integer("store.max_group", 1024, 1, 100000));
@@ -314,6 +320,11 @@ std::vector<std::string> describe(const Settings& s) {
       "http.max_queued=" + std::to_string(s.http.max_queued),
       "http.max_body_bytes=" + std::to_string(s.http.max_body_bytes),
       "http.body_budget_bytes=" + std::to_string(s.http.body_budget_bytes),
+      "http.keep_alive_seconds=" + std::to_string(s.http.keep_alive_seconds),
+      "http.head_timeout_seconds=" + std::to_string(s.http.head_timeout_seconds),
+      "http.body_timeout_seconds=" + std::to_string(s.http.body_timeout_seconds),
+      "http.max_connections=" + std::to_string(s.http.max_connections),
+      "http.max_connections_per_client=" + std::to_string(s.http.max_connections_per_client),
       "store.path=" + s.store.path,
       "store.read_connections=" + std::to_string(s.store.read_connections),
       "store.max_group=" + std::to_string(s.store.max_group),

@@ -170,6 +170,17 @@ std::string Metrics::render(uint64_t store_commits, double uptime_seconds) const
   family(out, "vigil_http_body_budget_refusals_total", "counter",
          "Requests answered 503 because their body did not fit in the memory budget.");
   sample(out, "vigil_http_body_budget_refusals_total", "", std::to_string(body_refusals_.load()));
+  family(out, "vigil_http_connections_open", "gauge", "Client connections open now (idle, reading, handled or answering).");
+  sample(out, "vigil_http_connections_open", "", std::to_string(connections_open_.load()));
+  family(out, "vigil_http_connections_refused_total", "counter",
+         "Connections closed at once: too many from one client address, or no room left.");
+  sample(out, "vigil_http_connections_refused_total", "reason=\"per_client\"", std::to_string(refused_per_client_.load()));
+  sample(out, "vigil_http_connections_refused_total", "reason=\"capacity\"", std::to_string(refused_capacity_.load()));
+  family(out, "vigil_http_connections_timed_out_total", "counter",
+         "Connections closed for taking too long: to send a request head or body, idle, or to read the answer.");
+  for (size_t i = 0; i < kTimeoutPhases.size(); ++i)
+    sample(out, "vigil_http_connections_timed_out_total", std::string("phase=\"") + kTimeoutPhases[i] + "\"",
+           std::to_string(timed_out_[i].load()));
   family(out, "vigil_uptime_seconds", "gauge", "Seconds since vigild started.");
   sample(out, "vigil_uptime_seconds", "", number(uptime_seconds));
   processMetrics(out);

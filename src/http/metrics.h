@@ -29,7 +29,20 @@ class Metrics {
   void releaseBody(size_t bytes) { body_bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
   size_t bodyBytesInFlight() const { return body_bytes_.load(std::memory_order_relaxed); }
 
+  // The front stage's connections (issue 13.3).
+  static constexpr std::array<const char*, 4> kTimeoutPhases = {"head", "body", "idle", "write"};
+  enum class Timeout { kHead = 0, kBody = 1, kIdle = 2, kWrite = 3 };
+  void connectionOpened() { connections_open_.fetch_add(1, std::memory_order_relaxed); }
+  void connectionClosed() { connections_open_.fetch_sub(1, std::memory_order_relaxed); }
+  void refusedPerClient() { refused_per_client_.fetch_add(1, std::memory_order_relaxed); }
+  void refusedCapacity() { refused_capacity_.fetch_add(1, std::memory_order_relaxed); }
+  void timedOut(Timeout phase) { timed_out_[static_cast<size_t>(phase)].fetch_add(1, std::memory_order_relaxed); }
+
  private:
+  std::atomic<int64_t> connections_open_{0};
+  std::atomic<uint64_t> refused_per_client_{0};
+  std::atomic<uint64_t> refused_capacity_{0};
+  std::array<std::atomic<uint64_t>, kTimeoutPhases.size()> timed_out_{};
   std::atomic<size_t> body_bytes_{0};
   std::atomic<uint64_t> body_refusals_{0};
 

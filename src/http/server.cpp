@@ -1,31 +1,36 @@
 #include "http/server.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/Net/HTTPServerConnection.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/TCPServer.h>
-#include <Poco/Net/TCPServerConnectionFactory.h>
-#include <Poco/ThreadPool.h>
 #include <Poco/Exception.h>
 #include <Poco/String.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <istream>
-#include <optional>
-#include <sstream>
-
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+#include <unordered_map>
+
 #include "core/crypto.h"
 #include "http/api.h"
+#include "http/wire.h"
 
 namespace vigil::http {
 namespace {
@@ -38,6 +43,11 @@ std::shared_ptr<spdlog::logger> log() {
   return logger;
 }
 
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 struct Shared {
   Shared(HttpOptions o, intake::IntakeService& intake, store::Store& s, const core::Clock& clock)
       : options(std::move(o)), api(intake, s, metrics, clock), store(s) {}
@@ -47,11 +57,56 @@ struct Shared {
   store::Store& store;
 };
 
-class ApiHandler final : public Poco::Net::HTTPRequestHandler {
+// Bytes of the shared body budget held by one request, from its head until it is answered.
+class BodyReservation {
  public:
-  explicit ApiHandler(Shared& shared) : shared_(shared) {}
+  BodyReservation() = default;
+  explicit BodyReservation(Metrics& m) : metrics_(&m) {}
+  ~BodyReservation() { release(); }
+  BodyReservation(BodyReservation&& o) noexcept : metrics_(o.metrics_), bytes_(std::exchange(o.bytes_, 0)) {}
+  BodyReservation& operator=(BodyReservation&& o) noexcept {
+    if (this != &o) {
+      release();
+      metrics_ = o.metrics_;
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  // Holds at least `total` bytes; false (nothing more held) when they do not fit in the budget.
+  bool growTo(size_t total, size_t budget) {
+    if (total <= bytes_) return true;
+    const size_t more = std::max<size_t>(total - bytes_, bytes_ == 0 ? total : 64 * 1024);
+    if (!metrics_->reserveBody(more, budget)) return false;
+    bytes_ += more;
+    return true;
+  }
+  void release() {
+    if (metrics_ != nullptr && bytes_ > 0) metrics_->releaseBody(bytes_);
+    bytes_ = 0;
+  }
 
-  void handleRequest(Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out) override {
+ private:
+  Metrics* metrics_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+WireResponse toWire(const Response& r, bool close) {
+  WireResponse w;
+  w.status = r.status;
+  w.content_type = r.content_type;
+  w.headers = r.headers;
+  w.body = r.body;
+  w.close = close;
+  return w;
+}
+
+// Turns one complete request into its answer: the routes, authentication, header checks, the
+// access log and the request metrics. Runs on a worker thread.
+class Handler {
+ public:
+  explicit Handler(Shared& shared) : shared_(shared) {}
+
+  WireResponse handle(const WireRequest& in) {
     const auto start = std::chrono::steady_clock::now();
     std::string route = "(unmatched)";
     std::string user = "-";
@@ -59,90 +114,77 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     try {
       response = dispatch(in, route, user);
     } catch (const std::exception& e) {
-      log()->error("{} {} failed: {}", in.getMethod(), route, e.what());
+      log()->error("{} {} failed: {}", in.method, route, e.what());
       response = problem(core::Status::internal("internal error"));
     }
-    send(in, out, response);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    shared_.api.metrics().observe(in.getMethod(), route, response.status, seconds);
+    shared_.api.metrics().observe(in.method, route, response.status, seconds);
     // The access log: one line per request. Route template and user id only: the raw URI could
     // carry query text.
     const auto level = response.status >= 500 ? spdlog::level::warn : spdlog::level::info;
-    log()->log(level, "{} {} -> {} in {:.1f} ms user={}", in.getMethod(), route, response.status, seconds * 1000,
-               user);
+    log()->log(level, "{} {} -> {} in {:.1f} ms user={}", in.method, route, response.status, seconds * 1000, user);
+    return toWire(response, !in.keep_alive);
   }
 
  private:
-  Response dispatch(Poco::Net::HTTPServerRequest& in, std::string& route, std::string& user_id) {
+  Response dispatch(const WireRequest& in, std::string& route, std::string& user_id) {
     Poco::URI uri;
     try {
-      uri = Poco::URI(in.getURI());
+      uri = Poco::URI(in.target);
     } catch (const Poco::SyntaxException&) {
-      drain(in);
       return problem(core::Status::invalid("malformed request target", {{"(uri)", "is not a valid URI"}}), 400);
     }
-    if (auto refused = checkContentLength(in)) return *refused;
     Request req;
-    BodyReservation budget(shared_.api.metrics());
-    req.method = in.getMethod();
+    req.method = in.method;
     req.path = uri.getPath();
     auto match = shared_.api.router().match(req.method, req.path);
-    if (!match.path_known) {
-      drain(in);
-      return problem(core::Status::notFound("no such resource"));
-    }
+    if (!match.path_known) return problem(core::Status::notFound("no such resource"));
     route = match.route;
     if (!match.handler) {
-      drain(in);
       Response r = problem(core::Status::invalid("method not allowed"), 405);
       std::string allow;
       for (const auto& m : match.methods) allow += (allow.empty() ? "" : ", ") + m;
       r.headers.emplace_back("Allow", allow);
       return r;
     }
-    if (headerCount(in, "Authorization") > 1) {
-      drain(in);
+    if (in.headerCount("Authorization") > 1)
       return problem(core::Status::invalid("more than one Authorization header",
                                            {{"Authorization", "must be sent once"}}),
                      400);
-    }
     core::User user;
     if (match.handler->authenticated) {
       auto auth = authenticate(in);
-      if (!auth.isOk()) {
-        drain(in);
-        return problem(auth.status());
-      }
+      if (!auth.isOk()) return problem(auth.status());
       user = std::move(auth.value());
       req.user = &user;
       user_id = std::to_string(user.id);
     }
-    for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
+    try {
+      for (const auto& [k, v] : uri.getQueryParameters()) req.query[k] = v;
+    } catch (const Poco::Exception&) {
+      return problem(core::Status::invalid("malformed query", {{"(uri)", "the query cannot be decoded"}}), 400);
+    }
     req.params = std::move(match.params);
-    if (in.has("Idempotency-Key")) {
-      const std::string& key = in.get("Idempotency-Key");
-      if (key.empty() || key.size() > 200) {
-        drain(in);  // an unread body would be taken for the next request on this connection
+    if (const std::string* key = in.header("Idempotency-Key")) {
+      if (key->empty() || key->size() > 200)
         return problem(core::Status::invalid("bad Idempotency-Key", {{"Idempotency-Key", "must be 1-200 characters"}}), 400);
-      }
-      req.idempotency_key = key;
+      req.idempotency_key = *key;
     }
     if (req.method == "POST" || req.method == "PUT") {
-      const std::string type = in.getContentType();
-      if (type.rfind("application/json", 0) != 0) {
-        drain(in);
+      const std::string* type = in.header("Content-Type");
+      if (type == nullptr || type->rfind("application/json", 0) != 0)
         return problem(core::Status::invalid("unsupported media type",
                                              {{"Content-Type", "must be application/json"}}),
                        415);
-      }
-      if (!readBody(in, req.body, budget)) return budget.refused ? overBudget(in) : tooLarge();
+      req.body = in.body;
     }
-    return match.handler->fn(shared_.api, req);  // the body's budget is held until the answer is ready
+    return match.handler->fn(shared_.api, req);
   }
 
-  core::Result<core::User> authenticate(Poco::Net::HTTPServerRequest& in) {
-    if (!in.has("Authorization")) return core::Status::unauthenticated("missing Authorization: Bearer <token>");
-    const std::string& header = in.get("Authorization");
+  core::Result<core::User> authenticate(const WireRequest& in) {
+    const std::string* found = in.header("Authorization");
+    if (found == nullptr) return core::Status::unauthenticated("missing Authorization: Bearer <token>");
+    const std::string& header = *found;
     // The scheme is case-insensitive (RFC 7235 section 2.1); one or more spaces before the token.
     static const std::string kScheme = "bearer";
     const size_t space = header.find(' ');
@@ -158,221 +200,589 @@ class ApiHandler final : public Poco::Net::HTTPRequestHandler {
     return user;
   }
 
-  static size_t headerCount(const Poco::Net::HTTPServerRequest& in, const std::string& name) {
-    size_t n = 0;  // MessageHeader is a case-insensitive multimap: equal names are adjacent
-    for (auto it = in.find(name); it != in.end() && Poco::icompare(it->first, name) == 0; ++it) ++n;
-    return n;
+  Shared& shared_;
+};
+
+// A problem answer decided by the front stage itself (bad framing, a timeout, no room); the
+// connection is closed after it.
+// (problem() adds Retry-After to a 503.)
+WireResponse frontProblem(const core::Status& status, int http_status) {
+  return toWire(problem(status, http_status), true);
+}
+
+struct Job {
+  uint64_t conn = 0;
+  WireRequest request;
+  BodyReservation budget;  // held until the answer is ready
+};
+
+struct Done {
+  uint64_t conn = 0;
+  std::string bytes;
+  bool close = false;
+};
+
+// The worker threads: complete requests in, answers out.
+class Workers {
+ public:
+  Workers(Shared& shared, int count, int wake_fd) : wake_fd_(wake_fd) {
+    for (int i = 0; i < count; ++i)
+      threads_.emplace_back([this, &shared] {
+        Handler handler(shared);
+        for (;;) {
+          Job job;
+          {
+            std::unique_lock lock(mutex_);
+            ready_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+            if (jobs_.empty()) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+          }
+          WireResponse answer = handler.handle(job.request);
+          job.budget.release();
+          Done done{job.conn, serializeResponse(answer, job.request.minor_version), answer.close};
+          {
+            std::lock_guard lock(mutex_);
+            done_.push_back(std::move(done));
+          }
+          const uint64_t one = 1;
+          [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+        }
+      });
+  }
+  ~Workers() { stop(); }
+
+  size_t queued() {
+    std::lock_guard lock(mutex_);
+    return jobs_.size();
+  }
+  void push(Job job) {
+    {
+      std::lock_guard lock(mutex_);
+      jobs_.push_back(std::move(job));
+    }
+    ready_.notify_one();
+  }
+  std::deque<Done> takeDone() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(done_, {});
+  }
+  // Lets queued jobs finish, then joins.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+    threads_.clear();
   }
 
-  // A negative or unreadable Content-Length is a 400, one above the body limit a 413; either way
-  // the body is not read and the connection is closed after the answer.
-  std::optional<Response> checkContentLength(Poco::Net::HTTPServerRequest& in) const {
-    if (!in.hasContentLength()) return std::nullopt;
-    Poco::Int64 length = -1;
-    try {
-      length = in.getContentLength64();
-    } catch (const Poco::Exception&) {
-    }
-    if (headerCount(in, "Content-Length") > 1) length = -1;
-    if (length < 0) {
-      in.setKeepAlive(false);
-      return problem(core::Status::invalid("bad Content-Length",
-                                           {{"Content-Length", "must be a single non-negative integer"}}),
-                     400);
-    }
-    if (length > static_cast<Poco::Int64>(shared_.options.max_body_bytes)) {
-      in.setKeepAlive(false);
-      return tooLarge();
-    }
-    return std::nullopt;
-  }
+ private:
+  int wake_fd_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Job> jobs_;
+  std::deque<Done> done_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
 
-  Response tooLarge() const {
-    return problem(core::Status::invalid("body too large",
-                                         {{"(body)", "must be at most " +
-                                                         std::to_string(shared_.options.max_body_bytes) + " bytes"}}),
-                   413);
-  }
-
-  // Bytes of the shared body budget held by one request, given back when it is answered.
-  struct BodyReservation {
-    explicit BodyReservation(Metrics& m) : metrics(m) {}
-    ~BodyReservation() { metrics.releaseBody(bytes); }
-    BodyReservation(const BodyReservation&) = delete;
-    BodyReservation& operator=(const BodyReservation&) = delete;
-    bool grow(size_t more, size_t budget) {
-      if (!metrics.reserveBody(more, budget)) return refused = true, false;
-      bytes += more;
-      return true;
-    }
-    Metrics& metrics;
-    size_t bytes = 0;
-    bool refused = false;
+// One client connection, owned by the front stage.
+struct Conn {
+  enum class State {
+    kReading,    // waiting for or reading a request
+    kBusy,       // its request is with a worker
+    kWriting,    // sending the answer
+    kLingering,  // answered with Connection: close; reading and dropping what the client still sends
   };
+  int fd = -1;
+  std::string peer;
+  State state = State::kReading;
+  std::string in;
+  RequestParser parser;
+  BodyReservation budget;
+  std::string out;
+  size_t out_at = 0;
+  bool close_after = false;
+  bool served_one = false;  // an idle wait after an answer is the keep-alive time, not the head time
+  int minor_version = 1;
+  int64_t deadline_ms = 0;
+  Metrics::Timeout deadline_kind = Metrics::Timeout::kHead;
+  int64_t last_activity_ms = 0;
+  uint32_t events = 0;  // what epoll is asked for
 
-  // Reads the body up to the limit, inside the shared budget: a declared length is reserved
-  // before a byte is read, a chunked body as it grows. False (and the connection closed) when
-  // it is larger than the limit or does not fit in the budget.
-  bool readBody(Poco::Net::HTTPServerRequest& in, std::string& body, BodyReservation& budget) {
-    const size_t limit = shared_.options.max_body_bytes;
-    const size_t total = std::max(shared_.options.body_budget_bytes, limit);
-    if (in.hasContentLength() && in.getContentLength64() > static_cast<Poco::Int64>(limit)) {
-      in.setKeepAlive(false);
+  Conn(int f, std::string p, WireLimits limits, Metrics& metrics)
+      : fd(f), peer(std::move(p)), parser(limits), budget(metrics) {}
+};
+
+constexpr uint64_t kListenerKey = 0;
+constexpr uint64_t kWakeKey = 1;
+
+std::string peerOf(const sockaddr_storage& addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (addr.ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(addr).sin_addr, host, sizeof host);
+  else if (addr.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(addr).sin6_addr, host, sizeof host);
+  return host;
+}
+
+// The front stage: one thread, epoll over the listener, a wake-up eventfd and every connection.
+class FrontStage {
+ public:
+  FrontStage(Shared& shared, int listener)
+      : shared_(shared),
+        o_(shared.options),
+        listener_(listener),
+        epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+        wake_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+        workers_(shared, o_.threads, wake_) {
+    if (epoll_ < 0 || wake_ < 0) throw std::runtime_error(std::string("epoll/eventfd: ") + std::strerror(errno));
+    limits_.max_body_bytes = o_.max_body_bytes;
+    watch(listener_, kListenerKey, EPOLLIN, EPOLL_CTL_ADD);
+    watch(wake_, kWakeKey, EPOLLIN, EPOLL_CTL_ADD);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~FrontStage() { stop(); }
+
+  // Stops accepting; idle connections close, requests under way are read, handled and
+  // answered (within their time limits), then the thread ends.
+  void stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    wake();
+    thread_.join();
+    workers_.stop();
+    for (auto& [key, conn] : conns_) ::close(conn.fd);
+    conns_.clear();
+    ::close(epoll_);
+    ::close(wake_);
+  }
+
+ private:
+  void wake() {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_, &one, sizeof one);
+  }
+
+  void watch(int fd, uint64_t key, uint32_t events, int op) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = key;
+    ::epoll_ctl(epoll_, op, fd, &ev);
+  }
+
+  void want(uint64_t key, Conn& c, uint32_t events) {
+    if (c.events == events) return;
+    c.events = events;
+    watch(c.fd, key, events, EPOLL_CTL_MOD);
+  }
+
+  void run() {
+    std::vector<epoll_event> events(256);
+    bool accepting = true;
+    int64_t next_sweep = 0;
+    int64_t drain_until = 0;
+    for (;;) {
+      if (stopping_ && accepting) {
+        accepting = false;
+        ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+        ::close(listener_);
+        drain_until = steadyMs() + 1000L * (o_.head_timeout_seconds + o_.body_timeout_seconds);
+        closeIdle();
+      }
+      if (stopping_ && (conns_.empty() || steadyMs() > drain_until)) return;
+      const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
+      const int64_t now = steadyMs();
+      for (int i = 0; i < n; ++i) {
+        const uint64_t key = events[i].data.u64;
+        if (key == kListenerKey) {
+          if (accepting) acceptAll(now);
+        } else if (key == kWakeKey) {
+          uint64_t count = 0;
+          [[maybe_unused]] const ssize_t r = ::read(wake_, &count, sizeof count);
+          for (auto& done : workers_.takeDone()) answered(std::move(done), now);
+          if (stopping_) closeIdle();
+        } else {
+          onEvent(key, events[i].events, now);
+        }
+      }
+      if (now >= next_sweep) {
+        sweep(now);
+        next_sweep = now + 100;
+        if (paused_accept_ && accepting) {  // out of descriptors a moment ago: try again
+          paused_accept_ = false;
+          watch(listener_, kListenerKey, EPOLLIN, EPOLL_CTL_ADD);
+        }
+      }
+    }
+  }
+
+  void acceptAll(int64_t now) {
+    for (;;) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      const int fd = ::accept4(listener_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          log()->warn("accept: {}; pausing accepts for 100 ms", std::strerror(errno));
+          ::epoll_ctl(epoll_, EPOLL_CTL_DEL, listener_, nullptr);
+          paused_accept_ = true;
+        }
+        return;  // EAGAIN, or a connection reset before it was accepted
+      }
+      std::string peer = peerOf(addr);
+      int& from_peer = per_client_[peer];
+      if (from_peer >= o_.max_connections_per_client) {
+        shared_.metrics.refusedPerClient();
+        refuseNow(fd, "too many connections from your address (at most " +
+                          std::to_string(o_.max_connections_per_client) + ")");
+        if (from_peer == 0) per_client_.erase(peer);
+        continue;
+      }
+      if (static_cast<int>(conns_.size()) >= o_.max_connections && !evictIdlest()) {
+        shared_.metrics.refusedCapacity();
+        refuseNow(fd, "the server has no room for another connection");
+        if (from_peer == 0) per_client_.erase(peer);
+        continue;
+      }
+      ++per_client_[peer];
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      const uint64_t key = next_key_++;
+      auto [it, inserted] = conns_.try_emplace(key, fd, std::move(peer), limits_, shared_.metrics);
+      Conn& c = it->second;
+      c.deadline_ms = now + 1000L * o_.head_timeout_seconds;
+      c.deadline_kind = Metrics::Timeout::kHead;
+      c.last_activity_ms = now;
+      c.events = EPOLLIN | EPOLLRDHUP;
+      watch(fd, key, c.events, EPOLL_CTL_ADD);
+      shared_.metrics.connectionOpened();
+    }
+  }
+
+  // A 503 written straight to a connection not taken on, then closed.
+  void refuseNow(int fd, const std::string& why) {
+    const std::string bytes =
+        serializeResponse(frontProblem(core::Status::unavailable(why), 503));
+    [[maybe_unused]] const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+  }
+
+  // Makes room when every connection slot is taken: closes the connection idle the longest
+  // (between requests, nothing of a request read). False when none is idle.
+  bool evictIdlest() {
+    uint64_t victim = 0;
+    int64_t oldest = INT64_MAX;
+    for (auto& [key, c] : conns_)
+      if (c.state == Conn::State::kReading && !c.parser.started() && c.in.empty() && c.last_activity_ms < oldest) {
+        oldest = c.last_activity_ms;
+        victim = key;
+      }
+    if (victim == 0) return false;
+    closeConn(victim);
+    return true;
+  }
+
+  void closeIdle() {
+    std::vector<uint64_t> idle;
+    for (auto& [key, c] : conns_)
+      if (c.state == Conn::State::kReading && !c.parser.started() && c.in.empty()) idle.push_back(key);
+    for (uint64_t key : idle) closeConn(key);
+  }
+
+  void closeConn(uint64_t key) {
+    auto it = conns_.find(key);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    ::epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+    ::close(c.fd);
+    auto peer = per_client_.find(c.peer);
+    if (peer != per_client_.end() && --peer->second <= 0) per_client_.erase(peer);
+    conns_.erase(it);
+    shared_.metrics.connectionClosed();
+  }
+
+  void sweep(int64_t now) {
+    std::vector<uint64_t> expired;
+    for (auto& [key, c] : conns_)
+      if (c.state != Conn::State::kBusy && now >= c.deadline_ms) expired.push_back(key);
+    for (uint64_t key : expired) {
+      Conn& c = conns_.at(key);
+      if (c.state == Conn::State::kReading && (c.parser.started() || !c.in.empty())) {
+        shared_.metrics.timedOut(c.deadline_kind);
+        const bool head = c.deadline_kind == Metrics::Timeout::kHead;
+        shared_.metrics.observe("-", "(unparsed)", 408, 0);
+        log()->info("- (unparsed) -> 408: the request {} took longer than {} s", head ? "head" : "body",
+                    head ? o_.head_timeout_seconds : o_.body_timeout_seconds);
+        respond(key, c,
+                frontProblem(core::Status::invalid("request timeout",
+                                                   {{head ? "(headers)" : "(body)",
+                                                     "must arrive within " +
+                                                         std::to_string(head ? o_.head_timeout_seconds
+                                                                             : o_.body_timeout_seconds) +
+                                                         " s"}}),
+                             408),
+                now);
+      } else {
+        if (c.state == Conn::State::kWriting) shared_.metrics.timedOut(Metrics::Timeout::kWrite);
+        if (c.state == Conn::State::kReading)
+          shared_.metrics.timedOut(c.served_one ? Metrics::Timeout::kIdle : Metrics::Timeout::kHead);
+        closeConn(key);
+      }
+    }
+  }
+
+  void onEvent(uint64_t key, uint32_t events, int64_t now) {
+    auto it = conns_.find(key);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      if (c.state == Conn::State::kReading || c.state == Conn::State::kLingering) {
+        if (!readSome(key, c, now)) return;  // closed
+        if (c.state == Conn::State::kReading) process(key, c, now);
+        return;
+      }
+      if ((events & (EPOLLHUP | EPOLLERR)) && c.state == Conn::State::kWriting) {
+        closeConn(key);
+        return;
+      }
+    }
+    if ((events & EPOLLOUT) && c.state == Conn::State::kWriting) flush(key, c, now);
+  }
+
+  // Reads what is there (at most 1 MiB per turn, so one fast sender cannot hold the stage).
+  // False when the connection was closed.
+  bool readSome(uint64_t key, Conn& c, int64_t now) {
+    char buf[65536];
+    for (size_t turn = 0; turn < 16; ++turn) {
+      const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        c.last_activity_ms = now;
+        if (c.state == Conn::State::kLingering) continue;  // dropped
+        c.in.append(buf, static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < sizeof buf) return true;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      if (n < 0 && errno == EINTR) continue;
+      // The client closed (or reset): whatever it had not finished is dropped.
+      closeConn(key);
       return false;
-    }
-    if (in.hasContentLength()) {
-      const auto declared = static_cast<size_t>(in.getContentLength64());
-      if (!budget.grow(declared, total)) {
-        in.setKeepAlive(false);
-        return false;
-      }
-      body.reserve(declared);
-    }
-    std::istream& stream = in.stream();
-    char buf[16384];
-    while (stream.read(buf, sizeof buf) || stream.gcount() > 0) {
-      body.append(buf, static_cast<size_t>(stream.gcount()));
-      if (body.size() > limit) {
-        in.setKeepAlive(false);
-        return false;
-      }
-      if (body.size() > budget.bytes && !budget.grow(std::max<size_t>(body.size() - budget.bytes, 64 * 1024), total)) {
-        in.setKeepAlive(false);
-        return false;
-      }
     }
     return true;
   }
 
-  // The body did not fit beside the others in flight: try again shortly.
-  static Response overBudget(Poco::Net::HTTPServerRequest& in) {
-    in.setKeepAlive(false);
-    return problem(core::Status::unavailable("too many request bodies in flight; retry shortly"), 503);
+  // Runs the parser over what has arrived; hands a complete request to the workers.
+  void process(uint64_t key, Conn& c, int64_t now) {
+    for (;;) {
+      const bool was_started = c.parser.started();
+      const RequestParser::Step step = c.parser.advance(c.in);
+      if (!was_started && c.parser.started()) {  // the first byte of a request: the head clock starts
+        c.deadline_ms = now + 1000L * o_.head_timeout_seconds;
+        c.deadline_kind = Metrics::Timeout::kHead;
+      }
+      switch (step) {
+        case RequestParser::Step::kNeedMore:
+          if (c.parser.declaredLength() == std::nullopt && c.parser.bodyBytes() > 0 &&
+              !c.budget.growTo(c.parser.bodyBytes(), budget()))
+            return overBudget(key, c, now);
+          return;
+        case RequestParser::Step::kHead: {
+          c.minor_version = c.parser.request().minor_version;
+          c.deadline_ms = now + 1000L * o_.body_timeout_seconds;
+          c.deadline_kind = Metrics::Timeout::kBody;
+          if (const auto declared = c.parser.declaredLength(); declared && *declared > 0) {
+            // The declared length is reserved before a byte of the body is read.
+            if (!c.budget.growTo(*declared, budget())) return overBudget(key, c, now);
+            if (c.parser.request().expect_continue && c.in.empty()) sendContinue(c);
+          } else if (!declared && c.parser.request().expect_continue && c.in.empty()) {
+            sendContinue(c);
+          }
+          break;
+        }
+        case RequestParser::Step::kError:
+          return unreadable(key, c, now);
+        case RequestParser::Step::kComplete:
+          return dispatch(key, c, now);
+      }
+    }
   }
 
-  // Consumes an unread body so that the keep-alive connection stays usable.
-  static void drain(Poco::Net::HTTPServerRequest& in) {
-    if (in.hasContentLength() && in.getContentLength64() > 1024 * 1024) {
-      in.setKeepAlive(false);
+  // The request cannot be read: answered here, and the connection closed.
+  void unreadable(uint64_t key, Conn& c, int64_t now) {
+    const WireError& e = c.parser.error();
+    shared_.metrics.observe("-", "(unparsed)", e.status, 0);
+    log()->info("- (unparsed) -> {} in 0.0 ms user=- ({}: {})", e.status, e.field, e.message);
+    std::vector<core::FieldError> errors;
+    errors.push_back({e.field, e.message});
+    respond(key, c, frontProblem(core::Status::invalid(e.status == 413 ? "body too large" : "malformed request",
+                                                       std::move(errors)),
+                                 e.status),
+            now);
+  }
+
+  void dispatch(uint64_t key, Conn& c, int64_t now) {
+    if (workers_.queued() >= static_cast<size_t>(o_.max_queued)) {
+      c.parser.take();
+      respond(key, c, frontProblem(core::Status::unavailable("too many requests waiting; retry shortly"), 503), now);
       return;
     }
-    std::istream& stream = in.stream();
-    char buf[4096];
-    while (stream.read(buf, sizeof buf) || stream.gcount() > 0) {
+    Job job;
+    job.conn = key;
+    job.request = c.parser.take();
+    job.budget = std::move(c.budget);
+    c.budget = BodyReservation(shared_.metrics);
+    if (stopping_) job.request.keep_alive = false;
+    c.state = Conn::State::kBusy;
+    want(key, c, 0);  // nothing more is read until the answer is out
+    workers_.push(std::move(job));
+  }
+
+  size_t budget() const { return std::max(o_.body_budget_bytes, o_.max_body_bytes); }
+
+  void sendContinue(Conn& c) {
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    [[maybe_unused]] const ssize_t n = ::send(c.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+
+  void overBudget(uint64_t key, Conn& c, int64_t now) {
+    c.budget.release();
+    respond(key, c, frontProblem(core::Status::unavailable("too many request bodies in flight; retry shortly"), 503),
+            now);
+  }
+
+  // An answer decided here: the connection closes after it.
+  void respond(uint64_t key, Conn& c, const WireResponse& answer, int64_t now) {
+    c.budget.release();
+    c.out = serializeResponse(answer, c.minor_version);
+    c.out_at = 0;
+    c.close_after = true;
+    c.state = Conn::State::kWriting;
+    c.deadline_ms = now + 1000L * o_.body_timeout_seconds;
+    flush(key, c, now);
+  }
+
+  void answered(Done done, int64_t now) {
+    auto it = conns_.find(done.conn);
+    if (it == conns_.end()) return;  // the client went away meanwhile
+    Conn& c = it->second;
+    c.out = std::move(done.bytes);
+    c.out_at = 0;
+    c.close_after = done.close || stopping_;
+    c.state = Conn::State::kWriting;
+    c.deadline_ms = now + 1000L * o_.body_timeout_seconds;
+    flush(done.conn, c, now);
+  }
+
+  void flush(uint64_t key, Conn& c, int64_t now) {
+    while (c.out_at < c.out.size()) {
+      const ssize_t n = ::send(c.fd, c.out.data() + c.out_at, c.out.size() - c.out_at, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_at += static_cast<size_t>(n);
+        c.last_activity_ms = now;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        want(key, c, EPOLLOUT | EPOLLRDHUP);
+        return;
+      }
+      closeConn(key);
+      return;
     }
-  }
-
-  static void send(const Poco::Net::HTTPServerRequest& in, Poco::Net::HTTPServerResponse& out, const Response& r) {
-    // setStatus alone would leave the reason phrase "OK" on every status line.
-    out.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
-    if (!in.getKeepAlive()) out.setKeepAlive(false);  // a refused body is left unread
-    out.setContentType(r.content_type);
-    for (const auto& [k, v] : r.headers) out.set(k, v);
-    out.setContentLength64(static_cast<Poco::Int64>(r.body.size()));
-    out.send().write(r.body.data(), static_cast<std::streamsize>(r.body.size()));
-  }
-
-  Shared& shared_;
-};
-
-class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit Factory(Shared& shared) : shared_(shared) {}
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-    return new ApiHandler(shared_);
-  }
-  // What Poco's HTTPServer::stopAll does: connections finish their request and stop.
-  void stopConnections(const void* sender) { serverStopped(sender, false); }
-
- private:
-  Shared& shared_;
-};
-
-// Poco reads Content-Length while it builds the request, before any handler runs: a value that is
-// not a 64-bit integer ("abc", "99999999999999999999") throws Poco::SyntaxException there and
-// Poco would drop the connection without a word. This connection answers it instead: 413 for a
-// number too large to read, 400 for anything else, then closes.
-class GuardedConnection final : public Poco::Net::HTTPServerConnection {
- public:
-  GuardedConnection(const Poco::Net::StreamSocket& socket, Poco::Net::HTTPServerParams::Ptr params,
-                    Poco::Net::HTTPRequestHandlerFactory::Ptr handlers, Shared& shared)
-      : HTTPServerConnection(socket, params, handlers), shared_(shared) {}
-
-  void run() override {
-    // Poco's session closes the socket while the exception unwinds; a duplicate descriptor keeps
-    // the connection open long enough to answer.
-    const int fd = ::dup(socket().impl()->sockfd());
-    try {
-      HTTPServerConnection::run();
-    } catch (const Poco::SyntaxException& e) {
-      if (fd >= 0) refuse(fd, e.message());
+    std::string().swap(c.out);
+    c.out_at = 0;
+    c.served_one = true;
+    if (c.close_after) {
+      // Half-close and drop what the client still sends for a moment, so that our answer is not
+      // lost to a reset from unread bytes.
+      ::shutdown(c.fd, SHUT_WR);
+      c.state = Conn::State::kLingering;
+      c.in.clear();
+      c.deadline_ms = now + 2000;
+      want(key, c, EPOLLIN | EPOLLRDHUP);
+      return;
     }
-    if (fd >= 0) ::close(fd);
+    c.state = Conn::State::kReading;
+    c.deadline_ms = now + 1000L * o_.keep_alive_seconds;
+    c.deadline_kind = Metrics::Timeout::kIdle;
+    want(key, c, EPOLLIN | EPOLLRDHUP);
+    if (!c.in.empty()) process(key, c, now);  // a pipelined request already here
   }
 
- private:
-  void refuse(int fd, const std::string& why) {
-    // NumberParser's message ends with the text it could not read: "Not a valid integer: <text>".
-    const size_t colon = why.rfind(": ");
-    std::string value = colon == std::string::npos ? "" : why.substr(colon + 2);
-    if (!value.empty() && value[0] == '+') value.erase(0, 1);
-    const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
-    Response r;
-    if (digits)
-      r = problem(core::Status::invalid("body too large", {{"Content-Length", "must be at most " +
-                                                                                  std::to_string(shared_.options.max_body_bytes) +
-                                                                                  " bytes"}}),
-                  413);
-    else
-      r = problem(core::Status::invalid("bad Content-Length", {{"Content-Length", "must be a single non-negative integer"}}),
-                  400);
-    Poco::Net::HTTPResponse head(Poco::Net::HTTPMessage::HTTP_1_1,
-                                 static_cast<Poco::Net::HTTPResponse::HTTPStatus>(r.status));
-    head.setContentType(r.content_type);
-    head.setContentLength64(static_cast<Poco::Int64>(r.body.size()));
-    head.setKeepAlive(false);
-    head.set("Server", "vigild");
-    std::ostringstream text;
-    head.write(text);
-    text << r.body;
-    const std::string bytes = text.str();
-    for (size_t sent = 0; sent < bytes.size();) {
-      const ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;  // the client has gone; nothing more to answer
-      sent += static_cast<size_t>(n);
+  Shared& shared_;
+  const HttpOptions& o_;
+  WireLimits limits_;
+  int listener_;
+  int epoll_;
+  int wake_;
+  Workers workers_;
+  std::unordered_map<uint64_t, Conn> conns_;
+  std::unordered_map<std::string, int> per_client_;
+  uint64_t next_key_ = 2;
+  bool paused_accept_ = false;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+// Binds host:port with SO_REUSEADDR (a restart need not wait out TIME_WAIT) but not SO_REUSEPORT:
+// a second vigild on the same port must fail with "address in use" instead of sharing it.
+int bindListener(const std::string& host, uint16_t port, int backlog, uint16_t& bound_port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0)
+    throw std::runtime_error(std::string("cannot resolve the host: ") + gai_strerror(rc));
+  std::string why = "no address";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, backlog) == 0) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof addr;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      bound_port = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(addr).sin6_port
+                                                    : reinterpret_cast<sockaddr_in&>(addr).sin_port);
+      ::freeaddrinfo(found);
+      return fd;
     }
-    ::shutdown(fd, SHUT_WR);
-    shared_.api.metrics().observe("-", "(unparsed)", r.status, 0);
-    log()->info("- (unparsed) -> {} in 0.0 ms user=- (unreadable Content-Length)", r.status);
+    why = std::strerror(errno);
+    ::close(fd);
   }
+  ::freeaddrinfo(found);
+  throw std::runtime_error(why);
+}
 
-  Shared& shared_;
-};
-
-class ConnectionFactory final : public Poco::Net::TCPServerConnectionFactory {
- public:
-  ConnectionFactory(Poco::Net::HTTPServerParams::Ptr params, Poco::Net::HTTPRequestHandlerFactory::Ptr handlers,
-                    Shared& shared)
-      : params_(std::move(params)), handlers_(std::move(handlers)), shared_(shared) {}
-  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GuardedConnection(socket, params_, handlers_, shared_);
-  }
-
- private:
-  Poco::Net::HTTPServerParams::Ptr params_;
-  Poco::Net::HTTPRequestHandlerFactory::Ptr handlers_;
-  Shared& shared_;
-};
+// Each connection is a descriptor: lift the soft limit to the hard one so that max_connections
+// can be reached.
+void raiseDescriptorLimit(int wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const rlim_t need = static_cast<rlim_t>(wanted) + 256;
+  if (lim.rlim_cur >= need) return;
+  lim.rlim_cur = std::min(lim.rlim_max, need);
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < need)
+    log()->warn("open-file limit {} is below http.max_connections {} + 256", lim.rlim_cur, wanted);
+}
 
 }  // namespace
 
 struct Server::Impl {
   Impl(HttpOptions o, intake::IntakeService& intake, store::Store& store, const core::Clock& clock)
-      : shared(o, intake, store, clock), pool("http", 2, o.threads + 2) {}
+      : shared(std::move(o), intake, store, clock) {}
   Shared shared;
-  Poco::ThreadPool pool;
-  Poco::SharedPtr<Factory> handlers;
-  std::unique_ptr<Poco::Net::TCPServer> server;
+  std::unique_ptr<FrontStage> stage;
   uint16_t port = 0;
 };
 
@@ -387,25 +797,9 @@ void Server::setExports(const exports::DsmbExporter* exporter, std::string dir) 
 
 void Server::start() {
   const auto& o = impl_->shared.options;
-  Poco::Net::ServerSocket socket;
-  // SO_REUSEADDR (a restart need not wait out TIME_WAIT) but not SO_REUSEPORT: a second vigild on
-  // the same port must fail with "address in use" instead of sharing the listener.
-  socket.bind(Poco::Net::SocketAddress(o.host, o.port), true, false);
-  socket.listen(std::max(64, o.max_queued));
-  impl_->port = socket.address().port();
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(o.threads);
-  params->setMaxQueued(o.max_queued);
-  params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(o.keep_alive_seconds, 0));
-  params->setMaxKeepAliveRequests(0);
-  params->setTimeout(Poco::Timespan(30, 0));
-  params->setServerName("vigild");
-  impl_->handlers = new Factory(impl_->shared);
-  Poco::Net::HTTPServerParams::Ptr shared_params(params);
-  impl_->server = std::make_unique<Poco::Net::TCPServer>(
-      new ConnectionFactory(shared_params, impl_->handlers, impl_->shared), impl_->pool, socket, shared_params);
-  impl_->server->start();
+  raiseDescriptorLimit(o.max_connections);
+  const int fd = bindListener(o.host, o.port, std::max(512, o.max_queued), impl_->port);
+  impl_->stage = std::make_unique<FrontStage>(impl_->shared, fd);
 }
 
 void Server::setHealth(const core::HealthBoard* health) { impl_->shared.api.setHealth(health); }
@@ -413,12 +807,9 @@ void Server::setHealth(const core::HealthBoard* health) { impl_->shared.api.setH
 uint16_t Server::port() const { return impl_->port; }
 
 void Server::stop() {
-  if (!impl_->server) return;
-  // Stop accepting; requests already being served complete (HTTPServer::stopAll(false)).
-  impl_->server->stop();
-  impl_->handlers->stopConnections(impl_->server.get());
-  impl_->pool.joinAll();
-  impl_->server.reset();
+  if (!impl_->stage) return;
+  impl_->stage->stop();
+  impl_->stage.reset();
 }
 
 }  // namespace vigil::http

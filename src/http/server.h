@@ -1,7 +1,9 @@
 #pragma once
-// vigild's HTTP listener: Poco's HTTPServer (one thread per keep-alive connection, so threads
-// must cover the promised concurrent clients), bearer-token authentication looked up on every
-// request, body size limit, metrics and access logging around the Api routes.
+// vigild's HTTP listener. One front-stage thread owns every socket (epoll): it accepts, reads
+// request heads and bodies as their bytes arrive, enforces the time and size limits, and writes
+// answers; only complete requests go to the worker threads. A client that is slow or silent
+// holds a buffer, never a worker (issue 13.3). Around the Api routes: bearer-token
+// authentication looked up on every request, the body budget, metrics and the access log.
 
 #include <cstdint>
 #include <memory>
@@ -22,13 +24,17 @@ namespace vigil::http {
 struct HttpOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port; see Server::port()
-  int threads = 64;      // concurrent connections served at once
-  int max_queued = 256;  // accepted connections waiting for a thread
+  int threads = 16;      // worker threads: requests handled at once
+  int max_queued = 256;  // complete requests waiting for a worker; beyond, 503 Retry-After
   size_t max_body_bytes = 16 * 1024 * 1024;
   // All request bodies in flight together; a body that does not fit is answered 503 with
   // Retry-After (at least max_body_bytes, so that one largest body always fits alone).
   size_t body_budget_bytes = 64 * 1024 * 1024;
-  int keep_alive_seconds = 15;
+  int keep_alive_seconds = 15;        // an idle keep-alive connection is closed after this
+  int head_timeout_seconds = 10;      // from a request's first byte (or the accept) to its whole head; 408
+  int body_timeout_seconds = 60;      // from the head to the whole body; also the time to read an answer
+  int max_connections = 4096;         // open at once; when full, the longest-idle one is closed
+  int max_connections_per_client = 128;  // open at once from one client address; more are refused
 };
 
 class Server {
