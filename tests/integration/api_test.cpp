@@ -509,7 +509,7 @@ TEST_CASE("a bad Content-Length is a 400 and an absurd one a 413 instead of a dr
   for (const std::string huge : {"99999999999999999999", "4097", "9000000000"}) {
     INFO("Content-Length: " << huge);
     const std::string answer = rawExchange(d.port(), post(huge));
-    CHECK(statusLine(answer) == "HTTP/1.1 413 Request Entity Too Large");
+    CHECK(statusLine(answer) == "HTTP/1.1 413 Content Too Large");
   }
   // Two lengths cannot both be believed.
   const std::string two = "POST /api/v1/labs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + r.inv +
