@@ -125,3 +125,25 @@ TEST_CASE("the site file overrides the main file", "[app]") {
   auto s = app::loadSettings(writeConfig(dir, "config.site_file = site.properties\n"), {}, dir.path());
   CHECK(s.http.port == 8443);
 }
+
+TEST_CASE("the audit key comes from VIGIL_AUDIT_KEY only: never from a file or --set", "[app]") {
+  test::TempDir dir;
+  const std::string key(64, 'a');
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"audit.key=" + key}, dir.path()),
+                    Catch::StartsWith("audit.key: a secret on the command line") && Catch::Contains("VIGIL_AUDIT_KEY"));
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "audit.key = " + key + "\n"), {}, dir.path()),
+                    Catch::StartsWith("audit.key: set it in the environment (VIGIL_AUDIT_KEY)"));
+  setenv("VIGIL_AUDIT_KEY", key.c_str(), 1);
+  const auto s = app::loadSettings(writeConfig(dir, ""), {}, dir.path());
+  unsetenv("VIGIL_AUDIT_KEY");
+  CHECK(s.audit.key_hex == key);
+  CHECK(s.audit.key_file == dir.file("vigil.db") + ".auditkey");
+  CHECK(s.audit.anchor_file == dir.file("vigil.db") + ".anchor");
+  CHECK(s.store.anchor_path == s.audit.anchor_file);
+  bool redacted = false;
+  for (const auto& line : app::describe(s)) {
+    CHECK(line.find(key) == std::string::npos);
+    redacted = redacted || line == "audit.key=(set, redacted)";
+  }
+  CHECK(redacted);
+}

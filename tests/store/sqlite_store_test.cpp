@@ -73,7 +73,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 9);
+  CHECK(v.value() == 10);
 }
 
 TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
@@ -85,7 +85,7 @@ TEST_CASE("committed writes survive closing and reopening, migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 9);
+  CHECK(s.schemaVersion().value() == 10);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
