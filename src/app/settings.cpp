@@ -304,7 +304,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.outbox.clock_ms = r.integer("outbox.clock_ms", 5000, 10, 3600000);
 
   s.audit.key_hex = r.text("audit.key", "", true);
-  s.audit.key_file = absolute(r.text("audit.key_file", s.store.path + ".auditkey", false), base_dir);
+  // Beside the database's directory, not its name: a backup of vigil.db* must not take the key.
+  const std::string default_key_file = (std::filesystem::path(s.store.path).parent_path() / "audit.key").string();
+  s.audit.key_file = absolute(r.text("audit.key_file", default_key_file, false), base_dir);
   s.audit.anchor_file = absolute(r.text("audit.anchor_file", s.store.path + ".anchor", false), base_dir);
   s.audit.verify_seconds = static_cast<int>(r.integer("audit.verify_seconds", 3600, 1, 7 * 86400));
   s.store.anchor_path = s.audit.anchor_file;

@@ -42,7 +42,7 @@ struct LogSettings {
 // file or --set. app/audit_key.h loads it into store.audit_key.
 struct AuditSettings {
   std::string key_hex;      // VIGIL_AUDIT_KEY as given; empty when not set
-  std::string key_file;     // audit.key_file; default: the database path + ".auditkey"
+  std::string key_file;     // audit.key_file; default: audit.key in the database's directory
   std::string anchor_file;  // audit.anchor_file; default: the database path + ".anchor"
   int verify_seconds = 3600;  // how often vigild checks the whole chain in the background
 };

@@ -83,3 +83,55 @@ TEST_CASE("VIGIL_AUDIT_KEY must be a 256-bit hex key", "[app]") {
   s.key_hex = std::string(64, 'f');
   CHECK(app::loadAuditKey(s, dir.file("vigil.db"), true) == std::string(32, '\xff'));
 }
+
+TEST_CASE("key file modes: 0400 and 0600 accepted 0604 0640 0660 refused", "[app]") {
+  test::TempDir dir;
+  auto s = settingsIn(dir);
+  REQUIRE(app::createAuditKeyFile(s.key_file).isOk());
+  for (unsigned mode : {0400u, 0600u}) {
+    INFO("mode " << std::oct << mode);
+    REQUIRE(chmod(s.key_file.c_str(), mode) == 0);
+    CHECK(app::loadAuditKey(s, dir.file("vigil.db"), false).size() == 32);
+  }
+  for (unsigned mode : {0604u, 0640u, 0660u, 0644u}) {
+    INFO("mode " << std::oct << mode);
+    REQUIRE(chmod(s.key_file.c_str(), mode) == 0);
+    CHECK_THROWS_WITH(app::loadAuditKey(s, dir.file("vigil.db"), false), Catch::Contains("chmod 600"));
+  }
+}
+
+TEST_CASE("audit keys: 62 and 63 hex digits refused and 64 accepted", "[app]") {
+  test::TempDir dir;
+  auto s = settingsIn(dir);
+  s.key_hex = std::string(62, '1');
+  CHECK_THROWS_WITH(app::loadAuditKey(s, dir.file("vigil.db"), false), Catch::Contains("64 hex digits"));
+  s.key_hex = std::string(63, '1');
+  CHECK_THROWS_WITH(app::loadAuditKey(s, dir.file("vigil.db"), false), Catch::Contains("64 hex digits"));
+  s.key_hex = std::string(64, '1');
+  CHECK(app::loadAuditKey(s, dir.file("vigil.db"), false) == std::string(32, '\x11'));
+  s.key_hex = std::string(63, '1') + "g";
+  CHECK_THROWS_WITH(app::loadAuditKey(s, dir.file("vigil.db"), false), Catch::Contains("64 hex digits"));
+  // The same rule for the key file; surrounding whitespace (a trailing newline) is fine.
+  s.key_hex.clear();
+  {
+    std::ofstream(s.key_file) << std::string(62, 'a') << "\n";
+  }
+  REQUIRE(chmod(s.key_file.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(app::loadAuditKey(s, dir.file("vigil.db"), false), Catch::Contains("64 hex digits"));
+  {
+    std::ofstream(s.key_file) << std::string(64, 'a') << "\n";
+  }
+  CHECK(app::loadAuditKey(s, dir.file("vigil.db"), false) == std::string(32, '\xaa'));
+}
+
+TEST_CASE("an error about the key never shows the key", "[app]") {
+  test::TempDir dir;
+  auto s = settingsIn(dir);
+  s.key_hex = std::string(63, 'c');
+  try {
+    (void)app::loadAuditKey(s, dir.file("vigil.db"), false);
+    FAIL("a 63-digit key was accepted");
+  } catch (const app::AuditKeyError& e) {
+    CHECK(std::string(e.what()).find("ccccc") == std::string::npos);
+  }
+}

@@ -165,7 +165,7 @@ TEST_CASE("vigilctl audit init-key keys an old database and never overwrites a k
                  return vigil::core::Status::ok();
                }).isOk());
   }
-  const std::string key_file = d.dbPath() + ".auditkey";
+  const std::string key_file = (std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string();
   auto refused = d.ctl({"audit", "verify"});
   CHECK(refused.exit_code == 78);
   CHECK_THAT(refused.err, Catch::Contains("vigilctl audit init-key"));
@@ -197,7 +197,7 @@ TEST_CASE("a fresh database gets its key and anchor from the first command", "[i
   Daemon d;
   d.addSite("S01");
   struct stat st {};
-  REQUIRE(stat((d.dbPath() + ".auditkey").c_str(), &st) == 0);
+  REQUIRE(stat(((std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string()).c_str(), &st) == 0);
   CHECK((st.st_mode & 07777) == 0600);
   CHECK_THAT(slurp(d.dbPath() + ".anchor"), Catch::StartsWith("vigil-audit-anchor/1 1 "));
   // The key may come from the environment instead; then a key file is neither needed nor written.
