@@ -17,6 +17,7 @@
 #include "app/vigilctl_alerts.h"
 #include <nlohmann/json.hpp>
 
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "core/version.h"
 #include "exports/exporter.h"
@@ -113,7 +114,8 @@ int VigilctlApp::usage(const std::string& problem) {
       "  user disable NAME | user enable NAME        refuse (or accept again) NAME's token from the next request\n"
       "  user rotate-token NAME                      replace NAME's token; print the new one once\n"
       "  audit verify [--manifest=FILE]              check the keyed audit chain, its anchor and the data\n"
-      "  audit init-key                              create the audit key (0600) for a database without one\n"
+      "  audit init-key                              create the audit key (0600; or use VIGIL_AUDIT_KEY) and seal\n"
+      "                                              the chain of a database from before keyed chains\n"
       "  audit anchor                                re-anchor the verified chain's head after an investigation\n"
       "  alerts list --state=dead|late|pending       alert mail not delivered\n"
       "  alerts retry ID | --all-dead                queue dead deliveries again\n"
@@ -272,34 +274,54 @@ int VigilctlApp::verifyAudit(store::SqliteStore& store, const Settings& settings
       return 1;
     }
   }
-  std::cout << "audit trail verifies: " << report.value().entries << " entries, " << report.value().rows
-            << " data rows match their latest audit entry";
+  std::cout << "audit trail verifies: " << report.value().entries << " entries";
+  // Rows from before keying are reported as what they are: plain SHA-256, sealed by the keyed
+  // row after them (the init-key entry), not silently counted as keyed.
+  if (report.value().plain_entries > 0)
+    std::cout << " (rows 1-" << report.value().plain_entries << " legacy-unkeyed: plain SHA-256 from before the "
+              << "chain was keyed, sealed by keyed row " << report.value().plain_entries + 1 << ")";
+  std::cout << ", " << report.value().rows << " data rows match their latest audit entry";
   if (report.value().anchor) std::cout << ", anchored at row " << report.value().anchor->seq;
   std::cout << "\n";
   return 0;
 }
 
 int VigilctlApp::initAuditKey(Settings& settings) {
-  if (!settings.audit.key_hex.empty()) {
-    std::cerr << "vigilctl: VIGIL_AUDIT_KEY is set: the key comes from the environment; no key file is written\n";
-    return 64;
+  // With VIGIL_AUDIT_KEY set the key is the environment's: no file is written, but the chain is
+  // sealed under it all the same.
+  const bool from_environment = !settings.audit.key_hex.empty();
+  std::string environment_key;
+  try {
+    if (from_environment) environment_key = loadAuditKey(settings.audit, settings.store.path, false);
+  } catch (const AuditKeyError& e) {
+    std::cerr << "vigilctl: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
   }
-  if (std::filesystem::exists(settings.audit.key_file)) {
+  if (!from_environment && std::filesystem::exists(settings.audit.key_file)) {
     std::cerr << "vigilctl: " << settings.audit.key_file << " exists; an audit key is never overwritten\n";
     return 73;  // EX_CANTCREAT
   }
   core::SystemClock clock;
   std::unique_ptr<store::SqliteStore> store;
   try {
-    // Opened without the key first: the rows from before keying must verify as they are, or
-    // keying them would seal a forgery.
-    store = std::make_unique<store::SqliteStore>(settings.store, clock);
+    // Opened without the key (and without the anchor, which such a database does not have yet)
+    // first: the rows from before keying must verify as they are, or keying them would seal a
+    // forgery.
+    store::SqliteOptions unkeyed = settings.store;
+    unkeyed.anchor_path.clear();
+    store = std::make_unique<store::SqliteStore>(unkeyed, clock);
   } catch (const std::exception& e) {
     std::cerr << "vigilctl: cannot open " << settings.store.path << ": " << e.what() << "\n";
     return 74;
   }
   auto entries = store->auditEntries();
   if (!entries.isOk()) return fromStatus(entries.status());
+  for (const auto& e : entries.value()) {
+    if (e.scheme != audit::kKeyedScheme) continue;
+    std::cerr << "vigilctl: the audit chain is keyed from row " << e.seq
+              << " on; init-key runs once per database, and only the key that sealed it verifies it\n";
+    return 73;
+  }
   const auto existing = audit::verifyChain(entries.value());
   if (existing.first_broken_seq) {
     std::cout << "audit trail BROKEN at row " << *existing.first_broken_seq << ": " << existing.problem
@@ -307,10 +329,14 @@ int VigilctlApp::initAuditKey(Settings& settings) {
     return 1;
   }
   store->close();
-  auto key = createAuditKeyFile(settings.audit.key_file);
+  core::Result<std::string> key = environment_key;
+  if (!from_environment) key = createAuditKeyFile(settings.audit.key_file);
   if (!key.isOk()) return fromStatus(key.status());
   settings.store.audit_key = key.value();
-  store = std::make_unique<store::SqliteStore>(settings.store, clock);
+  // Reopened under the key, still without the anchor: written below, once the seal is in.
+  store::SqliteOptions keyed_options = settings.store;
+  keyed_options.anchor_path.clear();
+  store = std::make_unique<store::SqliteStore>(keyed_options, clock);
   const std::string fingerprint = keyFingerprint(key.value());
   core::Status keyed = store->write([&](store::Transaction& tx) {
     tx.appendAudit({operatorName(), "init-key", "audit_key", fingerprint, "",
@@ -320,13 +346,22 @@ int VigilctlApp::initAuditKey(Settings& settings) {
     return core::Status::ok();
   });
   if (int rc = fromStatus(keyed)) return rc;
-  // A database from before issue 13.4 has no anchor yet: anchor the head just keyed.
-  if (store->anchorProblem() && !std::filesystem::exists(settings.audit.anchor_file)) {
-    auto head = store->reanchor();
-    if (!head.isOk()) return fromStatus(head.status());
+  // A database from before issue 13.4 has no anchor yet: anchor the head just sealed. One that
+  // exists is evidence of something else and is left for audit verify to judge.
+  auto head = store->auditHead();
+  if (!head.isOk()) return fromStatus(head.status());
+  if (std::filesystem::exists(settings.audit.anchor_file)) {
+    std::cerr << "vigilctl: " << settings.audit.anchor_file
+              << " exists and is left as it is: check it with vigilctl audit verify\n";
+  } else if (int rc = fromStatus(audit::writeAnchor(settings.audit.anchor_file, head.value(), key.value()))) {
+    return rc;
   }
-  std::cout << "audit key " << fingerprint << " written to " << settings.audit.key_file
-            << " (mode 0600); keep a copy somewhere safe: without it the chain cannot be verified\n";
+  if (from_environment)
+    std::cout << "audit chain sealed under the key " << fingerprint << " from VIGIL_AUDIT_KEY ("
+              << entries.value().size() << " legacy-unkeyed rows before it)\n";
+  else
+    std::cout << "audit key " << fingerprint << " written to " << settings.audit.key_file
+              << " (mode 0600); keep a copy somewhere safe: without it the chain cannot be verified\n";
   return 0;
 }
 

@@ -33,6 +33,7 @@ VerifyReport verifyFrom(const std::vector<AuditEntry>& entries, const std::strin
     } else if (e.scheme == kPlainScheme) {
       // A plain row after a keyed one is a forgery: someone re-hashed rows without the key.
       if (keyed_seen) return fail("a plain sha256 row after keyed rows: re-hashed without the audit key");
+      ++report.plain_entries;
     } else {
       return fail("unknown hash scheme '" + e.scheme + "'");
     }
@@ -41,6 +42,15 @@ VerifyReport verifyFrom(const std::vector<AuditEntry>& entries, const std::strin
                                            : "stored hash does not match the row's content");
     expected_prev = e.hash;
     ++expected_seq;
+  }
+  // Under a key, a chain must end keyed: every row written since keying is, and vigilctl audit
+  // init-key seals the plain rows of an older database with a keyed row. A chain that is plain
+  // to its end was re-hashed from its start without the key (or never sealed); without this
+  // rule only the anchor would catch it.
+  if (!key.empty() && !entries.empty() && !keyed_seen) {
+    report.first_broken_seq = entries.front().seq;
+    report.problem = "no row is keyed under the audit key: the chain was re-hashed with plain sha256, or a database "
+                     "from before keyed chains was never sealed with vigilctl audit init-key";
   }
   return report;
 }

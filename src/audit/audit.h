@@ -55,13 +55,15 @@ std::string computeHash(const AuditEntry& entry, const std::string& key = {});
 
 struct VerifyReport {
   int64_t entries = 0;
+  int64_t plain_entries = 0;                // of those, plain SHA-256 rows from before keying
   std::optional<int64_t> first_broken_seq;  // nullopt when the whole chain verifies
   std::string problem;                      // why that row is broken
 };
 
 // Checks entries (ordered by seq) link to one another from the genesis hash, each stored hash
-// matches its recomputation under key, and no plain row follows a keyed one. Stops at the first
-// broken row.
+// matches its recomputation under key, and no plain row follows a keyed one. Under a key, a
+// non-empty chain must also hold a keyed row (else row 1, or the stretch's first, is named).
+// Stops at the first broken row.
 VerifyReport verifyChain(const std::vector<AuditEntry>& entries, const std::string& key = {});
 
 // Checks a stretch of the chain that starts at entries.front() (its own prev_hash is taken as

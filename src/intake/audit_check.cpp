@@ -142,6 +142,7 @@ core::Result<AuditCheckReport> checkAuditTrail(store::Store& store, const AuditC
   const auto& entries = snapshot.value().entries;
   const auto chain = audit::verifyChain(entries, options.key);
   report.entries = chain.entries;
+  report.plain_entries = chain.plain_entries;
   if (chain.first_broken_seq) {
     report.problem = brokenAt(chain);
     report.broken_seq = chain.first_broken_seq;

@@ -28,6 +28,7 @@ struct AuditCheckOptions {
 
 struct AuditCheckReport {
   int64_t entries = 0;  // audit rows checked
+  int64_t plain_entries = 0;  // of those, plain SHA-256 rows from before the chain was keyed
   int64_t rows = 0;     // clinical rows compared with their latest audit entry
   std::optional<audit::Head> anchor;
   std::string problem;  // the first problem found, for an operator; empty when everything holds

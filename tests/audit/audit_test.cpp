@@ -185,3 +185,29 @@ TEST_CASE("an anchor file round-trips and refuses a forged MAC", "[audit]") {
   CHECK(forged.status().message().find("MAC") != std::string::npos);
   CHECK_FALSE(parseAnchor("garbage", kKey).isOk());
 }
+
+TEST_CASE("a chain re-hashed plain from its first row fails under the key", "[audit]") {
+  // Every row rewritten as plain SHA-256: each link holds, but no row is keyed any more.
+  auto forged = chain(8, kKey);
+  forged[0].after = "{\"grade\":0}";
+  std::string prev = kGenesisHash;
+  for (auto& e : forged) {
+    e.prev_hash = prev;
+    e.scheme = kPlainScheme;
+    e.hash = computeHash(e);
+    prev = e.hash;
+  }
+  CHECK_FALSE(verifyChain(forged).first_broken_seq);  // what the old verifier saw
+  const auto report = verifyChain(forged, kKey);
+  REQUIRE(report.first_broken_seq);
+  CHECK(*report.first_broken_seq == 1);
+  CHECK(report.problem.find("no row is keyed") != std::string::npos);
+  CHECK(verifyTail(std::vector<AuditEntry>(forged.begin() + 4, forged.end()), kKey).first_broken_seq == 5);
+}
+
+TEST_CASE("verify counts the legacy plain rows before the keyed epoch", "[audit]") {
+  CHECK(verifyChain(chain(6, kKey, 3), kKey).plain_entries == 3);
+  CHECK(verifyChain(chain(6, kKey, 0), kKey).plain_entries == 0);
+  CHECK(verifyChain(chain(6, kKey, 5), kKey).plain_entries == 5);  // one keyed row seals them
+  CHECK(verifyChain(chain(6), {}).plain_entries == 6);
+}

@@ -180,7 +180,8 @@ TEST_CASE("vigilctl audit init-key keys an old database and never overwrites a k
   CHECK(key.size() == 65);
   auto verified = d.ctl({"audit", "verify"});
   CHECK(verified.exit_code == 0);
-  CHECK_THAT(verified.out, Catch::Contains("verifies: 2 entries") && Catch::Contains("anchored at row 2"));
+  CHECK_THAT(verified.out, Catch::Contains("verifies: 2 entries (rows 1-1 legacy-unkeyed") &&
+                               Catch::Contains("anchored at row 2"));
 
   auto again = d.ctl({"audit", "init-key"});
   CHECK(again.exit_code == 73);
@@ -204,7 +205,41 @@ TEST_CASE("a fresh database gets its key and anchor from the first command", "[i
   auto args = d.commonArgs();
   args.insert(args.begin(), {"audit", "init-key"});
   auto env = runCommand(VIGILCTL_PATH, args, {{"VIGIL_AUDIT_KEY", std::string(64, 'a')}});
-  CHECK(env.exit_code == 64);
+  CHECK(env.exit_code == 73);  // this chain is keyed already, under the file's key
+  CHECK_THAT(env.err, Catch::Contains("keyed from row 1"));
+}
+
+TEST_CASE("init-key seals an old chain under VIGIL_AUDIT_KEY", "[integration][audit]") {
+  Daemon d;
+  vigil::test::FixedClock clock(*vigil::core::parseTimestamp("2026-03-01T00:00:00Z"));
+  {
+    vigil::store::SqliteStore old{vigil::store::SqliteOptions{.path = d.dbPath()}, clock};
+    for (const char* site : {"S01", "S02", "S03"})
+      REQUIRE(old.write([&](vigil::store::Transaction& tx) {
+                   tx.insertSite(site, "Site");
+                   tx.appendAudit({"test", "create", "site", site, "", "{}"});
+                   return vigil::core::Status::ok();
+                 }).isOk());
+  }
+  const std::map<std::string, std::string> env = {{"VIGIL_AUDIT_KEY", std::string(64, 'b')}};
+  auto ctl = [&](std::vector<std::string> words) {
+    auto args = d.commonArgs();
+    args.insert(args.begin(), words.begin(), words.end());
+    return runCommand(VIGILCTL_PATH, args, env);
+  };
+  // Plain rows only, under a key: not accepted until sealed.
+  auto unsealed = ctl({"audit", "verify"});
+  CHECK(unsealed.exit_code == 1);
+  CHECK_THAT(unsealed.out, Catch::Contains("no row is keyed under the audit key"));
+  auto sealed = ctl({"audit", "init-key"});
+  REQUIRE(sealed.exit_code == 0);
+  CHECK_THAT(sealed.out, Catch::Contains("3 legacy-unkeyed rows"));
+  CHECK_FALSE(std::filesystem::exists((std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string()));
+  auto verified = ctl({"audit", "verify"});
+  CHECK(verified.exit_code == 0);
+  CHECK_THAT(verified.out, Catch::Contains("verifies: 4 entries (rows 1-3 legacy-unkeyed") &&
+                               Catch::Contains("sealed by keyed row 4") && Catch::Contains("anchored at row 4"));
+  CHECK(ctl({"audit", "init-key"}).exit_code == 73);
 }
 
 TEST_CASE("vigilctl audit anchor re-anchors a verified chain after an incident", "[integration][audit]") {
