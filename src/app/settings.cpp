@@ -52,7 +52,8 @@ const std::set<std::string>& knownKeys() {
       "alerts.digest_hour_utc",
       "outbox.give_up_after_seconds", "outbox.late_seconds.urgent", "outbox.late_seconds.sae",
       "outbox.late_seconds.other", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
-      "outbox.clock_ms", "study.id", "exports.dir"};
+      "outbox.clock_ms", "study.id", "exports.dir",
+      "audit.key",        "audit.key_file",     "audit.anchor_file",     "audit.verify_seconds"};
   return keys;
 }
 
@@ -134,7 +135,7 @@ std::string envName(const std::string& key) {
 // Secrets come from the environment only (STYLE section 1), never from a committed file nor
 // from the command line, where every user of the machine sees them in ps.
 const std::set<std::string>& secretKeys() {
-  static const std::set<std::string> keys = {"smtp.password"};
+  static const std::set<std::string> keys = {"smtp.password", "audit.key"};
   return keys;
 }
 
@@ -302,6 +303,14 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.outbox.batch = static_cast<int>(r.integer("outbox.batch", 100, 1, 10000));
   s.outbox.clock_ms = r.integer("outbox.clock_ms", 5000, 10, 3600000);
 
+  s.audit.key_hex = r.text("audit.key", "", true);
+  // Beside the database's directory, not its name: a backup of vigil.db* must not take the key.
+  const std::string default_key_file = (std::filesystem::path(s.store.path).parent_path() / "audit.key").string();
+  s.audit.key_file = absolute(r.text("audit.key_file", default_key_file, false), base_dir);
+  s.audit.anchor_file = absolute(r.text("audit.anchor_file", s.store.path + ".anchor", false), base_dir);
+  s.audit.verify_seconds = static_cast<int>(r.integer("audit.verify_seconds", 3600, 1, 7 * 86400));
+  s.store.anchor_path = s.audit.anchor_file;
+
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
   if (checks.store_dir && !std::filesystem::is_directory(store_dir))
     throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
@@ -350,6 +359,10 @@ std::vector<std::string> describe(const Settings& s) {
       "outbox.backoff_initial_ms=" + std::to_string(s.outbox.backoff_initial_ms),
       "outbox.backoff_max_ms=" + std::to_string(s.outbox.backoff_max_ms),
       "log.file=" + s.log.file,
+      std::string("audit.key=") + (s.audit.key_hex.empty() ? "(not set: audit.key_file)" : "(set, redacted)"),
+      "audit.key_file=" + s.audit.key_file,
+      "audit.anchor_file=" + s.audit.anchor_file,
+      "audit.verify_seconds=" + std::to_string(s.audit.verify_seconds),
   };
 }
 

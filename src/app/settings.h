@@ -37,9 +37,20 @@ struct LogSettings {
   bool console = true;
 };
 
+// The audit trail's key and anchor (issue 13.4). The key is a secret: it comes from the
+// environment (VIGIL_AUDIT_KEY, 64 hex digits) or from key_file (0600), never from a properties
+// file or --set. app/audit_key.h loads it into store.audit_key.
+struct AuditSettings {
+  std::string key_hex;      // VIGIL_AUDIT_KEY as given; empty when not set
+  std::string key_file;     // audit.key_file; default: audit.key in the database's directory
+  std::string anchor_file;  // audit.anchor_file; default: the database path + ".anchor"
+  int verify_seconds = 3600;  // how often vigild checks the whole chain in the background
+};
+
 struct Settings {
   http::HttpOptions http;
-  store::SqliteOptions store;
+  store::SqliteOptions store;  // audit_key and anchor_path are set from audit by loadAuditKey
+  AuditSettings audit;
   LogSettings log;
   std::string ctcae_dir;  // CTCAE terminology and grading data (ctcae/)
   std::string alerts_dir; // safety rule data (alerts/)

@@ -6,20 +6,25 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 
+#include "app/audit_key.h"
 #include "app/knowledge.h"
 #include "app/settings.h"
 #include "app/vigilctl_alerts.h"
 #include <nlohmann/json.hpp>
 
+#include "audit/anchor.h"
 #include "audit/audit.h"
 #include "core/version.h"
 #include "exports/exporter.h"
 #include "grading/grade_lines.h"
 #include "rules/evaluator.h"
 #include "rules/scenario_json.h"
+#include "intake/audit_check.h"
 #include "intake/intake_service.h"
 #include "store/sqlite_store.h"
 
@@ -75,6 +80,7 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("zero-rows", "export dsmb: keep incidence rows for terms with no events", nullptr);
   add("state", "alerts list: dead, late or pending", "STATE");
   add("all-dead", "alerts retry: every dead delivery", nullptr);
+  add("manifest", "audit verify: also check the audit anchor recorded in this DSMB manifest.json", "FILE");
   add("detail", "evaluate: add findings, flags, clocks and the events behind each recommendation", nullptr);
 }
 
@@ -107,7 +113,10 @@ int VigilctlApp::usage(const std::string& problem) {
       "  user list                                   users, roles, sites and whether disabled\n"
       "  user disable NAME | user enable NAME        refuse (or accept again) NAME's token from the next request\n"
       "  user rotate-token NAME                      replace NAME's token; print the new one once\n"
-      "  audit verify                                recompute the audit hash chain\n"
+      "  audit verify [--manifest=FILE]              check the keyed audit chain, its anchor and the data\n"
+      "  audit init-key                              create the audit key (0600; or use VIGIL_AUDIT_KEY) and seal\n"
+      "                                              the chain of a database from before keyed chains\n"
+      "  audit anchor                                re-anchor the verified chain's head after an investigation\n"
       "  alerts list --state=dead|late|pending       alert mail not delivered\n"
       "  alerts retry ID | --all-dead                queue dead deliveries again\n"
       "  grade                                       grade JSON lines from stdin (see docs/grade.md)\n"
@@ -141,7 +150,8 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   const std::string command = args.size() >= 2 ? args[0] + " " + args[1] : args[0];
   if (args[0] == "grade" && args.size() == 1) return grade();
   if (args[0] == "evaluate" && args.size() == 1) return evaluate();
-  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "export dsmb",
+  static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "audit init-key",
+                                                  "audit anchor", "export dsmb",
                                                   "alerts list", "alerts retry", "user list", "user disable", "user enable",
                                                   "user rotate-token"};
   static const std::set<std::string> kTakesName = {"alerts retry", "user disable", "user enable", "user rotate-token"};
@@ -152,6 +162,15 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (int rc = readSettings(settings, true)) return rc;
   // vigilctl logs warnings and errors only, to stderr; its output is the command's answer.
   spdlog::set_level(spdlog::level::warn);
+
+  if (command == "audit init-key") return initAuditKey(settings);
+  try {
+    // A brand-new database gets its key here when vigilctl is the first to touch it.
+    settings.store.audit_key = loadAuditKey(settings.audit, settings.store.path, true);
+  } catch (const AuditKeyError& e) {
+    std::cerr << "vigilctl: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
+  }
 
   core::SystemClock clock;
   std::unique_ptr<store::SqliteStore> store;
@@ -224,15 +243,146 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (command == "alerts retry")
     return alertsRetry(*store, args.size() == 3 ? args[2] : "", option("all-dead") == "true", operatorName(),
                        clock.nowMs());
-  // audit verify
-  auto entries = store->auditEntries();
-  if (!entries.isOk()) return fromStatus(entries.status());
-  const auto report = audit::verifyChain(entries.value());
-  if (report.first_broken_seq) {
-    std::cout << "audit trail BROKEN at row " << *report.first_broken_seq << ": " << report.problem << "\n";
+  if (command == "audit anchor") return anchorAudit(*store, settings);
+  return verifyAudit(*store, settings);
+}
+
+int VigilctlApp::verifyAudit(store::SqliteStore& store, const Settings& settings) {
+  const intake::AuditCheckOptions options{settings.store.audit_key, settings.audit.anchor_file};
+  auto report = intake::checkAuditTrail(store, options);
+  if (!report.isOk()) return fromStatus(report.status());
+  if (!report.value().ok()) {
+    // "audit trail broken at row N: why" reads as "audit trail BROKEN at row N: why".
+    const std::string& problem = report.value().problem;
+    if (report.value().broken_seq) std::cout << "audit trail BROKEN" << problem.substr(std::string("audit trail broken").size()) << "\n";
+    else std::cout << "audit trail BROKEN: " << problem << "\n";
     return 1;
   }
-  std::cout << "audit trail verifies: " << report.entries << " entries\n";
+  if (!option("manifest").empty()) {
+    // The head a DSMB package recorded must still be in the chain, with the same hash.
+    nlohmann::json manifest = nlohmann::json::parse(std::ifstream(option("manifest")), nullptr, false);
+    if (!manifest.is_object() || !manifest.contains("audit_anchor") || !manifest["audit_anchor"].is_object()) {
+      std::cerr << "vigilctl: " << option("manifest") << " is not a DSMB manifest with an audit_anchor\n";
+      return 65;
+    }
+    const auto& a = manifest["audit_anchor"];
+    const audit::Head head{a.value("seq", int64_t{-1}), a.value("hash", std::string())};
+    auto entries = store.auditEntries();
+    if (!entries.isOk()) return fromStatus(entries.status());
+    if (auto problem = audit::checkAnchor(entries.value(), head)) {
+      std::cout << "audit trail BROKEN against " << option("manifest") << ": " << *problem << "\n";
+      return 1;
+    }
+  }
+  std::cout << "audit trail verifies: " << report.value().entries << " entries";
+  // Rows from before keying are reported as what they are: plain SHA-256, sealed by the keyed
+  // row after them (the init-key entry), not silently counted as keyed.
+  if (report.value().plain_entries > 0)
+    std::cout << " (rows 1-" << report.value().plain_entries << " legacy-unkeyed: plain SHA-256 from before the "
+              << "chain was keyed, sealed by keyed row " << report.value().plain_entries + 1 << ")";
+  std::cout << ", " << report.value().rows << " data rows match their latest audit entry";
+  if (report.value().anchor) std::cout << ", anchored at row " << report.value().anchor->seq;
+  std::cout << "\n";
+  return 0;
+}
+
+int VigilctlApp::initAuditKey(Settings& settings) {
+  // With VIGIL_AUDIT_KEY set the key is the environment's: no file is written, but the chain is
+  // sealed under it all the same.
+  const bool from_environment = !settings.audit.key_hex.empty();
+  std::string environment_key;
+  try {
+    if (from_environment) environment_key = loadAuditKey(settings.audit, settings.store.path, false);
+  } catch (const AuditKeyError& e) {
+    std::cerr << "vigilctl: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  if (!from_environment && std::filesystem::exists(settings.audit.key_file)) {
+    std::cerr << "vigilctl: " << settings.audit.key_file << " exists; an audit key is never overwritten\n";
+    return 73;  // EX_CANTCREAT
+  }
+  core::SystemClock clock;
+  std::unique_ptr<store::SqliteStore> store;
+  try {
+    // Opened without the key (and without the anchor, which such a database does not have yet)
+    // first: the rows from before keying must verify as they are, or keying them would seal a
+    // forgery.
+    store::SqliteOptions unkeyed = settings.store;
+    unkeyed.anchor_path.clear();
+    store = std::make_unique<store::SqliteStore>(unkeyed, clock);
+  } catch (const std::exception& e) {
+    std::cerr << "vigilctl: cannot open " << settings.store.path << ": " << e.what() << "\n";
+    return 74;
+  }
+  auto entries = store->auditEntries();
+  if (!entries.isOk()) return fromStatus(entries.status());
+  for (const auto& e : entries.value()) {
+    if (e.scheme != audit::kKeyedScheme) continue;
+    std::cerr << "vigilctl: the audit chain is keyed from row " << e.seq
+              << " on; init-key runs once per database, and only the key that sealed it verifies it\n";
+    return 73;
+  }
+  const auto existing = audit::verifyChain(entries.value());
+  if (existing.first_broken_seq) {
+    std::cout << "audit trail BROKEN at row " << *existing.first_broken_seq << ": " << existing.problem
+              << "; no key created\n";
+    return 1;
+  }
+  store->close();
+  core::Result<std::string> key = environment_key;
+  if (!from_environment) key = createAuditKeyFile(settings.audit.key_file);
+  if (!key.isOk()) return fromStatus(key.status());
+  settings.store.audit_key = key.value();
+  // Reopened under the key, still without the anchor: written below, once the seal is in.
+  store::SqliteOptions keyed_options = settings.store;
+  keyed_options.anchor_path.clear();
+  store = std::make_unique<store::SqliteStore>(keyed_options, clock);
+  const std::string fingerprint = keyFingerprint(key.value());
+  core::Status keyed = store->write([&](store::Transaction& tx) {
+    tx.appendAudit({operatorName(), "init-key", "audit_key", fingerprint, "",
+                    nlohmann::json{{"key_id", fingerprint}, {"scheme", audit::kKeyedScheme},
+                                   {"plain_rows", static_cast<int64_t>(entries.value().size())}}
+                        .dump()});
+    return core::Status::ok();
+  });
+  if (int rc = fromStatus(keyed)) return rc;
+  // A database from before issue 13.4 has no anchor yet: anchor the head just sealed. One that
+  // exists is evidence of something else and is left for audit verify to judge.
+  auto head = store->auditHead();
+  if (!head.isOk()) return fromStatus(head.status());
+  if (std::filesystem::exists(settings.audit.anchor_file)) {
+    std::cerr << "vigilctl: " << settings.audit.anchor_file
+              << " exists and is left as it is: check it with vigilctl audit verify\n";
+  } else if (int rc = fromStatus(audit::writeAnchor(settings.audit.anchor_file, head.value(), key.value()))) {
+    return rc;
+  }
+  if (from_environment)
+    std::cout << "audit chain sealed under the key " << fingerprint << " from VIGIL_AUDIT_KEY ("
+              << entries.value().size() << " legacy-unkeyed rows before it)\n";
+  else
+    std::cout << "audit key " << fingerprint << " written to " << settings.audit.key_file
+              << " (mode 0600); keep a copy somewhere safe: without it the chain cannot be verified\n";
+  return 0;
+}
+
+int VigilctlApp::anchorAudit(store::SqliteStore& store, const Settings& settings) {
+  // Only a chain whose links, hashes and data all hold may be anchored anew.
+  auto report = intake::checkAuditTrail(store, {settings.store.audit_key, ""});
+  if (!report.isOk()) return fromStatus(report.status());
+  if (!report.value().ok()) {
+    std::cout << "audit trail BROKEN: " << report.value().problem << "; not anchored\n";
+    return 1;
+  }
+  const auto previous = store.anchorProblem();
+  core::Status noted = store.write([&](store::Transaction& tx) {
+    tx.appendAudit({operatorName(), "reanchor", "audit_anchor", settings.audit.anchor_file, "",
+                    nlohmann::json{{"previous", previous ? *previous : std::string("(the anchor matched)")}}.dump()});
+    return core::Status::ok();
+  });
+  if (int rc = fromStatus(noted)) return rc;
+  auto head = store.reanchor();
+  if (!head.isOk()) return fromStatus(head.status());
+  std::cout << "audit chain anchored at row " << head.value().seq << " in " << settings.audit.anchor_file << "\n";
   return 0;
 }
 

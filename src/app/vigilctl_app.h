@@ -3,7 +3,9 @@
 //   vigilctl db migrate
 //   vigilctl site add --id=S01 --name="Site name"
 //   vigilctl user add --name=N --role=R [--site=S ...]   prints the new token once
-//   vigilctl audit verify                                 exit 0 if the chain verifies, 1 if not
+//   vigilctl audit verify [--manifest=FILE]               exit 0 if chain, anchor and data verify, 1 if not
+//   vigilctl audit init-key                               create the audit key (never overwrites one)
+//   vigilctl audit anchor                                 anchor the verified head anew (after an incident)
 //   vigilctl alerts list --state=dead|late|pending        undelivered alert mail (app/vigilctl_alerts.h)
 //   vigilctl alerts retry ID | --all-dead                 queue dead deliveries again
 //   vigilctl grade [--test=T --value=V ...]               CTCAE grading (grading/grade_lines.h)
@@ -24,12 +26,10 @@ class Clock;
 }
 namespace vigil::store {
 class Store;
+class SqliteStore;
 }
 
 namespace vigil::app {
-
-struct Knowledge;
-struct Settings;
 
 struct Knowledge;
 struct Settings;
@@ -47,6 +47,10 @@ class VigilctlApp final : public Poco::Util::Application {
   int usage(const std::string& problem);
   int grade();
   int evaluate();
+  int verifyAudit(store::SqliteStore& store, const Settings& settings);
+  // Creates the key file and appends a keyed "init-key" entry; the settings then carry the key.
+  int initAuditKey(Settings& settings);
+  int anchorAudit(store::SqliteStore& store, const Settings& settings);
   int exportDsmb(store::Store& store, const Knowledge& knowledge, const Settings& settings, const core::Clock& clock);
   // Exit code 0, or the sysexits code after printing why, as every command needs.
   // needs_database: the command opens the database, so its directory must exist. vigilctl

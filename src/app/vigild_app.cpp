@@ -12,6 +12,8 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "app/audit_key.h"
+#include "app/audit_watch.h"
 #include "app/instance_lock.h"
 #include "app/knowledge.h"
 #include "app/logging.h"
@@ -125,7 +127,14 @@ int VigildApp::main(const std::vector<std::string>& args) {
   core::HealthBoard health;  // before everything that posts to it, so it outlives them
   std::unique_ptr<store::SqliteStore> store;
   try {
+    bool key_created = false;  // a brand-new database gets its own audit key (issue 13.4)
+    settings_.store.audit_key = loadAuditKey(settings_.audit, settings_.store.path, true, &key_created);
+    log->info("audit key {} {}", keyFingerprint(settings_.store.audit_key),
+              key_created ? "created in " + settings_.audit.key_file : "loaded");
     store = std::make_unique<store::SqliteStore>(settings_.store, clock);
+  } catch (const AuditKeyError& e) {
+    log->error("{}", e.what());
+    return EXIT_CONFIG;
   } catch (const std::exception& e) {
     log->error("cannot open the database {}: {}", settings_.store.path, e.what());
     return EXIT_CANTCREAT;
@@ -166,6 +175,10 @@ int VigildApp::main(const std::vector<std::string>& args) {
   };
   sweep();
   Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
+  const intake::AuditCheckOptions audit_options{settings_.store.audit_key, settings_.audit.anchor_file};
+  checkAuditInto(*store, audit_options, false, health);  // the head now; the whole trail in the background
+  Ticker audit_checker(std::chrono::seconds(settings_.audit.verify_seconds),
+                       [&] { checkAuditInto(*store, audit_options, true, health); }, true);
   outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
   // Late mail is written here for a person to send by hand (with smtp.host empty it is the mailer).
   mail::FileMailer fallback(settings_.mail_dir);
@@ -190,6 +203,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   } catch (const std::exception& e) {
     log->error("cannot listen on {}:{}: {}", settings_.http.host, settings_.http.port, e.what());
     sweeper.stop();
+    audit_checker.stop();
     dispatcher.stop();
     store->close();
     return EXIT_UNAVAILABLE;
@@ -206,6 +220,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   log->info("stopping: finishing in-flight requests");
   server.stop();
   sweeper.stop();
+  audit_checker.stop();
   dispatcher.stop();
   store->close();
   if (!settings_.port_file.empty()) std::filesystem::remove(settings_.port_file);

@@ -647,6 +647,9 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   manifest["participants"] = analysis.participants;
   manifest["treated"] = analysis.treated;
   manifest["zero_rows"] = options.zero_rows;
+  // The audit chain's head when the cut was read (issue 13.4): a copy outside the database, so a
+  // later cut of the chain's tail shows against any package (vigilctl audit verify --manifest).
+  manifest["audit_anchor"] = {{"seq", cut.audit_head.seq}, {"hash", cut.audit_head.hash}};
   // Written and hashed on two threads, each taking the next file; listed in path order.
   std::vector<const std::pair<const std::string, std::string>*> todo;
   for (const auto& entry : files) todo.push_back(&entry);

@@ -1,7 +1,8 @@
 #pragma once
 // The DSMB review package (issue 6): one directory and a zip of it, written from a data cut.
 //
-//   manifest.json                 data cut, generation time, versions, SHA-256 of every other file
+//   manifest.json                 data cut, generation time, versions, the audit chain's head
+//                                 (audit_anchor: seq and hash), SHA-256 of every other file
 //   report.html                   self-contained page: key tables, swimmer plot, incidence bars, monitor
 //   tables/incidence_<set>.csv    by SOC and CTCAE term, worst grade per participant (7 sets)
 //   tables/incidence_by_category.csv, lab_shift.csv, exposure.csv, exposure_summary.csv,

@@ -293,6 +293,62 @@ UPDATE alert_deliveries SET late_at_ms = pending_since_ms +
    FROM alerts a WHERE a.id = alert_id);
 CREATE INDEX alert_deliveries_late ON alert_deliveries(late_at_ms) WHERE state = 'pending';
 )SQL"},
+      // Issue 13.4: a keyed audit chain and append-only clinical tables. Each audit row names
+      // how its hash was made; the rows already stored keep plain SHA-256 ('sha256') and stay
+      // verifiable, new rows are HMAC-SHA-256 under the audit key ('hmac-sha256'), and the
+      // verifier accepts plain rows only before the first keyed one.
+      // Rows that are only ever inserted refuse UPDATE and DELETE. Rows the application rewrites
+      // in place refuse DELETE and accept only the rewrite it makes: an AE report moves its
+      // current version on by one, a pregnancy gets its outcome; candidates and clocks keep
+      // their identity (participant, term; AE, kind).
+      {10, "append_only_clinical_tables", R"SQL(
+ALTER TABLE audit_log ADD COLUMN scheme TEXT NOT NULL DEFAULT 'sha256';
+CREATE TRIGGER participants_no_update BEFORE UPDATE ON participants
+  BEGIN SELECT RAISE(ABORT, 'participants is append-only'); END;
+CREATE TRIGGER participants_no_delete BEFORE DELETE ON participants
+  BEGIN SELECT RAISE(ABORT, 'participants is append-only'); END;
+CREATE TRIGGER baseline_labs_no_update BEFORE UPDATE ON baseline_labs
+  BEGIN SELECT RAISE(ABORT, 'baseline_labs is append-only'); END;
+CREATE TRIGGER baseline_labs_no_delete BEFORE DELETE ON baseline_labs
+  BEGIN SELECT RAISE(ABORT, 'baseline_labs is append-only'); END;
+CREATE TRIGGER doses_no_update BEFORE UPDATE ON doses
+  BEGIN SELECT RAISE(ABORT, 'doses is append-only'); END;
+CREATE TRIGGER doses_no_delete BEFORE DELETE ON doses
+  BEGIN SELECT RAISE(ABORT, 'doses is append-only'); END;
+CREATE TRIGGER lab_results_no_update BEFORE UPDATE ON lab_results
+  BEGIN SELECT RAISE(ABORT, 'lab_results is append-only'); END;
+CREATE TRIGGER lab_results_no_delete BEFORE DELETE ON lab_results
+  BEGIN SELECT RAISE(ABORT, 'lab_results is append-only'); END;
+CREATE TRIGGER vital_signs_no_update BEFORE UPDATE ON vital_signs
+  BEGIN SELECT RAISE(ABORT, 'vital_signs is append-only'); END;
+CREATE TRIGGER vital_signs_no_delete BEFORE DELETE ON vital_signs
+  BEGIN SELECT RAISE(ABORT, 'vital_signs is append-only'); END;
+CREATE TRIGGER ae_reports_only_next_version BEFORE UPDATE ON ae_reports
+  WHEN NEW.id IS NOT OLD.id OR NEW.study_id IS NOT OLD.study_id OR NEW.created_at IS NOT OLD.created_at
+    OR NEW.current_version IS NOT OLD.current_version + 1
+  BEGIN SELECT RAISE(ABORT, 'ae_reports is append-only: only current_version moves on by one'); END;
+CREATE TRIGGER ae_reports_no_delete BEFORE DELETE ON ae_reports
+  BEGIN SELECT RAISE(ABORT, 'ae_reports is append-only'); END;
+CREATE TRIGGER pregnancies_only_outcome BEFORE UPDATE ON pregnancies
+  WHEN NEW.id IS NOT OLD.id OR NEW.study_id IS NOT OLD.study_id OR NEW.subject IS NOT OLD.subject
+    OR NEW.site_aware_at IS NOT OLD.site_aware_at OR NEW.recorded_at IS NOT OLD.recorded_at
+    OR NEW.recorded_by IS NOT OLD.recorded_by
+  BEGIN SELECT RAISE(ABORT, 'pregnancies is append-only: only the outcome is recorded later'); END;
+CREATE TRIGGER pregnancies_no_delete BEFORE DELETE ON pregnancies
+  BEGIN SELECT RAISE(ABORT, 'pregnancies is append-only'); END;
+CREATE TRIGGER ae_candidates_keep_identity BEFORE UPDATE ON ae_candidates
+  WHEN NEW.id IS NOT OLD.id OR NEW.study_id IS NOT OLD.study_id OR NEW.ctcae_term IS NOT OLD.ctcae_term
+    OR NEW.created_at IS NOT OLD.created_at
+  BEGIN SELECT RAISE(ABORT, 'ae_candidates keep their participant and term'); END;
+CREATE TRIGGER ae_candidates_no_delete BEFORE DELETE ON ae_candidates
+  BEGIN SELECT RAISE(ABORT, 'ae_candidates is append-only'); END;
+CREATE TRIGGER deadlines_keep_identity BEFORE UPDATE ON deadlines
+  WHEN NEW.id IS NOT OLD.id OR NEW.ae_id IS NOT OLD.ae_id OR NEW.kind IS NOT OLD.kind
+    OR NEW.created_at IS NOT OLD.created_at
+  BEGIN SELECT RAISE(ABORT, 'deadlines keep their AE and kind'); END;
+CREATE TRIGGER deadlines_no_delete BEFORE DELETE ON deadlines
+  BEGIN SELECT RAISE(ABORT, 'deadlines is append-only'); END;
+)SQL"},
   };
   return kMigrations;
 }

@@ -10,6 +10,7 @@
 #include <future>
 #include <unordered_map>
 
+#include "audit/anchor.h"
 #include "store/migrations.h"
 
 namespace vigil::store {
@@ -130,15 +131,36 @@ std::optional<core::AeReport> selectAdverseEvent(Connection& c, int64_t id) {
   return report;
 }
 
-std::vector<audit::AuditEntry> selectAudit(Connection& c) {
+std::vector<audit::AuditEntry> selectAudit(Connection& c, int64_t first_seq = 1) {
   std::vector<audit::AuditEntry> out;
   auto& s = c.prepare(
-      "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash FROM audit_log ORDER BY seq");
+      "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme FROM audit_log "
+      "WHERE seq>=? ORDER BY seq");
+  s.bind(1, first_seq);
   while (s.step()) {
     out.push_back({s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8),
-                   s.text(9)});
+                   s.text(9), s.text(10)});
   }
   return out;
+}
+
+audit::Head selectAuditHead(Connection& c) {
+  audit::Head head;
+  auto& s = c.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  if (s.step()) {
+    head = {s.int64(0), s.text(1)};
+    s.reset();
+  }
+  return head;
+}
+
+std::optional<std::string> selectAuditHash(Connection& c, int64_t seq) {
+  auto& s = c.prepare("SELECT hash FROM audit_log WHERE seq=?");
+  s.bind(1, seq);
+  if (!s.step()) return std::nullopt;
+  std::string hash = s.text(0);
+  s.reset();
+  return hash;
 }
 
 int currentSchemaVersion(Connection& c) {
@@ -468,17 +490,14 @@ core::SafetyChange safetyChangeFromRow(const Statement& s) {
 
 class SqliteTransaction final : public Transaction {
  public:
-  SqliteTransaction(Connection& c, std::string now) : c_(c), now_(std::move(now)) {
-    auto& s = c_.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
-    if (s.step()) {
-      seq_ = s.int64(0);
-      head_ = s.text(1);
-      s.reset();
-    } else {
-      seq_ = 0;
-      head_ = audit::kGenesisHash;
-    }
+  SqliteTransaction(Connection& c, std::string now, const std::string& audit_key)
+      : c_(c), now_(std::move(now)), audit_key_(audit_key) {
+    const audit::Head head = selectAuditHead(c_);
+    seq_ = head.seq;
+    head_ = head.hash;
   }
+
+  audit::Head head() const { return {seq_, head_}; }
 
   // Audit head state, saved before a unit and restored if the unit rolls back.
   std::pair<int64_t, std::string> mark() const { return {seq_, head_}; }
@@ -720,11 +739,12 @@ class SqliteTransaction final : public Transaction {
         .exec();
   }
   void appendAudit(const AuditRecord& r) override {
-    audit::AuditEntry e{seq_ + 1, now_, r.actor, r.action, r.entity, r.entity_id, r.before, r.after, head_, {}};
-    e.hash = audit::computeHash(e);
+    audit::AuditEntry e{seq_ + 1, now_, r.actor, r.action, r.entity, r.entity_id, r.before, r.after, head_, {},
+                        audit_key_.empty() ? audit::kPlainScheme : audit::kKeyedScheme};
+    e.hash = audit::computeHash(e, audit_key_);
     c_.prepare(
-          "INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?)")
+          "INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
         .bind(1, e.seq)
         .bind(2, e.at)
         .bind(3, e.actor)
@@ -735,6 +755,7 @@ class SqliteTransaction final : public Transaction {
         .bind(8, e.after)
         .bind(9, e.prev_hash)
         .bind(10, e.hash)
+        .bind(11, e.scheme)
         .exec();
     seq_ = e.seq;
     head_ = e.hash;
@@ -890,6 +911,7 @@ class SqliteTransaction final : public Transaction {
 
   Connection& c_;
   std::string now_;
+  const std::string& audit_key_;
   int64_t seq_ = 0;
   std::string head_;
 };
@@ -930,6 +952,7 @@ SqliteStore::SqliteStore(SqliteOptions options, const core::Clock& clock)
     readers_.push_back(std::move(r));
   }
   checkpointer_ = std::make_unique<Connection>(options_.path, false);
+  openAnchor();
   writer_thread_ = std::thread([this] { writerLoop(); });
   checkpoint_thread_ = std::thread([this] { checkpointLoop(); });
 }
@@ -949,6 +972,69 @@ void SqliteStore::checkpointLoop() {
     }
     lock.lock();
   }
+}
+
+void SqliteStore::openAnchor() {
+  if (options_.anchor_path.empty()) return;
+  const audit::Head head = selectAuditHead(*writer_);
+  auto anchor = audit::readAnchor(options_.anchor_path, options_.audit_key);
+  {
+    std::lock_guard lock(anchor_mutex_);
+    if (!anchor.isOk()) {
+      anchor_problem_ = anchor.status().message();
+    } else if (!anchor.value()) {
+      if (head.seq == 0) anchor_live_ = true;  // a new database: anchor the empty chain
+      else
+        anchor_problem_ = "the audit anchor " + options_.anchor_path + " is missing for a chain of " +
+                          std::to_string(head.seq) + " rows";
+    } else {
+      const audit::Head& a = *anchor.value();
+      const auto hash = a.seq == 0 ? std::optional<std::string>(audit::kGenesisHash) : selectAuditHash(*writer_, a.seq);
+      if (a.seq > head.seq || !hash || *hash != a.hash) {
+        anchor_problem_ = "the audit anchor " + options_.anchor_path + " (row " + std::to_string(a.seq) +
+                          ") does not match the database (newest row " + std::to_string(head.seq) + ")";
+      } else {
+        anchor_live_ = true;
+        anchored_seq_ = a.seq;
+      }
+    }
+    if (anchor_problem_) {
+      // Left untouched: it is the evidence of what the database lost.
+      log()->error("{}; it is left as it is and not updated: run vigilctl audit verify", *anchor_problem_);
+      return;
+    }
+  }
+  // A new database gets its anchor now; one that lags after a crash catches up.
+  advanceAnchor(head);
+}
+
+void SqliteStore::advanceAnchor(const audit::Head& head) {
+  std::lock_guard lock(anchor_mutex_);
+  if (!anchor_live_ || head.seq <= anchored_seq_) return;  // never backwards: the anchor only grows
+  auto written = audit::writeAnchor(options_.anchor_path, head, options_.audit_key);
+  if (!written.isOk()) {
+    log()->warn("{} (it lags the database until the next commit)", written.message());
+    return;
+  }
+  anchored_seq_ = head.seq;
+}
+
+std::optional<std::string> SqliteStore::anchorProblem() const {
+  std::lock_guard lock(anchor_mutex_);
+  return anchor_problem_;
+}
+
+Result<audit::Head> SqliteStore::reanchor() {
+  if (options_.anchor_path.empty()) return Status::invalid("no anchor file is configured");
+  auto head = read<audit::Head>([](Connection& c) { return selectAuditHead(c); });
+  if (!head.isOk()) return head.status();
+  std::lock_guard lock(anchor_mutex_);
+  auto written = audit::writeAnchor(options_.anchor_path, head.value(), options_.audit_key);
+  if (!written.isOk()) return written;
+  anchor_live_ = true;
+  anchor_problem_.reset();
+  anchored_seq_ = std::max(anchored_seq_, head.value().seq);
+  return head;
 }
 
 SqliteStore::~SqliteStore() { close(); }
@@ -1017,7 +1103,8 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
   }
   bool any_ok = false;
   try {
-    SqliteTransaction tx(c, core::formatTimestamp(clock_.nowMs()));
+    SqliteTransaction tx(c, core::formatTimestamp(clock_.nowMs()), options_.audit_key);
+    const int64_t seq_before = tx.head().seq;
     for (Job* job : group) {
       const auto mark = tx.mark();
       c.execute("SAVEPOINT unit");
@@ -1051,8 +1138,12 @@ void SqliteStore::runGroup(std::deque<Job*>& group) {
         std::lock_guard problem_lock(write_problem_mutex_);
         write_problem_.reset();  // writes work again
       }
-      std::lock_guard lock(queue_mutex_);
-      checkpoint_due_ = true;
+      {
+        std::lock_guard lock(queue_mutex_);
+        checkpoint_due_ = true;
+      }
+      // After the commit, never before: the anchor may lag the database, never lead it.
+      if (tx.head().seq > seq_before && !options_.anchor_path.empty()) advanceAnchor(tx.head());
     }
   } catch (const std::exception& e) {
     log()->error("commit failed, {} units rolled back: {}", group.size(), e.what());
@@ -1190,6 +1281,49 @@ Result<std::vector<core::VitalSigns>> SqliteStore::vitals(const std::string& stu
 
 Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {
   return read<std::vector<audit::AuditEntry>>([](Connection& c) { return selectAudit(c); });
+}
+
+Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntriesFrom(int64_t first_seq) {
+  return read<std::vector<audit::AuditEntry>>([&](Connection& c) { return selectAudit(c, first_seq); });
+}
+
+Result<audit::Head> SqliteStore::auditHead() {
+  return read<audit::Head>([](Connection& c) { return selectAuditHead(c); });
+}
+
+Result<AuditSnapshot> SqliteStore::auditSnapshot() {
+  return read<AuditSnapshot>([](Connection& c) {
+    // One read transaction: every table and the audit trail at the same committed state.
+    c.execute("BEGIN");
+    struct Finish {
+      Connection& c;
+      ~Finish() {
+        try {
+          c.execute("COMMIT");
+        } catch (const SqliteError& e) {
+          log()->warn("ending the audit snapshot failed: {}", e.what());
+        }
+      }
+    } finish{c};
+    AuditSnapshot out;
+    out.entries = selectAudit(c);
+    {
+      auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants ORDER BY study_id");
+      while (s.step()) out.participants.push_back(participantFromRow(s));
+    }
+    const Page all{0, -1};
+    for (auto& p : out.participants) {
+      loadBaselineLabs(c, p);
+      for (auto& d : selectDoses(c, p.study_id, all)) out.doses.push_back(std::move(d));
+      for (auto& l : selectLabs(c, p.study_id, all)) out.labs.push_back(std::move(l));
+      for (auto& v : selectVitals(c, p.study_id, all)) out.vitals.push_back(std::move(v));
+      for (auto& g : selectPregnancies(c, p.study_id, all)) out.pregnancies.push_back(std::move(g));
+    }
+    core::AeFilter f;
+    f.limit = -1;
+    out.adverse_events = selectAdverseEvents(c, f);
+    return out;
+  });
 }
 
 Result<std::vector<core::AeCandidate>> SqliteStore::candidates(const std::string& study_id, Page page) {
@@ -1377,6 +1511,7 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
     } finish{c};
     DataCut out;
     out.cut = cut;
+    out.audit_head = selectAuditHead(c);
     {
       auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns +
                           " FROM participants WHERE created_at<=? ORDER BY study_id");

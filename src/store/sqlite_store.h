@@ -28,6 +28,12 @@ struct SqliteOptions {
   int read_connections = 4;    // size of the reader pool
   int max_group = 1024;        // most units of work sharing one commit
   bool migrate_on_open = true; // apply pending migrations when opening
+  // The audit key (raw bytes, issue 13.4): new audit rows are HMAC-SHA-256 under it. Empty:
+  // plain SHA-256 rows (unit tests; vigild and vigilctl always give one).
+  std::string audit_key = {};
+  // The audit anchor file (audit/anchor.h), rewritten after each commit that appended audit
+  // rows; empty for none.
+  std::string anchor_path = {};
 };
 
 class SqliteStore final : public Store {
@@ -52,6 +58,9 @@ class SqliteStore final : public Store {
   core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) override;
   core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) override;
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
+  core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) override;
+  core::Result<AuditSnapshot> auditSnapshot() override;
+  core::Result<audit::Head> auditHead() override;
   core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) override;
   core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) override;
   core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) override;
@@ -70,6 +79,15 @@ class SqliteStore final : public Store {
 
   // The writer connection's durability settings as SQLite reports them after opening
   // ("wal", and 2 for synchronous=FULL).
+  // Why the anchor file is not kept up to date, or nullopt when it is. The store creates the
+  // anchor only for an empty chain; an anchor that is missing for a chain with rows, or that
+  // does not match the database, is left as it is (the evidence of a cut tail) and no longer
+  // written, until reanchor().
+  std::optional<std::string> anchorProblem() const;
+  // Anchors the chain's current head (after an operator has verified it): writes the anchor
+  // file and keeps it up to date from now on. Returns the head anchored.
+  core::Result<audit::Head> reanchor();
+
   const std::string& journalMode() const { return journal_mode_; }
   int synchronous() const { return synchronous_; }
 
@@ -84,6 +102,8 @@ class SqliteStore final : public Store {
   void writerLoop();
   void runGroup(std::deque<Job*>& group);
   void checkpointLoop();
+  void openAnchor();
+  void advanceAnchor(const audit::Head& head);
 
   SqliteOptions options_;
   const core::Clock& clock_;
@@ -94,6 +114,11 @@ class SqliteStore final : public Store {
   void noteWriteFailure(const std::string& what);
   mutable std::mutex write_problem_mutex_;
   std::optional<std::string> write_problem_;  // guarded by write_problem_mutex_
+  // The anchor: written by the writer thread after commits, by reanchor() on the caller's.
+  mutable std::mutex anchor_mutex_;
+  bool anchor_live_ = false;          // guarded by anchor_mutex_
+  int64_t anchored_seq_ = -1;         // guarded by anchor_mutex_: the newest seq written
+  std::optional<std::string> anchor_problem_;  // guarded by anchor_mutex_
   std::string journal_mode_;
   int synchronous_ = -1;
 

@@ -56,6 +56,20 @@ struct DataCut {
   std::vector<core::ReportingDeadline> deadlines;  // by id
   std::vector<core::SafetyChange> safety_changes;  // by id
   std::vector<core::PregnancyReport> pregnancies;  // by id, outcome as known at the cut
+  audit::Head audit_head;                          // the audit chain's newest row in that snapshot
+};
+
+// The whole audit trail and every current clinical row, read in one snapshot, so that each row
+// can be compared with its latest audit entry (issue 13.4) without a concurrent write showing
+// up on one side only.
+struct AuditSnapshot {
+  std::vector<audit::AuditEntry> entries;            // by seq
+  std::vector<core::Participant> participants;       // with baseline labs, by study ID
+  std::vector<core::DoseRecord> doses;               // by study ID, then id
+  std::vector<core::AeReport> adverse_events;        // current version only, by id
+  std::vector<core::LabResult> labs;                 // by study ID, then id
+  std::vector<core::VitalSigns> vitals;              // by study ID, then id
+  std::vector<core::PregnancyReport> pregnancies;    // by study ID, then id
 };
 
 struct Page {
@@ -157,6 +171,11 @@ class Store {
   virtual core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
+  // The entries with seq >= first_seq, by seq (the start-up head check reads from the anchor on).
+  virtual core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) = 0;
+  virtual core::Result<AuditSnapshot> auditSnapshot() = 0;
+  // The newest audit row's seq and hash (seq 0 and the genesis hash for an empty chain).
+  virtual core::Result<audit::Head> auditHead() = 0;
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) = 0;
   virtual core::Result<std::vector<core::ReportingDeadline>> deadlines(const core::DeadlineFilter& filter) = 0;

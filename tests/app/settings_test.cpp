@@ -125,3 +125,53 @@ TEST_CASE("the site file overrides the main file", "[app]") {
   auto s = app::loadSettings(writeConfig(dir, "config.site_file = site.properties\n"), {}, dir.path());
   CHECK(s.http.port == 8443);
 }
+
+TEST_CASE("the audit key comes from VIGIL_AUDIT_KEY only: never from a file or --set", "[app]") {
+  test::TempDir dir;
+  const std::string key(64, 'a');
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, ""), {"audit.key=" + key}, dir.path()),
+                    Catch::StartsWith("audit.key: a secret on the command line") && Catch::Contains("VIGIL_AUDIT_KEY"));
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "audit.key = " + key + "\n"), {}, dir.path()),
+                    Catch::StartsWith("audit.key: set it in the environment (VIGIL_AUDIT_KEY)"));
+  setenv("VIGIL_AUDIT_KEY", key.c_str(), 1);
+  const auto s = app::loadSettings(writeConfig(dir, ""), {}, dir.path());
+  unsetenv("VIGIL_AUDIT_KEY");
+  CHECK(s.audit.key_hex == key);
+  CHECK(s.audit.key_file == dir.file("audit.key"));
+  CHECK(s.audit.anchor_file == dir.file("vigil.db") + ".anchor");
+  CHECK(s.store.anchor_path == s.audit.anchor_file);
+  bool redacted = false;
+  for (const auto& line : app::describe(s)) {
+    CHECK(line.find(key) == std::string::npos);
+    redacted = redacted || line == "audit.key=(set, redacted)";
+  }
+  CHECK(redacted);
+}
+
+TEST_CASE("the unknown VIGIL_ variable check knows the audit variables", "[app]") {
+  test::TempDir dir;
+  const std::string config = writeConfig(dir, "");
+  setenv("VIGIL_AUDIT_KEY", std::string(64, 'a').c_str(), 1);
+  setenv("VIGIL_AUDIT_KEY_FILE", "k", 1);
+  setenv("VIGIL_AUDIT_ANCHOR_FILE", "a", 1);
+  const auto s = app::loadSettings(config, {}, dir.path());
+  CHECK(s.audit.key_file == dir.file("k"));
+  CHECK(s.audit.anchor_file == dir.file("a"));
+  setenv("VIGIL_AUDIT_KEYS", "x", 1);  // misspelt
+  CHECK_THROWS_WITH(app::loadSettings(config, {}, dir.path()), Catch::StartsWith("VIGIL_AUDIT_KEYS: unknown setting"));
+  unsetenv("VIGIL_AUDIT_KEYS");
+  unsetenv("VIGIL_AUDIT_KEY");
+  unsetenv("VIGIL_AUDIT_KEY_FILE");
+  unsetenv("VIGIL_AUDIT_ANCHOR_FILE");
+}
+
+TEST_CASE("audit.verify_seconds: 0 refused and 1 and 604800 accepted and 604801 refused", "[app]") {
+  test::TempDir dir;
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "audit.verify_seconds = 0\n"), {}, dir.path()),
+                    Catch::Contains("audit.verify_seconds"));
+  CHECK(app::loadSettings(writeConfig(dir, "audit.verify_seconds = 1\n"), {}, dir.path()).audit.verify_seconds == 1);
+  CHECK(app::loadSettings(writeConfig(dir, "audit.verify_seconds = 604800\n"), {}, dir.path()).audit.verify_seconds ==
+        604800);
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "audit.verify_seconds = 604801\n"), {}, dir.path()),
+                    Catch::Contains("audit.verify_seconds"));
+}

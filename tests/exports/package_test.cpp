@@ -319,7 +319,7 @@ TEST_CASE("a cut before anything was entered, an unparsable cut and a future cut
   CHECK(t.exporter.run({"2026-11-02T08:00:00Z", false, "tester", t.dir.file("now")}).isOk());
 }
 
-TEST_CASE("the same data and cut give byte-identical files, only the manifest's generation time differs") {
+TEST_CASE("the same data and cut give byte-identical files, only the manifest's time and audit head differ") {
   Trial t;
   const auto a = t.exportAt("2026-10-31T23:59:59Z", "a");
   t.clock.set(at("2026-11-05T10:00:00Z"));
@@ -335,9 +335,24 @@ TEST_CASE("the same data and cut give byte-identical files, only the manifest's 
   json ma = json::parse(fa["manifest.json"]);
   json mb = json::parse(fb["manifest.json"]);
   CHECK(ma["generated_at"] != mb["generated_at"]);
-  ma.erase("generated_at");
-  mb.erase("generated_at");
+  // The first export's own audit entry is the newest row when the second one reads its cut.
+  CHECK(mb["audit_anchor"]["seq"] == ma["audit_anchor"]["seq"].get<int64_t>() + 1);
+  for (const char* key : {"generated_at", "audit_anchor"}) {
+    ma.erase(key);
+    mb.erase(key);
+  }
   CHECK(ma == mb);
+}
+
+TEST_CASE("the manifest carries the audit chain's head as the cut was read", "[exports]") {
+  Trial t;
+  const auto before = t.store.auditEntries().value();
+  REQUIRE_FALSE(before.empty());
+  const auto p = t.exportAt("2026-10-31T23:59:59Z", "anchored");
+  const json manifest = json::parse(filesUnder(p.directory)["manifest.json"]);
+  REQUIRE(manifest.contains("audit_anchor"));
+  CHECK(manifest["audit_anchor"]["seq"] == before.back().seq);
+  CHECK(manifest["audit_anchor"]["hash"] == before.back().hash);
 }
 
 TEST_CASE("the manifest names the cut and the versions and hashes every other file, the zip holds them all") {

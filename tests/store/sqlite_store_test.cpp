@@ -6,6 +6,8 @@
 #include <atomic>
 #include <thread>
 
+#include "audit/audit.h"
+#include "store/migrations.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "support/fixed_clock.h"
@@ -73,7 +75,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 9);
+  CHECK(v.value() == 10);
 }
 
 TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
@@ -85,7 +87,7 @@ TEST_CASE("committed writes survive closing and reopening, migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 9);
+  CHECK(s.schemaVersion().value() == 10);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
@@ -262,4 +264,58 @@ TEST_CASE("a write the disk cannot take is refused and reported until a write co
   REQUIRE(addSite(s, "S03").isOk());
   CHECK_FALSE(s.writeProblem().has_value());
   CHECK_FALSE(siteExists(s, "S02"));
+}
+
+TEST_CASE("a version 9 database opens: its plain rows verify and the tables become append-only", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  audit::AuditEntry old{1, "2026-01-01T00:00:00.000Z", "test", "create", "site", "S01", "", "{}",
+                        audit::kGenesisHash, "", audit::kPlainScheme};
+  old.hash = audit::computeHash(old);
+  {
+    // The schema as the release before issue 13.4 left it, with one plain SHA-256 row.
+    store::Connection raw(dir.file("vigil.db"), false);
+    raw.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    for (const auto& m : store::migrations()) {
+      if (m.version > 9) break;
+      raw.execute(m.sql);
+      raw.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,'2026-01-01')")
+          .bind(1, m.version)
+          .bind(2, m.name)
+          .exec();
+    }
+    raw.execute("INSERT INTO sites(id, name, created_at) VALUES ('S01', 'Site one', '2026-01-01T00:00:00.000Z')");
+    raw.prepare("INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash) "
+                "VALUES (1, ?, 'test', 'create', 'site', 'S01', '', '{}', ?, ?)")
+        .bind(1, old.at)
+        .bind(2, old.prev_hash)
+        .bind(3, old.hash)
+        .exec();
+  }
+  const std::string key(32, 'k');
+  store::SqliteStore s({.path = dir.file("vigil.db"), .audit_key = key}, clock);
+  CHECK(s.schemaVersion().value() == 10);
+  REQUIRE(s.write([&](store::Transaction& tx) {
+             tx.insertParticipant(participant("S01-001", "S01"));
+             tx.appendAudit({"test", "create", "participant", "S01-001", "", "{}"});
+             return Status::ok();
+           }).isOk());
+  const auto entries = s.auditEntries().value();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].scheme == audit::kPlainScheme);
+  CHECK(entries[1].scheme == audit::kKeyedScheme);
+  CHECK(entries[1].prev_hash == old.hash);  // the keyed row seals the old one
+  const auto report = audit::verifyChain(entries, key);
+  CHECK_FALSE(report.first_broken_seq);
+  CHECK(report.plain_entries == 1);
+  store::Connection raw(dir.file("vigil.db"), false);
+  CHECK_THROWS_WITH(raw.execute("UPDATE participants SET site_id='S01'"), Catch::Contains("participants is append-only"));
+  for (const char* table : {"lab_results", "vital_signs", "doses", "baseline_labs", "pregnancies", "ae_reports"}) {
+    INFO(table);
+    auto& q = raw.prepare("SELECT COUNT(*) FROM sqlite_master WHERE type='trigger' AND tbl_name=?");
+    q.bind(1, std::string(table));
+    REQUIRE(q.step());
+    CHECK(q.int64(0) >= 2);  // UPDATE and DELETE
+    q.reset();
+  }
 }

@@ -1,0 +1,255 @@
+// Issue 13.4 with the real binaries: vigilctl audit verify, init-key and anchor, and vigild's
+// start-up and background checks turning /healthz degraded.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "store/sqlite.h"
+#include "store/sqlite_store.h"
+#include "support/daemon.h"
+#include "support/fixed_clock.h"
+
+using namespace vigil::test;
+using nlohmann::json;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A trial with data, vigild stopped: the files are the attacker's.
+struct Stopped {
+  Daemon d;
+  std::string inv;
+  Stopped() {
+    inv = d.addUser("inv1", "investigator", {"S01"});
+    d.start();
+    REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+    REQUIRE(d.post("/api/v1/labs", inv, labBody("S01-001")).status == 201);
+    REQUIRE(d.post("/api/v1/vitals", inv, vitalsBody("S01-001")).status == 201);
+    REQUIRE(d.waitOutboxIdle(1));
+    REQUIRE(d.stop() == 0);
+  }
+  int64_t newestSeq() const {
+    vigil::store::Connection raw(d.dbPath(), true);
+    auto& s = raw.prepare("SELECT MAX(seq) FROM audit_log");
+    REQUIRE(s.step());
+    const int64_t seq = s.int64(0);
+    s.reset();
+    return seq;
+  }
+};
+
+// Polls /healthz until pred holds (true) or 20 s pass (false).
+template <typename Pred>
+bool waitHealth(const Daemon& d, Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto h = d.get("/healthz", "");
+    if (h.status == 200 && pred(h.json())) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+bool waitLog(const Daemon& d, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (slurp(d.logPath()).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("vigilctl audit verify catches the newest audit row deleted", "[integration][audit]") {
+  Stopped s;
+  auto ok = s.d.ctl({"audit", "verify"});
+  REQUIRE(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("anchored at row " + std::to_string(s.newestSeq())));
+  {
+    vigil::store::Connection raw(s.d.dbPath(), false);
+    raw.execute("DROP TRIGGER audit_log_no_delete");
+    raw.execute("DELETE FROM audit_log WHERE seq=(SELECT MAX(seq) FROM audit_log)");
+  }
+  auto cut = s.d.ctl({"audit", "verify"});
+  CHECK(cut.exit_code == 1);
+  CHECK_THAT(cut.out, Catch::Contains("BROKEN") && Catch::Contains("1 newest row(s) were removed"));
+}
+
+TEST_CASE("vigilctl audit verify names a lab value changed in its table", "[integration][audit]") {
+  Stopped s;
+  {
+    vigil::store::Connection raw(s.d.dbPath(), false);
+    CHECK_THROWS_WITH(raw.execute("UPDATE lab_results SET value=45"), Catch::Contains("append-only"));
+    raw.execute("DROP TRIGGER lab_results_no_update");
+    raw.execute("UPDATE lab_results SET value=45");
+  }
+  auto r = s.d.ctl({"audit", "verify"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("lab_result 1: field 'value'"));
+}
+
+TEST_CASE("vigild checks the audit head at start-up: a cut tail turns healthz degraded", "[integration][audit]") {
+  Stopped s;
+  {
+    vigil::store::Connection raw(s.d.dbPath(), false);
+    raw.execute("DROP TRIGGER audit_log_no_delete");
+    raw.execute("DELETE FROM audit_log WHERE seq>(SELECT MAX(seq) FROM audit_log)-2");
+  }
+  s.d.start();
+  CHECK(waitHealth(s.d, [](const json& h) {
+    return h["status"] == "degraded" && h["problems"].contains("audit") &&
+           h["problems"]["audit"].get<std::string>().find("2 newest row(s) were removed") != std::string::npos;
+  }));
+  CHECK(waitLog(s.d, "error [app] audit head check failed"));
+  // Writes go on (a safety system keeps taking data), and the anchor stays as the evidence.
+  CHECK(s.d.post("/api/v1/labs", s.inv, labBody("S01-001")).status == 201);
+  CHECK(s.d.get("/healthz", "").json()["status"] == "degraded");
+  REQUIRE(s.d.stop() == 0);
+  CHECK(s.d.ctl({"audit", "verify"}).exit_code == 1);
+}
+
+TEST_CASE("vigild's background check turns healthz degraded when a lab value is edited", "[integration][audit]") {
+  Stopped s;
+  s.d.start({"--set=audit.verify_seconds=1"});
+  REQUIRE(waitHealth(s.d, [](const json& h) { return h["status"] == "ok"; }));
+  {
+    vigil::store::Connection raw(s.d.dbPath(), false);
+    raw.execute("DROP TRIGGER lab_results_no_update");
+    raw.execute("UPDATE lab_results SET value=45");
+  }
+  CHECK(waitHealth(s.d, [](const json& h) {
+    return h["problems"].contains("audit") &&
+           h["problems"]["audit"].get<std::string>().find("lab_result 1: field 'value'") != std::string::npos;
+  }));
+  CHECK(waitLog(s.d, "error [app] audit trail check failed: lab_result 1"));
+}
+
+TEST_CASE("the DSMB manifest carries the audit head and verify checks it", "[integration][audit]") {
+  Stopped s;
+  const std::string out = s.d.dir() + "/pkg";
+  auto exported = s.d.ctl({"export", "dsmb", "--as-of=2026-12-01T00:00:00Z", "--out=" + out});
+  REQUIRE(exported.exit_code == 0);
+  const json manifest = json::parse(slurp(out + "/manifest.json"));
+  CHECK(manifest["audit_anchor"]["seq"] == s.newestSeq() - 1);  // the export's own entry came after
+  CHECK(s.d.ctl({"audit", "verify", "--manifest=" + out + "/manifest.json"}).exit_code == 0);
+  json forged = manifest;
+  forged["audit_anchor"]["seq"] = s.newestSeq() + 10;
+  std::ofstream(s.d.dir() + "/forged.json") << forged.dump();
+  auto r = s.d.ctl({"audit", "verify", "--manifest=" + s.d.dir() + "/forged.json"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.out, Catch::Contains("newest row(s) were removed"));
+}
+
+TEST_CASE("vigilctl audit init-key keys an old database and never overwrites a key", "[integration][audit]") {
+  Daemon d;
+  vigil::test::FixedClock clock(*vigil::core::parseTimestamp("2026-03-01T00:00:00Z"));
+  {
+    // A database from before keyed chains: plain SHA-256 rows, no key, no anchor.
+    vigil::store::SqliteStore old{vigil::store::SqliteOptions{.path = d.dbPath()}, clock};
+    REQUIRE(old.write([](vigil::store::Transaction& tx) {
+                 tx.insertSite("S01", "Site one");
+                 tx.appendAudit({"test", "create", "site", "S01", "", "{\"id\":\"S01\"}"});
+                 return vigil::core::Status::ok();
+               }).isOk());
+  }
+  const std::string key_file = (std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string();
+  auto refused = d.ctl({"audit", "verify"});
+  CHECK(refused.exit_code == 78);
+  CHECK_THAT(refused.err, Catch::Contains("vigilctl audit init-key"));
+  CHECK_THROWS_WITH(d.start(), Catch::Contains("init-key"));
+
+  auto init = d.ctl({"audit", "init-key"});
+  REQUIRE(init.exit_code == 0);
+  struct stat st {};
+  REQUIRE(stat(key_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  const std::string key = slurp(key_file);
+  CHECK(key.size() == 65);
+  auto verified = d.ctl({"audit", "verify"});
+  CHECK(verified.exit_code == 0);
+  CHECK_THAT(verified.out, Catch::Contains("verifies: 2 entries (rows 1-1 legacy-unkeyed") &&
+                               Catch::Contains("anchored at row 2"));
+
+  auto again = d.ctl({"audit", "init-key"});
+  CHECK(again.exit_code == 73);
+  CHECK_THAT(again.err, Catch::Contains("never overwritten"));
+  CHECK(slurp(key_file) == key);
+
+  // Looser permissions stop both programs.
+  REQUIRE(chmod(key_file.c_str(), 0644) == 0);
+  CHECK_THAT(d.ctl({"audit", "verify"}).err, Catch::Contains("chmod 600"));
+  CHECK_THROWS_WITH(d.start(), Catch::Contains("mode 0644"));
+}
+
+TEST_CASE("a fresh database gets its key and anchor from the first command", "[integration][audit]") {
+  Daemon d;
+  d.addSite("S01");
+  struct stat st {};
+  REQUIRE(stat(((std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string()).c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0600);
+  CHECK_THAT(slurp(d.dbPath() + ".anchor"), Catch::StartsWith("vigil-audit-anchor/1 1 "));
+  // The key may come from the environment instead; then a key file is neither needed nor written.
+  auto args = d.commonArgs();
+  args.insert(args.begin(), {"audit", "init-key"});
+  auto env = runCommand(VIGILCTL_PATH, args, {{"VIGIL_AUDIT_KEY", std::string(64, 'a')}});
+  CHECK(env.exit_code == 73);  // this chain is keyed already, under the file's key
+  CHECK_THAT(env.err, Catch::Contains("keyed from row 1"));
+}
+
+TEST_CASE("init-key seals an old chain under VIGIL_AUDIT_KEY", "[integration][audit]") {
+  Daemon d;
+  vigil::test::FixedClock clock(*vigil::core::parseTimestamp("2026-03-01T00:00:00Z"));
+  {
+    vigil::store::SqliteStore old{vigil::store::SqliteOptions{.path = d.dbPath()}, clock};
+    for (const char* site : {"S01", "S02", "S03"})
+      REQUIRE(old.write([&](vigil::store::Transaction& tx) {
+                   tx.insertSite(site, "Site");
+                   tx.appendAudit({"test", "create", "site", site, "", "{}"});
+                   return vigil::core::Status::ok();
+                 }).isOk());
+  }
+  const std::map<std::string, std::string> env = {{"VIGIL_AUDIT_KEY", std::string(64, 'b')}};
+  auto ctl = [&](std::vector<std::string> words) {
+    auto args = d.commonArgs();
+    args.insert(args.begin(), words.begin(), words.end());
+    return runCommand(VIGILCTL_PATH, args, env);
+  };
+  // Plain rows only, under a key: not accepted until sealed.
+  auto unsealed = ctl({"audit", "verify"});
+  CHECK(unsealed.exit_code == 1);
+  CHECK_THAT(unsealed.out, Catch::Contains("no row is keyed under the audit key"));
+  auto sealed = ctl({"audit", "init-key"});
+  REQUIRE(sealed.exit_code == 0);
+  CHECK_THAT(sealed.out, Catch::Contains("3 legacy-unkeyed rows"));
+  CHECK_FALSE(std::filesystem::exists((std::filesystem::path(d.dbPath()).parent_path() / "audit.key").string()));
+  auto verified = ctl({"audit", "verify"});
+  CHECK(verified.exit_code == 0);
+  CHECK_THAT(verified.out, Catch::Contains("verifies: 4 entries (rows 1-3 legacy-unkeyed") &&
+                               Catch::Contains("sealed by keyed row 4") && Catch::Contains("anchored at row 4"));
+  CHECK(ctl({"audit", "init-key"}).exit_code == 73);
+}
+
+TEST_CASE("vigilctl audit anchor re-anchors a verified chain after an incident", "[integration][audit]") {
+  Stopped s;
+  std::filesystem::remove(s.d.dbPath() + ".anchor");
+  auto missing = s.d.ctl({"audit", "verify"});
+  CHECK(missing.exit_code == 1);
+  CHECK_THAT(missing.out, Catch::Contains("anchor") && Catch::Contains("is missing"));
+  auto anchored = s.d.ctl({"audit", "anchor"});
+  REQUIRE(anchored.exit_code == 0);
+  CHECK_THAT(anchored.out, Catch::Contains("anchored at row " + std::to_string(s.newestSeq())));
+  CHECK(s.d.ctl({"audit", "verify"}).exit_code == 0);
+}
