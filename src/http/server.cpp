@@ -348,8 +348,9 @@ class FrontStage {
 
   ~FrontStage() { stop(); }
 
-  // Stops accepting; idle connections close, requests under way are read, handled and
-  // answered (within their time limits), then the thread ends.
+  // Stops accepting; idle connections close, requests under way are read (within their time
+  // limits), handled and answered, then the thread ends. A request already with a worker is
+  // always answered, however long it takes.
   void stop() {
     if (!thread_.joinable()) return;
     stopping_ = true;
@@ -386,6 +387,7 @@ class FrontStage {
     bool accepting = true;
     int64_t next_sweep = 0;
     int64_t drain_until = 0;
+    bool drained = false;
     for (;;) {
       if (stopping_ && accepting) {
         accepting = false;
@@ -394,7 +396,11 @@ class FrontStage {
         drain_until = steadyMs() + 1000L * (o_.head_timeout_seconds + o_.body_timeout_seconds);
         closeIdle();
       }
-      if (stopping_ && (conns_.empty() || steadyMs() > drain_until)) return;
+      if (stopping_ && !drained && steadyMs() > drain_until) {
+        drained = true;  // answers that come later still get their own write and linger time
+        closeAllButBusy();
+      }
+      if (stopping_ && conns_.empty()) return;
       const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), 100);
       const int64_t now = steadyMs();
       for (int i = 0; i < n; ++i) {
@@ -493,6 +499,16 @@ class FrontStage {
     for (auto& [key, c] : conns_)
       if (c.state == Conn::State::kReading && !c.parser.started() && c.in.empty()) idle.push_back(key);
     for (uint64_t key : idle) closeConn(key);
+  }
+
+  // The end of the drain: whatever is still reading, writing or lingering is closed. A request
+  // with a worker is not: the worker finishes it (its writes are committed whether or not the
+  // answer is sent), so its client is owed the answer.
+  void closeAllButBusy() {
+    std::vector<uint64_t> keys;
+    for (auto& [key, c] : conns_)
+      if (c.state != Conn::State::kBusy) keys.push_back(key);
+    for (uint64_t key : keys) closeConn(key);
   }
 
   void closeConn(uint64_t key) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "store/sqlite.h"
 #include "support/daemon.h"
 
 using namespace vigil::test;
@@ -172,6 +173,37 @@ TEST_CASE("SIGTERM lets an in-flight batch finish and closes the database cleanl
   auto labs = d.get("/api/v1/labs?participant=S01-001&limit=1000", token).json()["items"];
   CHECK(labs.size() == 1000);  // the first page of the 10,000 stored
   CHECK(d.ctl({"audit", "verify"}).exit_code == 0);
+}
+
+TEST_CASE("a request still with a worker when the drain ends is answered", "[integration][daemon]") {
+  // The drain after SIGTERM is head + body timeout = 2 s here. The request is complete and with a
+  // worker before SIGTERM; the worker cannot write until this test releases the database, 3 s
+  // after SIGTERM, past the drain. The answer must still come (earlier vigild closed the
+  // connection at the end of the drain, having stored the batch).
+  Daemon d;
+  const std::string token = d.addUser("inv1", "investigator", {"S01"});
+  d.start({"--set=http.head_timeout_seconds=1", "--set=http.body_timeout_seconds=1"});
+  REQUIRE(d.post("/api/v1/participants", token, participantBody("S01-001", "S01")).status == 201);
+  vigil::store::Connection blocker(d.dbPath(), false);
+  blocker.execute("BEGIN IMMEDIATE");  // holds the write lock
+  const std::string body = json{{"results", json::array({labBody("S01-001"), labBody("S01-001")})}}.dump();
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(d.port())));
+  socket.setReceiveTimeout(Poco::Timespan(20, 0));
+  const std::string request = "POST /api/v1/labs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+                              "\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the front stage hands it on
+  d.signalTerm();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));  // past the 2 s drain, within the 5 s busy wait
+  blocker.execute("ROLLBACK");
+  std::string response;
+  char buf[4096];
+  int n = 0;
+  while ((n = socket.receiveBytes(buf, sizeof buf)) > 0) response.append(buf, static_cast<size_t>(n));
+  CHECK(response.rfind("HTTP/1.1 201", 0) == 0);
+  CHECK_THAT(response, Catch::Contains("\"stored\":2"));
+  CHECK(d.waitExit() == 0);
 }
 
 TEST_CASE("a second vigild on a port already served fails with address in use", "[integration][daemon]") {
