@@ -91,16 +91,31 @@ size_t Dispatcher::runOnce() {
   }
   if (due.value().empty()) return 0;
 
-  struct Outcome {
-    core::AlertDelivery delivery;
-    std::string alert_class;
-    std::string event;  // sent, failed, dead
+  // Each outcome is committed as soon as the server has answered, before the next message goes
+  // out: a kill -9 can then resend at most the one message whose 250 was not yet recorded (with
+  // the same Message-ID), not every message of the batch.
+  auto record = [&](const core::AlertDelivery& d, const std::string& event) {
+    core::Status s = store_.write([&](store::Transaction& tx) {
+      tx.updateDelivery(d);
+      nlohmann::json after = {{"alert_id", d.alert_id},
+                              {"role", d.role},
+                              {"state", d.state},
+                              {"attempts", d.attempts},
+                              {"message_id", d.message_id}};
+      if (!d.last_error.empty()) after["error"] = d.last_error;
+      tx.appendAudit({"vigild", event, "alert_delivery", std::to_string(d.id), "", after.dump()});
+      return core::Status::ok();
+    });
+    if (!s.isOk())
+      log()->error("alert {} to role {} was attempted ({}) but the outcome could not be stored ({}); it will be "
+                   "sent again with the same Message-ID",
+                   d.alert_id, d.role, event, s.message());
   };
-  std::vector<Outcome> outcomes;
+  size_t attempted = 0;
   for (const auto& alert : due.value()) {
     {
       std::lock_guard lock(mutex_);
-      if (stopping_) break;  // record what was sent; the rest waits for the next start
+      if (stopping_) break;  // the rest waits for the next start
     }
     core::AlertDelivery d = alert.deliveries.front();
     core::Status status = core::Status::ok();
@@ -133,24 +148,10 @@ size_t Dispatcher::runOnce() {
       log()->warn("alert {} to role {} failed (attempt {}), retry in {} ms: {}", alert.id, d.role, d.attempts, delay,
                   status.message());
     }
-    outcomes.push_back({std::move(d), alert.alert_class, std::move(event)});
+    record(d, event);
+    ++attempted;
   }
-  core::Status s = store_.write([&](store::Transaction& tx) {
-    for (const auto& o : outcomes) {
-      tx.updateDelivery(o.delivery);
-      nlohmann::json after = {{"alert_id", o.delivery.alert_id}, {"role", o.delivery.role},
-                              {"state", o.delivery.state},       {"attempts", o.delivery.attempts},
-                              {"message_id", o.delivery.message_id}};
-      if (!o.delivery.last_error.empty()) after["error"] = o.delivery.last_error;
-      tx.appendAudit({"vigild", o.event, "alert_delivery", std::to_string(o.delivery.id), "", after.dump()});
-    }
-    return core::Status::ok();
-  });
-  if (!s.isOk())
-    log()->error("{} deliveries were attempted but their outcome could not be stored ({}); they will be sent again "
-                 "with the same Message-ID",
-                 outcomes.size(), s.message());
-  return outcomes.size();
+  return attempted;
 }
 
 mail::MailMessage Dispatcher::compose(const core::Alert& alert, const core::AlertDelivery& d, int64_t now,

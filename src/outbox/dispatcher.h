@@ -2,15 +2,16 @@
 // The outbox's one sending thread (STYLE section 2, step 4). Each pass: run the alert clock when
 // it is due (reminders, overdue, escalation, digests), then take the pending deliveries that are
 // due, render each from its alert's payload and the templates, send it through the Mailer, and
-// record the outcome of the whole batch in one unit of work: sent; or a failed attempt with the
-// next one after an exponential backoff with jitter, capped; retrying is bounded by time, not by
+// record its outcome in its own unit of work before the next is sent: sent; or a failed attempt
+// with the next one after an exponential backoff with jitter, capped; retrying is bounded by time, not by
 // a count, so a mail outage of any length loses nothing: only a delivery still failing
 // give_up_after_ms after it was queued is dead (an ERROR line, a metric, /healthz degraded).
 // A delivery pending past its class's late threshold (AlertOptions::lateAfterMs) is late: once
 // per delivery and process it logs an ERROR naming the alert, writes the message to the
 // fallback mailer (the .eml folder) so a person can send it by hand, and the health board shows
 // "outbox" degraded while any is late. A delivery is marked only after the server accepted it,
-// so a crash between the two sends it again, with the same Message-ID (at least once).
+// so a crash between the two sends it again, with the same Message-ID (at least once); since each
+// outcome is committed at once, a crash resends at most the one message then in flight.
 //
 // Lifecycle (STYLE R2): constructed and started in vigild's main(), stopped before the store
 // closes. Counters are safe to read from any thread.
@@ -59,7 +60,7 @@ class Dispatcher {
   ~Dispatcher();
 
   void start();
-  // Finishes the delivery in hand, records the batch and joins the thread. Idempotent.
+  // Finishes and records the delivery in hand, then joins the thread. Idempotent.
   void stop();
   // One pass on the caller's thread (tests): the clock if due, then one batch. Returns the number
   // of deliveries attempted.
