@@ -179,6 +179,10 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
     if (p.isOk()) prepared = p.value();
     else problem = p.status().message();
   }
+  if (problem.empty()) {
+    problem = grader.implausible(*analyte, *prepared, input.value);
+    if (!problem.empty()) problem = "value " + problem;
+  }
   if (!problem.empty()) {
     out += ",\"error\":\"";
     core::appendJsonEscaped(out, problem);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -219,10 +220,55 @@ core::Result<LabGrader> LabGrader::load(const std::string& dir) {
       for (const auto& l : a.loinc) g.by_code_[l] = index;
       g.analytes_.push_back(std::move(a));
     }
+    // Every analyte has its physically possible range, in each of its unit systems.
+    file = dir + "/plausibility.json";
+    const json plausibility = readJson(file);
+    if (plausibility.at("format") != "vigil-plausibility/1") throw std::invalid_argument("unknown format");
+    const json& table = plausibility.at("analytes");
+    for (const auto& [code, entry] : table.items())
+      if (!g.by_code_.count(toLower(code))) throw std::invalid_argument(code + " is not an analyte of lab_criteria.json");
+    for (auto& a : g.analytes_) {
+      if (!table.contains(a.code)) throw std::invalid_argument(a.code + ": no entry");
+      const json& entry = table.at(a.code);
+      auto range = [&](const char* key, int system) {
+        const auto r = entry.at(key).get<std::vector<double>>();
+        if (r.size() != 2 || !(r[0] < r[1])) throw std::invalid_argument(a.code + "." + key + ": needs [low, high] with low < high");
+        a.plausible.lo[system] = r[0];
+        a.plausible.hi[system] = r[1];
+      };
+      range("si", 0);
+      if (a.us_unit.empty()) {
+        a.plausible.lo[1] = a.plausible.lo[0];
+        a.plausible.hi[1] = a.plausible.hi[0];
+      } else {
+        range("us", 1);
+      }
+      a.plausible.above_zero = entry.value("above_zero", false);
+      a.plausible.why = entry.at("why").get<std::string>();
+      if (a.plausible.why.empty()) throw std::invalid_argument(a.code + ": why is empty");
+    }
   } catch (const std::exception& e) {
     return core::Status::invalid(file + ": " + e.what());
   }
   return g;
+}
+
+std::string LabGrader::implausible(const Analyte& a, const PreparedUnit& unit, double value) const {
+  if (!unit.system) return {};
+  const int s = static_cast<int>(*unit.system);
+  const double v = value * unit.factor;
+  const Plausible& p = a.plausible;
+  const bool low = p.above_zero ? !(v > p.lo[s]) : !(v >= p.lo[s]);
+  const bool high = !(v <= p.hi[s]);
+  if (!low && !high) return {};
+  const std::string& u = s == 0 || a.us_unit.empty() ? a.si_unit : a.us_unit;
+  char limit[64];
+  std::snprintf(limit, sizeof limit, "%.10g", low ? p.lo[s] : p.hi[s]);
+  const std::string unit_text = u == "ratio" || u == "pH" ? "" : " " + u;
+  const std::string bound = low ? (p.above_zero ? std::string("must be above ") : std::string("cannot be below ")) + limit
+                                : std::string("cannot be above ") + limit;
+  return "is not a possible " + a.name + " value: it " + bound + unit_text +
+         (unit.factor != 1 ? " (after conversion from the unit given)" : "") + "; " + p.why + " (ctcae/plausibility.json)";
 }
 
 const Analyte* LabGrader::find(std::string_view test) const {

@@ -56,6 +56,15 @@ struct Criterion {
   std::vector<Scale> scales;
 };
 
+// Physically possible values (ctcae/plausibility.json), by UnitSystem: lo <= value <= hi, or
+// lo < value when above_zero.
+struct Plausible {
+  double lo[2] = {0, 0};
+  double hi[2] = {0, 0};
+  bool above_zero = false;
+  std::string why;
+};
+
 struct Analyte {
   std::string code;  // SDTM LBTESTCD (or Vigil's code for vital signs)
   std::string name;
@@ -64,6 +73,7 @@ struct Analyte {
   std::string us_unit;  // empty when CTCAE gives SI only
   std::optional<double> molar_mass;
   std::vector<Criterion> criteria;
+  Plausible plausible;
 };
 
 // One value and its references, all in the same unit.
@@ -102,6 +112,10 @@ class LabGrader {
   // or one that does not fit the analyte, naming the units that do.
   core::Result<PreparedUnit> prepare(const Analyte& analyte, std::string_view unit) const;
 
+  // Empty when the value (in `unit`, as prepared) is physically possible; otherwise why not, naming
+  // the limit and its rationale (ctcae/plausibility.json). A value without a unit system (no unit
+  // given for a dimensioned analyte) is checked against nothing. Allocates nothing when possible.
+  std::string implausible(const Analyte& analyte, const PreparedUnit& unit, double value) const;
   // Grades one value against every criterion of the analyte, in the order of the criteria.
   // out must have room for analyte.criteria.size() results. Allocates nothing: the hot path for
   // bulk grading.

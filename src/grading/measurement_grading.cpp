@@ -23,6 +23,13 @@ std::string checkUnit(const grading::LabGrader& grader, const std::string& code,
   return p.isOk() ? "" : p.status().message();
 }
 
+std::string checkValue(const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit) {
+  const grading::Analyte* a = grader.find(code);
+  if (!a) return "";
+  auto p = grader.prepare(*a, unit);
+  return p.isOk() ? grader.implausible(*a, p.value(), value) : "";
+}
+
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,

@@ -43,6 +43,9 @@ core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
 
 // Empty when `unit` fits analyte `code` (or the analyte is not graded), else why not.
 std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit);
+// Empty when the value is physically possible for the analyte in that unit (or the analyte or
+// unit is one checkUnit refuses or Vigil does not grade); otherwise why not, naming the limit.
+std::string checkValue(const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit);
 
 // The grades of a vital-signs reading: Hypertension (the higher of the systolic and diastolic
 // grades), Fever, QTc prolonged.

@@ -17,6 +17,7 @@ using core::Result;
 using core::Status;
 using nlohmann::json;
 using grading::checkUnit;
+using grading::checkValue;
 using grading::gradeMeasurement;
 using grading::gradesToJson;
 using grading::gradeVitals;
@@ -24,6 +25,17 @@ using grading::MeasurementGrade;
 using grading::worseThanBaseline;
 
 constexpr int64_t kTimestampSkewMs = 5 * 60 * 1000;  // tolerated client clock drift
+
+// Baseline labs as for results: a unit that fits the test and a physically possible value.
+void checkBaselineLabs(const grading::LabGrader& grader, const core::Participant& p, Errors& errors) {
+  for (size_t i = 0; i < p.baseline_labs.size(); ++i) {
+    const core::BaselineLab& b = p.baseline_labs[i];
+    if (b.test.empty() || b.unit.empty()) continue;
+    const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
+    if (auto why = checkUnit(grader, b.test, b.unit); !why.empty()) errors.push_back({prefix + "unit", why});
+    else if (auto bad = checkValue(grader, b.test, b.value, b.unit); !bad.empty()) errors.push_back({prefix + "value", bad});
+  }
+}
 
 Status invalidIf(const Errors& errors) {
   if (errors.empty()) return Status::ok();
@@ -193,6 +205,7 @@ Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const js
   Errors errors;
   core::Participant p = decodeParticipant(body, errors);
   if (!p.enrolled_on.empty() && inFuture(p.enrolled_on)) errors.push_back({"enrolled_on", "is in the future"});
+  checkBaselineLabs(grader_, p, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   if (!canWrite(ctx.user, p.site)) return Status::forbidden("you may not register participants at site " + p.site);
   return commit(ctx, {p.study_id}, "create participant", [&](store::Transaction& tx, Reply& reply) -> Status {
@@ -402,8 +415,12 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     if (!labs[i].collected_at.empty() && inFuture(labs[i].collected_at))
       errors.push_back({prefix + "collected_at", "is in the future"});
     // An unknown or incompatible unit for a gradable test is refused, never guessed.
-    if (!labs[i].test.empty() && !labs[i].unit.empty())
+    if (!labs[i].test.empty() && !labs[i].unit.empty()) {
       if (auto why = checkUnit(grader_, labs[i].test, labs[i].unit); !why.empty()) errors.push_back({prefix + "unit", why});
+      // A physically impossible value is refused, never stored, graded or alerted.
+      else if (auto bad = checkValue(grader_, labs[i].test, labs[i].value, labs[i].unit); !bad.empty())
+        errors.push_back({prefix + "value", bad});
+    }
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 

@@ -190,7 +190,8 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     onlyKeys(s,
              {"anlotinib_levels_mg", "sintilimab_dose_mg", "anlotinib_default_max_hold_days",
               "anlotinib_default_max_hold_source", "anlotinib_default_max_hold_verified", "sintilimab_max_hold_days",
-              "overlap_dechallenge_days", "cycle_days", "anlotinib_days_on"},
+              "overlap_dechallenge_days", "cycle_days", "anlotinib_days_on", "hepatic_pair_window_days",
+              "hepatic_pair_window_source", "hepatic_pair_window_verified"},
              "settings");
     r.settings_.anlotinib_levels_mg = s.at("anlotinib_levels_mg").get<std::vector<int>>();
     if (r.settings_.anlotinib_levels_mg.empty() ||
@@ -202,6 +203,9 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     r.settings_.overlap_dechallenge_days = s.at("overlap_dechallenge_days");
     r.settings_.cycle_days = s.at("cycle_days");
     r.settings_.anlotinib_days_on = s.at("anlotinib_days_on");
+    r.settings_.hepatic_pair_window_days = s.at("hepatic_pair_window_days");
+    if (r.settings_.hepatic_pair_window_days < 0 || s.at("hepatic_pair_window_source").get<std::string>().empty())
+      throw std::invalid_argument("settings.hepatic_pair_window_days: needs a non-negative number of days and its source");
     if (r.settings_.cycle_days < 1 || r.settings_.anlotinib_days_on < 1 ||
         r.settings_.anlotinib_days_on > r.settings_.cycle_days)
       throw std::invalid_argument("settings: need 1 <= anlotinib_days_on <= cycle_days");

@@ -138,6 +138,7 @@ struct DoseSettings {
   int overlap_dechallenge_days = 14;
   int cycle_days = 21;         // anlotinib days 1-14 and sintilimab day 1 of each 21-day cycle
   int anlotinib_days_on = 14;
+  int hepatic_pair_window_days = 7;  // bilirubin and ALP pair with an aminotransferase this close in time
 };
 
 class DoseRules {

@@ -18,8 +18,6 @@ using core::kDayMs;
 using core::kHourMs;
 constexpr size_t kAnl = 0;  // index of core::Drug::kAnlotinib
 constexpr size_t kSin = 1;
-// A bilirubin or ALP value counts with an aminotransferase collected up to this long before it.
-constexpr int64_t kConcurrentMs = 7 * kDayMs;
 
 size_t idx(core::Drug d) { return static_cast<size_t>(d); }
 
@@ -277,6 +275,8 @@ class Run {
     const auto order = timeOrder(s_.labs, [](const ScenarioLab& l) { return l.collected_ms; });
     labs_.resize(s_.labs.size());
     std::unordered_map<std::string, const LabInfo*> latest_by_code;
+    std::vector<LabInfo*> aminotransferases;
+    std::vector<const LabInfo*> companions;  // bilirubin and ALP, in time order
     for (size_t i : order) {
       const ScenarioLab& l = s_.labs[i];
       LabInfo& info = labs_[i];
@@ -297,16 +297,9 @@ class Run {
         }
       }
       info.lm_abnormal = p.liver_metastases && info.baseline_x_uln && *info.baseline_x_uln > 1;
-      auto concurrent = [&](const char* other) -> std::optional<double> {
-        auto it = latest_by_code.find(other);
-        if (it == latest_by_code.end() || l.collected_ms - it->second->in->collected_ms > kConcurrentMs) return std::nullopt;
-        return it->second->x_uln;
-      };
       latest_by_code[code] = &info;
-      if (code == "ALT" || code == "AST") {
-        info.tbil_x_uln = concurrent("BILI");
-        info.alp_x_uln = concurrent("ALP");
-      }
+      if (code == "ALT" || code == "AST") aminotransferases.push_back(&info);
+      else if (code == "BILI" || code == "ALP") companions.push_back(&info);
       // No baseline where CTCAE needs one: graded as if the baseline were normal.
       auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, p);
       if (!grades.isOk()) continue;
@@ -327,6 +320,7 @@ class Run {
         if (Episode* e = addMeasured(EventKind::kLab, l.ref, g.term, *g.grade, l.collected_ms)) e->lab = &info;
       }
     }
+    pairHepaticLabs(aminotransferases, companions);
     latest_labs_.clear();
     for (const auto& [code, info] : latest_by_code) latest_labs_.push_back(info);
     // Flags come out in a stable order: by time, then ref.
@@ -460,6 +454,28 @@ class Run {
   }
 
   // ---- the timeline ---------------------------------------------------------------------------
+  // Pairs each aminotransferase with the bilirubin and ALP collected within the window either side
+  // of it (settings.hepatic_pair_window_days), whatever their order in time or of arrival: a panel
+  // drawn at one minute, or a bilirubin drawn a day after the ALT, pairs the same (potential Hy's
+  // law, OV-HEP-2). Of several candidates the one that makes the finding more likely is taken,
+  // as a safety system should: the highest bilirubin, the lowest ALP (ALP <= 2 x ULN is what
+  // keeps the injury hepatocellular).
+  void pairHepaticLabs(const std::vector<LabInfo*>& aminotransferases, const std::vector<const LabInfo*>& companions) {
+    const int64_t window = static_cast<int64_t>(dose_.settings().hepatic_pair_window_days) * kDayMs;
+    for (LabInfo* at : aminotransferases) {
+      const int64_t t = at->in->collected_ms;
+      for (const LabInfo* c : companions) {
+        const int64_t ct = c->in->collected_ms;
+        if (ct < t - window || ct > t + window || !c->x_uln) continue;
+        if (c->analyte->code == "BILI") {
+          if (!at->tbil_x_uln || *c->x_uln > *at->tbil_x_uln) at->tbil_x_uln = c->x_uln;
+        } else if (!at->alp_x_uln || *c->x_uln < *at->alp_x_uln) {
+          at->alp_x_uln = c->x_uln;
+        }
+      }
+    }
+  }
+
   void onset(size_t ei, int64_t t) {
     Episode& e = eps_[ei];
     const auto specific = match(e, dose_.candidates(e.term));

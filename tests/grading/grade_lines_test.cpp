@@ -107,3 +107,13 @@ TEST_CASE("grade lines: the stream keeps order and skips blank lines", "[grading
   CHECK(lines[1]["error"].is_string());
   CHECK(lines[2]["results"][0]["grade"] == 1);  // 75 exactly keeps grade 1
 }
+
+TEST_CASE("grade lines: a physically impossible value is an error naming the limit", "[grading]") {
+  auto huge = json::parse(answer(R"({"id":"h","test":"ALT","value":1e12,"unit":"U/L","uln":40})"));
+  CHECK(huge["id"] == "h");
+  CHECK_FALSE(huge.contains("results"));
+  CHECK(huge["error"].get<std::string>().find("cannot be above 100000 U/L") != std::string::npos);
+  auto at_limit = json::parse(answer(R"({"id":"l","test":"ALT","value":100000,"unit":"U/L","uln":40})"));
+  CHECK_FALSE(at_limit.contains("error"));
+  CHECK(at_limit["results"].size() == 1);
+}

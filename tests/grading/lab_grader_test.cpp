@@ -341,3 +341,61 @@ TEST_CASE("analytes are found by LBTESTCD or LOINC and map to each direction's t
                            "PROT24H", "PROTDIP"})
     CHECK(grader().find(code));
 }
+
+// Physically impossible values (ctcae/plausibility.json, issue 14). The figures below are typed
+// here from the table's stated bounds, in both unit systems and through a conversion.
+TEST_CASE("impossible values are named with their limit, possible ones at the limit pass", "[grading]") {
+  auto check = [](const char* test, const char* unit, double value) {
+    const Analyte* a = grader().find(test);
+    REQUIRE(a);
+    auto p = grader().prepare(*a, unit);
+    REQUIRE(p.isOk());
+    return grader().implausible(*a, p.value(), value);
+  };
+  CHECK(check("ALT", "U/L", 0).empty());
+  CHECK(check("ALT", "U/L", 100000).empty());
+  CHECK_FALSE(check("ALT", "U/L", 100000.5).empty());
+  CHECK(check("ALT", "U/L", 1e12).find("cannot be above 100000 U/L") != std::string::npos);
+  CHECK(check("ALT", "U/L", -5).find("cannot be below 0 U/L") != std::string::npos);
+  CHECK(check("HGB", "g/L", 0).find("must be above 0 g/L") != std::string::npos);
+  CHECK(check("HGB", "g/L", 0.1).empty());
+  CHECK(check("HGB", "g/L", 250).empty());
+  CHECK_FALSE(check("HGB", "g/L", 250.1).empty());
+  CHECK(check("HGB", "g/dL", 25).empty());
+  CHECK(check("HGB", "g/dL", 25.01).find("25 g/dL") != std::string::npos);
+  CHECK(check("K", "mmol/L", -3).find("cannot be below 0.5 mmol/L") != std::string::npos);
+  CHECK_FALSE(check("K", "mmol/L", 0.49).empty());
+  CHECK(check("K", "mmol/L", 0.5).empty());
+  CHECK(check("K", "mmol/L", 15).empty());
+  CHECK_FALSE(check("K", "mmol/L", 15.01).empty());
+  CHECK(check("BILI", "mg/dL", 100).empty());
+  CHECK_FALSE(check("BILI", "mg/dL", 100.1).empty());
+  CHECK(check("BILI", "umol/L", 1710).empty());
+  CHECK_FALSE(check("BILI", "umol/L", 1711).empty());
+  // 10^3/uL converts to 10^9/L by a factor of 1; /uL is the US system.
+  CHECK(check("PLAT", "10^3/uL", 5000).empty());
+  CHECK(check("PLAT", "10^3/uL", 5001).find("after conversion") != std::string::npos);
+  CHECK(check("WBC", "/uL", 1000000).empty());
+  CHECK_FALSE(check("WBC", "/uL", 1000001).empty());
+  CHECK(check("NEUT", "10^9/L", 0).empty());  // 0 occurs: aplasia
+  CHECK_FALSE(check("NEUT", "10^9/L", -0.01).empty());
+}
+
+TEST_CASE("every analyte has a plausible range: each end passes and just past it is refused", "[grading]") {
+  for (const Analyte& a : grader().analytes()) {
+    for (int s = 0; s < 2; ++s) {
+      if (s == 1 && a.us_unit.empty()) continue;
+      const PreparedUnit unit{static_cast<UnitSystem>(s), 1};
+      const double lo = a.plausible.lo[s], hi = a.plausible.hi[s];
+      const double step = (hi - lo) * 1e-6;
+      INFO(a.code << " system " << s << " [" << lo << ", " << hi << "]");
+      CHECK(lo < hi);
+      CHECK_FALSE(a.plausible.why.empty());
+      CHECK(grader().implausible(a, unit, hi).empty());
+      CHECK_FALSE(grader().implausible(a, unit, hi + step).empty());
+      CHECK_FALSE(grader().implausible(a, unit, lo - step).empty());
+      CHECK(grader().implausible(a, unit, lo + step).empty());
+      CHECK(grader().implausible(a, unit, lo).empty() == !a.plausible.above_zero);
+    }
+  }
+}

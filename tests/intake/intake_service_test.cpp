@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <tuple>
+
 #include "core/crypto.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
@@ -550,4 +552,48 @@ TEST_CASE("an AE write assesses the AE and opens its reporting clocks", "[intake
     CHECK(mine["items"].size() == 1);
     CHECK(json::parse(f.intake.deadlines(f.inv2, open).value())["items"].empty());
   }
+}
+
+// Issue 14: ALT -5, K -3, HGB 0 and ALT 1e12 U/L were stored, and the last emailed a
+// discontinuation. A physically impossible value is refused naming the field; nothing is stored.
+TEST_CASE("a physically impossible lab value is refused naming the field and nothing is stored", "[intake]") {
+  Fixture f;
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant()).isOk());
+  const size_t audit_before = f.auditCount();
+  for (auto [test, value, unit] : {std::tuple{"ALT", -5.0, "U/L"}, std::tuple{"K", -3.0, "mmol/L"},
+                                   std::tuple{"HGB", 0.0, "g/L"}, std::tuple{"ALT", 1e12, "U/L"}}) {
+    INFO(test << " " << value);
+    json lab = f.lab();
+    lab["test"] = test;
+    lab["value"] = value;
+    lab["unit"] = unit;
+    auto r = f.intake.recordLabs(f.ctx(f.inv1), lab);
+    REQUIRE(r.status().code() == core::StatusCode::kInvalid);
+    REQUIRE(r.status().fields().size() == 1);
+    CHECK(r.status().fields().at(0).field == "value");
+    CHECK(r.status().fields().at(0).detail.find("is not a possible") != std::string::npos);
+  }
+  json batch = {{"results", {f.lab(), f.lab()}}};
+  batch["results"][1]["value"] = 100000.5;
+  auto r = f.intake.recordLabs(f.ctx(f.inv1), batch);
+  REQUIRE(r.status().code() == core::StatusCode::kInvalid);
+  CHECK(r.status().fields().at(0).field == "results[1].value");
+  CHECK(f.labCount() == 0);
+  CHECK(f.auditCount() == audit_before);
+  batch["results"][1]["value"] = 100000;  // at the limit: possible
+  CHECK(f.intake.recordLabs(f.ctx(f.inv1), batch).isOk());
+  CHECK(f.labCount() == 2);
+}
+
+TEST_CASE("a baseline lab needs a unit that fits and a possible value", "[intake]") {
+  Fixture f;
+  json p = f.participant();
+  p["baseline_labs"][1]["value"] = 0;  // HGB 0 g/L
+  p["baseline_labs"][0]["unit"] = "mmol/L";  // not a unit of ALT
+  auto r = f.intake.createParticipant(f.ctx(f.inv1), p);
+  REQUIRE(r.status().code() == core::StatusCode::kInvalid);
+  REQUIRE(r.status().fields().size() == 2);
+  CHECK(r.status().fields().at(0).field == "baseline_labs[0].unit");
+  CHECK(r.status().fields().at(1).field == "baseline_labs[1].value");
+  CHECK_FALSE(f.store.participant("S01-001").value().has_value());
 }

@@ -438,6 +438,59 @@ TEST_CASE("OV-HEP on lab values: 3 and 10 x ULN, bilirubin 2 x ULN, potential Hy
   CHECK(has(rulesOf(cholestatic, "anlotinib"), "OV-HEP-2"));
 }
 
+// Issue 14 defect 1: potential Hy's law was found only when the bilirubin came first. ALT 4 x ULN
+// and bilirubin 2.4 x ULN pair within 7 days either side, in every order of time and of listing.
+TEST_CASE("potential Hy's law pairs ALT and bilirubin whatever their order, within 7 days either side") {
+  struct Order {
+    const char* name;
+    const char* alt_at;
+    const char* bili_at;
+    bool alt_listed_first;
+    bool paired;
+  };
+  const Order orders[] = {
+      {"bilirubin an hour before", "2026-02-10T08:00:00Z", "2026-02-10T07:00:00Z", false, true},
+      {"bilirubin an hour before, listed after", "2026-02-10T08:00:00Z", "2026-02-10T07:00:00Z", true, true},
+      {"same minute, ALT listed first", "2026-02-10T08:00:00Z", "2026-02-10T08:00:00Z", true, true},
+      {"same minute, bilirubin listed first", "2026-02-10T08:00:00Z", "2026-02-10T08:00:00Z", false, true},
+      {"bilirubin a day later", "2026-02-10T08:00:00Z", "2026-02-11T08:00:00Z", true, true},
+      {"bilirubin a day later, listed first", "2026-02-10T08:00:00Z", "2026-02-11T08:00:00Z", false, true},
+      {"bilirubin exactly 7 days later", "2026-02-03T08:00:00Z", "2026-02-10T08:00:00Z", true, true},
+      {"bilirubin exactly 7 days before", "2026-02-10T08:00:00Z", "2026-02-03T08:00:00Z", true, true},
+      {"bilirubin 7 days and a minute later", "2026-02-03T08:00:00Z", "2026-02-10T08:01:00Z", true, false},
+      {"bilirubin 7 days and a minute before", "2026-02-10T08:01:00Z", "2026-02-03T08:00:00Z", false, false},
+  };
+  for (const Order& o : orders) {
+    INFO(o.name);
+    Sc sc;
+    sc.doc["participant"]["baseline_labs"] = {{{"test", "ALT"}, {"value", 30}, {"unit", "U/L"}, {"lln", 7}, {"uln", 40}},
+                                              {{"test", "BILI"}, {"value", 10}, {"unit", "umol/L"}, {"lln", 3}, {"uln", 20}}};
+    if (o.alt_listed_first) sc.lab("l1", "ALT", 160, "U/L", 7, 40, o.alt_at).lab("b1", "BILI", 48, "umol/L", 3, 20, o.bili_at);
+    else sc.lab("b1", "BILI", 48, "umol/L", 3, 20, o.bili_at).lab("l1", "ALT", 160, "U/L", 7, 40, o.alt_at);
+    const json out = sc.run();
+    for (const char* drug : {"anlotinib", "sintilimab"}) {
+      INFO(drug);
+      CHECK(has(rulesOf(out, drug), "OV-HEP-HY") == o.paired);
+      CHECK(has(rulesOf(out, drug), "OV-HEP-2") == o.paired);
+      CHECK(action(out, drug) == (o.paired ? "discontinue" : "hold"));
+    }
+  }
+  // In one batch with an ALP: the lowest ALP in the window decides (ALP <= 2 x ULN: hepatocellular).
+  const json panel = Sc()
+                         .lab("l1", "ALT", 160, "U/L", 7, 40, "2026-02-10T08:00:00Z")
+                         .lab("b1", "BILI", 48, "umol/L", 3, 20, "2026-02-10T08:00:00Z")
+                         .lab("a1", "ALP", 240, "U/L", 40, 120, "2026-02-10T08:00:00Z")
+                         .run();
+  CHECK(has(rulesOf(panel, "anlotinib"), "OV-HEP-HY"));  // ALP exactly 2 x ULN
+  const json cholestatic = Sc()
+                               .lab("l1", "ALT", 160, "U/L", 7, 40, "2026-02-10T08:00:00Z")
+                               .lab("b1", "BILI", 48, "umol/L", 3, 20, "2026-02-10T08:00:00Z")
+                               .lab("a1", "ALP", 241.2, "U/L", 40, 120, "2026-02-12T08:00:00Z")
+                               .run();
+  CHECK_FALSE(has(rulesOf(cholestatic, "anlotinib"), "OV-HEP-HY"));  // ALP 2.01 x ULN two days later
+  CHECK(has(rulesOf(cholestatic, "anlotinib"), "OV-HEP-2"));
+}
+
 TEST_CASE("SI-HEP-LM: liver metastases with an abnormal baseline use the baseline-relative limits") {
   auto run = [](double alt) {
     Sc sc;
