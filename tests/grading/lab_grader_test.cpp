@@ -374,7 +374,8 @@ TEST_CASE("impossible values are named with their limit, possible ones at the li
   CHECK_FALSE(check("BILI", "umol/L", 1711).empty());
   // 10^3/uL converts to 10^9/L by a factor of 1; /uL is the US system.
   CHECK(check("PLAT", "10^3/uL", 5000).empty());
-  CHECK(check("PLAT", "10^3/uL", 5001).find("after conversion") != std::string::npos);
+  CHECK(check("PLAT", "10^3/uL", 5001).find("cannot be above 5000 10^9/L") != std::string::npos);
+  CHECK(check("HGB", "mg/dL", 25001).find("after conversion") != std::string::npos);  // 25,001 mg/dL = 250.01 g/L
   CHECK(check("WBC", "/uL", 1000000).empty());
   CHECK_FALSE(check("WBC", "/uL", 1000001).empty());
   CHECK(check("NEUT", "10^9/L", 0).empty());  // 0 occurs: aplasia
