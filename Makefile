@@ -5,7 +5,7 @@ JOBS ?= 2
 RELEASE_DIR ?= build-release
 TEST_DIR ?= build
 
-.PHONY: deps run test build-release build-test asan tsan fuzz bench clean
+.PHONY: deps run test build-release build-test asan tsan fuzz bench soak clean
 
 deps:
 	@scripts/install-deps
@@ -56,6 +56,12 @@ bench: build-release
 	@cmake -S . -B $(RELEASE_DIR) -DVIGIL_BUILD_BENCH=ON >/dev/null
 	@cmake --build $(RELEASE_DIR) -j$(JOBS)
 	tests/bench/run-all $(RELEASE_DIR)
+
+# The soak test, by hand (issue 13.9): 10 minutes of mixed writes with kill -9 every 60 s, the SMTP
+# server down for 3 minutes and a full disk (a tmpfs: run as root); figures to docs/BENCHMARKS.md.
+# SOAK_ARGS passes options, e.g. SOAK_ARGS="--seconds 120".
+soak: build-release
+	tests/bench/soak --build $(RELEASE_DIR) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(TEST_DIR) $(RELEASE_DIR) build-asan build-tsan build-fuzz
