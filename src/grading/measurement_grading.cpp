@@ -16,18 +16,14 @@ const core::BaselineLab* baselineOf(const core::Participant& p, const std::strin
 
 }  // namespace
 
-std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit) {
+std::optional<core::FieldError> checkLab(const grading::LabGrader& grader, const std::string& code, double value,
+                                         const std::string& unit) {
   const grading::Analyte* a = grader.find(code);
-  if (!a) return "";
+  if (!a) return std::nullopt;
   auto p = grader.prepare(*a, unit);
-  return p.isOk() ? "" : p.status().message();
-}
-
-std::string checkValue(const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit) {
-  const grading::Analyte* a = grader.find(code);
-  if (!a) return "";
-  auto p = grader.prepare(*a, unit);
-  return p.isOk() ? grader.implausible(*a, p.value(), value) : "";
+  if (!p.isOk()) return core::FieldError{"unit", p.status().message()};
+  if (auto why = grader.implausible(*a, p.value(), value); !why.empty()) return core::FieldError{"value", std::move(why)};
+  return std::nullopt;
 }
 
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,

@@ -28,7 +28,7 @@ struct MeasurementGrade {
 // Grades one value of analyte `code`. The participant's baseline lab of the same code (if any)
 // supplies the baseline value (converted into the value's unit when the units differ) and the
 // reference range when the value has none. Returns no grades for an analyte Vigil cannot grade.
-// Fails only for a unit that does not fit the analyte (check with checkUnit first).
+// Fails only for a unit that does not fit the analyte (check with checkLab first).
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,
@@ -41,11 +41,11 @@ core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
     const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit,
     std::optional<double> lln, std::optional<double> uln, const core::Participant& participant);
 
-// Empty when `unit` fits analyte `code` (or the analyte is not graded), else why not.
-std::string checkUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit);
-// Empty when the value is physically possible for the analyte in that unit (or the analyte or
-// unit is one checkUnit refuses or Vigil does not grade); otherwise why not, naming the limit.
-std::string checkValue(const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit);
+// A lab value as it may be stored: its unit must fit analyte `code` and the value must be
+// physically possible in it (ctcae/plausibility.json). Nothing when both hold or the analyte is
+// not graded; otherwise the first problem, its field "unit" or "value" (the caller prefixes it).
+std::optional<core::FieldError> checkLab(const grading::LabGrader& grader, const std::string& code, double value,
+                                         const std::string& unit);
 
 // The grades of a vital-signs reading: Hypertension (the higher of the systolic and diastolic
 // grades), Fever, QTc prolonged.

@@ -16,8 +16,7 @@ namespace {
 using core::Result;
 using core::Status;
 using nlohmann::json;
-using grading::checkUnit;
-using grading::checkValue;
+using grading::checkLab;
 using grading::gradeMeasurement;
 using grading::gradesToJson;
 using grading::gradeVitals;
@@ -32,8 +31,7 @@ void checkBaselineLabs(const grading::LabGrader& grader, const core::Participant
     const core::BaselineLab& b = p.baseline_labs[i];
     if (b.test.empty() || b.unit.empty()) continue;
     const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
-    if (auto why = checkUnit(grader, b.test, b.unit); !why.empty()) errors.push_back({prefix + "unit", why});
-    else if (auto bad = checkValue(grader, b.test, b.value, b.unit); !bad.empty()) errors.push_back({prefix + "value", bad});
+    if (auto bad = checkLab(grader, b.test, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
   }
 }
 
@@ -414,13 +412,11 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     const std::string prefix = batch ? "results[" + std::to_string(i) + "]." : std::string();
     if (!labs[i].collected_at.empty() && inFuture(labs[i].collected_at))
       errors.push_back({prefix + "collected_at", "is in the future"});
-    // An unknown or incompatible unit for a gradable test is refused, never guessed.
-    if (!labs[i].test.empty() && !labs[i].unit.empty()) {
-      if (auto why = checkUnit(grader_, labs[i].test, labs[i].unit); !why.empty()) errors.push_back({prefix + "unit", why});
-      // A physically impossible value is refused, never stored, graded or alerted.
-      else if (auto bad = checkValue(grader_, labs[i].test, labs[i].value, labs[i].unit); !bad.empty())
-        errors.push_back({prefix + "value", bad});
-    }
+    // An unknown or incompatible unit for a gradable test is refused, never guessed, and a
+    // physically impossible value is refused: never stored, graded or alerted.
+    if (!labs[i].test.empty() && !labs[i].unit.empty())
+      if (auto bad = checkLab(grader_, labs[i].test, labs[i].value, labs[i].unit))
+        errors.push_back({prefix + bad->field, std::move(bad->detail)});
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 

@@ -464,9 +464,12 @@ class Run {
     const int64_t window = static_cast<int64_t>(dose_.settings().hepatic_pair_window_days) * kDayMs;
     for (LabInfo* at : aminotransferases) {
       const int64_t t = at->in->collected_ms;
-      for (const LabInfo* c : companions) {
-        const int64_t ct = c->in->collected_ms;
-        if (ct < t - window || ct > t + window || !c->x_uln) continue;
+      // companions are in time order: visit only those inside the window
+      auto first = std::lower_bound(companions.begin(), companions.end(), t - window,
+                                    [](const LabInfo* c, int64_t v) { return c->in->collected_ms < v; });
+      for (auto it = first; it != companions.end() && (*it)->in->collected_ms <= t + window; ++it) {
+        const LabInfo* c = *it;
+        if (!c->x_uln) continue;
         if (c->analyte->code == "BILI") {
           if (!at->tbil_x_uln || *c->x_uln > *at->tbil_x_uln) at->tbil_x_uln = c->x_uln;
         } else if (!at->alp_x_uln || *c->x_uln < *at->alp_x_uln) {

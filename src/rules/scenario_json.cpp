@@ -152,10 +152,8 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
         bl.unit = rd.text(b, "unit", path, false).value_or("");
         bl.lln = rd.number(b, "lln", path, false);
         bl.uln = rd.number(b, "uln", path, false);
-        if (!bl.test.empty()) {
-          if (auto why = grading::checkUnit(grader, bl.test, bl.unit); !why.empty()) rd.bad(path + "unit", why);
-          else if (auto bad = grading::checkValue(grader, bl.test, bl.value, bl.unit); !bad.empty()) rd.bad(path + "value", bad);
-        }
+        if (!bl.test.empty())
+          if (auto bad = grading::checkLab(grader, bl.test, bl.value, bl.unit)) rd.bad(path + bad->field, bad->detail);
         p.baseline_labs.push_back(std::move(bl));
       }
     }
@@ -305,8 +303,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     if (auto t = rd.timestamp(l, "collected", path, true)) lab.collected_ms = *t;
     if (!lab.test.empty()) {
       if (!grader.find(lab.test)) rd.bad(path + "test", "not a test Vigil grades (LBTESTCD or LOINC code)");
-      else if (auto why = grading::checkUnit(grader, lab.test, lab.unit); !why.empty()) rd.bad(path + "unit", why);
-      else if (auto bad = grading::checkValue(grader, lab.test, lab.value, lab.unit); !bad.empty()) rd.bad(path + "value", bad);
+      else if (auto bad = grading::checkLab(grader, lab.test, lab.value, lab.unit)) rd.bad(path + bad->field, bad->detail);
     }
     s.labs.push_back(std::move(lab));
   }
