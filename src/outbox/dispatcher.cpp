@@ -84,6 +84,12 @@ size_t Dispatcher::runOnce() {
     next_late_check_ms_ = now + options_.clock_ms;
     checkLate(now);
   }
+  // A sent outcome the store could not take goes first, before the due list is read (which
+  // would still hold it); until it is recorded nothing more is sent (retried every poll_ms).
+  if (unrecorded_) {
+    if (!recordOutcome(unrecorded_->first, unrecorded_->second)) return 0;
+    unrecorded_.reset();
+  }
   auto due = store_.dueDeliveries(now, options_.batch);
   if (!due.isOk()) {
     log()->warn("cannot read the outbox: {}", due.status().message());
@@ -94,23 +100,6 @@ size_t Dispatcher::runOnce() {
   // Each outcome is committed as soon as the server has answered, before the next message goes
   // out: a kill -9 can then resend at most the one message whose 250 was not yet recorded (with
   // the same Message-ID), not every message of the batch.
-  auto record = [&](const core::AlertDelivery& d, const std::string& event) {
-    core::Status s = store_.write([&](store::Transaction& tx) {
-      tx.updateDelivery(d);
-      nlohmann::json after = {{"alert_id", d.alert_id},
-                              {"role", d.role},
-                              {"state", d.state},
-                              {"attempts", d.attempts},
-                              {"message_id", d.message_id}};
-      if (!d.last_error.empty()) after["error"] = d.last_error;
-      tx.appendAudit({"vigild", event, "alert_delivery", std::to_string(d.id), "", after.dump()});
-      return core::Status::ok();
-    });
-    if (!s.isOk())
-      log()->error("alert {} to role {} was attempted ({}) but the outcome could not be stored ({}); it will be "
-                   "sent again with the same Message-ID",
-                   d.alert_id, d.role, event, s.message());
-  };
   size_t attempted = 0;
   for (const auto& alert : due.value()) {
     {
@@ -148,10 +137,34 @@ size_t Dispatcher::runOnce() {
       log()->warn("alert {} to role {} failed (attempt {}), retry in {} ms: {}", alert.id, d.role, d.attempts, delay,
                   status.message());
     }
-    record(d, event);
     ++attempted;
+    if (!recordOutcome(d, event)) {
+      // The store fails: a sent message is remembered, never sent again by this process; stop
+      // sending until the store takes it.
+      if (d.state == "sent") unrecorded_.emplace(d, event);
+      break;
+    }
   }
   return attempted;
+}
+
+bool Dispatcher::recordOutcome(const core::AlertDelivery& d, const std::string& event) {
+  core::Status s = store_.write([&](store::Transaction& tx) {
+    tx.updateDelivery(d);
+    nlohmann::json after = {{"alert_id", d.alert_id},
+                            {"role", d.role},
+                            {"state", d.state},
+                            {"attempts", d.attempts},
+                            {"message_id", d.message_id}};
+    if (!d.last_error.empty()) after["error"] = d.last_error;
+    tx.appendAudit({"vigild", event, "alert_delivery", std::to_string(d.id), "", after.dump()});
+    return core::Status::ok();
+  });
+  if (!s.isOk())
+    log()->error("alert {} to role {} was attempted ({}) but the outcome could not be stored ({}); nothing more is "
+                 "sent until it is",
+                 d.alert_id, d.role, event, s.message());
+  return s.isOk();
 }
 
 mail::MailMessage Dispatcher::compose(const core::Alert& alert, const core::AlertDelivery& d, int64_t now,

@@ -25,6 +25,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/health.h"
 #include "core/time.h"
@@ -98,6 +99,11 @@ class Dispatcher {
   mail::Mailer* fallback_ = nullptr;
   core::HealthBoard* health_ = nullptr;
   std::set<int64_t> late_noted_;  // delivery ids already logged and written as late (dispatcher thread only)
+  // A delivery the server accepted but the store could not record (a full disk), with its event:
+  // recorded first on the next passes, and nothing else is sent until it is, so a failing store
+  // never makes the dispatcher send the same message again and again (dispatcher thread only).
+  std::optional<std::pair<core::AlertDelivery, std::string>> unrecorded_;
+  bool recordOutcome(const core::AlertDelivery& d, const std::string& event);
 
   std::mutex mutex_;
   std::condition_variable wake_;

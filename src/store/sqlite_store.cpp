@@ -934,11 +934,14 @@ SqliteStore::SqliteStore(SqliteOptions options, const core::Clock& clock)
   writer_->execute("PRAGMA cache_size=-65536");
   writer_->execute("PRAGMA wal_autocheckpoint=0");
   // After a checkpoint resets the WAL, SQLite truncates the file back to this size.
-  writer_->execute("PRAGMA journal_size_limit=67108864");
+  writer_->execute("PRAGMA journal_size_limit=" + std::to_string(kWalLimitBytes));
   {
     auto& mode = writer_->prepare("PRAGMA journal_mode");
     if (mode.step()) journal_mode_ = mode.text(0);
     mode.reset();
+    auto& page = writer_->prepare("PRAGMA page_size");
+    if (page.step()) page_size_ = page.int64(0);
+    page.reset();
     auto& sync = writer_->prepare("PRAGMA synchronous");
     if (sync.step()) synchronous_ = sync.integer(0);
     sync.reset();
@@ -966,7 +969,15 @@ void SqliteStore::checkpointLoop() {
     lock.unlock();
     try {
       // PASSIVE never blocks the writer or readers; what it cannot copy now it copies next time.
-      checkpointer_->execute("PRAGMA wal_checkpoint(PASSIVE)");
+      // But under constant writes and reads the WAL is never reset by PASSIVE alone and grows
+      // without bound (the soak filled 1.5 GB with a 234 MB database): once it holds more than
+      // journal_size_limit, a RESTART checkpoint waits (busy timeout) for the readers to reach the
+      // latest snapshot, so the next writer starts the WAL again and SQLite truncates the file.
+      auto& passive = checkpointer_->prepare("PRAGMA wal_checkpoint(PASSIVE)");
+      int64_t wal_frames = 0;
+      if (passive.step()) wal_frames = passive.int64(1);
+      passive.reset();
+      if (wal_frames * page_size_ > kWalLimitBytes) checkpointer_->execute("PRAGMA wal_checkpoint(RESTART)");
     } catch (const SqliteError& e) {
       log()->warn("background checkpoint failed: {}", e.what());
     }

@@ -119,6 +119,10 @@ class SqliteStore final : public Store {
   bool anchor_live_ = false;          // guarded by anchor_mutex_
   int64_t anchored_seq_ = -1;         // guarded by anchor_mutex_: the newest seq written
   std::optional<std::string> anchor_problem_;  // guarded by anchor_mutex_
+  // The WAL's size after a reset (journal_size_limit) and the size past which the checkpointer
+  // forces one (RESTART): 64 MiB.
+  static constexpr int64_t kWalLimitBytes = 64LL * 1024 * 1024;
+  int64_t page_size_ = 4096;
   std::string journal_mode_;
   int synchronous_ = -1;
 

@@ -24,6 +24,7 @@
 #include "rules/dose_rules.h"
 #include "rules/evaluator.h"
 #include "rules/reporting.h"
+#include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "mail/smtp_mailer.h"
 #include "support/clinical_data.h"
@@ -282,6 +283,38 @@ TEST_CASE("each sent delivery is recorded before the next message goes out", "[o
   REQUIRE(n >= 4);
   REQUIRE(mailer.sent_before.size() == n);
   for (size_t i = 0; i < n; ++i) CHECK(mailer.sent_before[i] == i);  // the i before it are already stored as sent
+}
+
+// The second soak: with the disk full, every commit failed and each pass sent the same messages
+// again. A sent outcome the store cannot take is kept and nothing more is sent until it is stored.
+TEST_CASE("while the store cannot record outcomes nothing is sent again", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  FakeMailer mailer;
+  outbox::DispatcherOptions o;
+  o.clock_ms = 1000000000;
+  o.backoff_initial_ms = 1000;
+  o.backoff_max_ms = 1000;
+  outbox::Dispatcher dispatcher(f.store, mailer, rulesOnce().templates, f.planner, f.clock, o);
+  mailer.failing = true;
+  REQUIRE(dispatcher.runOnce() == 3);  // the clock has run; three recorded failures
+  f.clock.set(f.clock.nowMs() + 2000);
+  mailer.failing = false;
+  store::Connection blocker(f.dir.file("vigil.db"), false);
+  blocker.execute("BEGIN IMMEDIATE");  // every write of the store fails (after its busy timeout)
+  CHECK(dispatcher.runOnce() == 1);   // one sent; its outcome cannot be stored; the pass stops
+  CHECK(mailer.sent.size() == 1);
+  CHECK(dispatcher.runOnce() == 0);   // the outcome still cannot be stored: nothing is sent
+  CHECK(mailer.sent.size() == 1);
+  blocker.execute("ROLLBACK");
+  CHECK(dispatcher.runOnce() == 2);   // the kept outcome is stored, then the other two go
+  REQUIRE(mailer.sent.size() == 3);
+  std::set<std::string> ids;
+  for (const auto& m : mailer.sent) ids.insert(m.message_id);
+  CHECK(ids.size() == 3);  // each message once
+  const auto sae = f.alerts("sae");  // kept: a range-for over a temporary's member would dangle
+  REQUIRE(sae.size() == 1);
+  for (const auto& d : sae[0].deliveries) CHECK(d.state == "sent");
 }
 
 TEST_CASE("a failing delivery is retried for as long as the give-up age, however many attempts that takes, then is dead",
