@@ -42,6 +42,17 @@ const core::AeReport* findAe(const store::History& h, const std::string& ref) {
   return nullptr;
 }
 
+const core::VitalSigns* findVital(const store::History& h, const std::string& ref) {
+  for (const auto& v : h.vitals)
+    if ("vitals/" + std::to_string(v.id) == ref) return &v;
+  return nullptr;
+}
+
+std::string readingText(const core::VitalSigns& v) {
+  auto part = [](const std::optional<int>& x) { return x ? std::to_string(*x) : std::string("-"); };
+  return part(v.systolic_mmhg) + "/" + part(v.diastolic_mmhg) + " mmHg";
+}
+
 const json* findEvent(const json& evaluation, const std::string& ref) {
   for (const auto& e : evaluation["events"])
     if (e.value("ref", "") == ref) return &e;
@@ -212,6 +223,35 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     return recommendation_text;
   };
 
+  // A3 for a vital-sign reading that is itself an AESI (AESI-HTN-READING, a single reading
+  // >= 180/110): its 24 h clock runs from the measurement, so it cannot wait for the candidate to
+  // be confirmed as an AE. Other lab and vital-sign events alert once confirmed as AEs.
+  for (const auto& e : ev["events"]) {
+    const std::string ref = e.value("ref", "");
+    if (ref.rfind("vitals/", 0) != 0 || !e.value("aesi", false)) continue;
+    const std::string key = "sae:" + ref;
+    if (tx.alertExists(key)) continue;
+    const core::VitalSigns* v = findVital(h, ref);
+    if (!v) continue;
+    std::string deadlines;
+    for (const auto& d : ev["deadlines"])
+      if (d.value("ref", "") == ref) deadlines += d.value("kind", "") + " due " + d.value("due", "") + " (from the measurement)\n";
+    const json aesi_ids = e.value("aesi_ids", json::array());
+    json p = {{"term", e.value("term", "")},
+              {"grade", std::to_string(e.value("grade", 0))},
+              {"categories", joined(e.value("categories", json::array()))},
+              {"seriousness", "not assessed: a measurement, not yet an AE report"},
+              {"relatedness", "not assessed"},
+              {"aesi", aesi_ids.empty() ? "yes" : joined(aesi_ids)},
+              {"susar", "no"},
+              {"reason", "adverse event of special interest: blood pressure " + readingText(*v) + " measured " +
+                             v->measured_at + "; confirm the AE candidate and report it"},
+              {"deadlines", deadlines.empty() ? "none\n" : deadlines},
+              {"recommendation", recommendation()},
+              {"record", "vital signs " + std::to_string(v->id)},
+              {"link", options_.link_base + "/api/v1/vitals?participant=" + study_id}};
+    keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
+  }
   // A3 / A4 for adverse events: serious, AESI, fatal or life-threatening, suspected SUSAR.
   for (const auto& e : ev["events"]) {
     const std::string ref = e.value("ref", "");

@@ -768,6 +768,12 @@ class Run {
         ev.sponsor = e.ae->sponsor;
         ev.site_aware_ms = e.ae->site_aware_ms;
         ev.sponsor_aware_ms = e.ae->sponsor_aware_ms;
+      } else if (e.vital) {
+        // The site measured it: aware from the measurement (AESI-HTN-READING's 24 h clock).
+        ev.reading = true;
+        ev.systolic = e.vital->systolic;
+        ev.diastolic = e.vital->diastolic;
+        ev.site_aware_ms = e.vital->measured_ms;
       }
       const Assessment a = reporting_.assess(ev);
       for (const auto* rule : a.aesi) r.aesi_ids.push_back(rule->id);
@@ -775,7 +781,7 @@ class Run {
       r.serious = a.serious;
       r.susar = a.susar;
       r.recurrent = e.kind == EventKind::kAe && recurrent(e, 1);
-      if (e.ae)
+      if (e.ae || e.vital)
         for (const auto& dl : reporting_.deadlines(ev, a)) out_.deadlines.push_back({dl.ref, dl.kind, dl.due_ms, dl.anchor});
     }
     std::stable_sort(out_.deadlines.begin(), out_.deadlines.end(), [](const DeadlineResult& a, const DeadlineResult& b) {

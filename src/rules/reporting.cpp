@@ -33,6 +33,12 @@ bool matches(const TermCondition& when, const std::string& term, int grade, cons
   return false;
 }
 
+bool readingHolds(const ReadingCondition& c, const ReportableEvent& e) {
+  if (!e.reading) return false;
+  return (c.systolic_at_least && e.systolic && *e.systolic >= *c.systolic_at_least) ||
+         (c.diastolic_at_least && e.diastolic && *e.diastolic >= *c.diastolic_at_least);
+}
+
 }  // namespace
 
 bool atLeastPossible(const std::optional<core::Relatedness>& r) {
@@ -101,6 +107,19 @@ core::Result<ReportingRules> ReportingRules::load(const std::string& dir, const 
       }
       if (rule.when.categories.empty() && rule.when.terms.empty())
         throw std::invalid_argument(rule.id + ": names no category and no term");
+      if (when.contains("reading")) {
+        const json& rd = when.at("reading");
+        ReadingCondition c;
+        for (const auto& [key, value] : rd.items()) {
+          if (key != "systolic_at_least" && key != "diastolic_at_least")
+            throw std::invalid_argument(rule.id + ": reading." + key + " is not a known limit");
+          const int v = value.get<int>();
+          if (v < 40 || v > 300) throw std::invalid_argument(rule.id + ": reading." + key + " must be 40-300 mmHg");
+          (key == "systolic_at_least" ? c.systolic_at_least : c.diastolic_at_least) = v;
+        }
+        if (!c.systolic_at_least && !c.diastolic_at_least) throw std::invalid_argument(rule.id + ": reading sets no limit");
+        rule.reading = c;
+      }
       r.aesi_.push_back(std::move(rule));
     }
     for (core::Drug drug : core::kDrugs) {
@@ -134,6 +153,7 @@ Assessment ReportingRules::assess(const ReportableEvent& e) const {
   a.classification = categories_->classify(e.term);
   for (const auto& rule : aesi_) {
     if (!matches(rule.when, e.term, e.grade, a.classification)) continue;
+    if (rule.reading && !readingHolds(*rule.reading, e)) continue;
     a.aesi.push_back(&rule);
     a.unverified = a.unverified || !rule.verified;
   }
@@ -156,8 +176,9 @@ Assessment ReportingRules::assess(const ReportableEvent& e) const {
 std::vector<Deadline> ReportingRules::deadlines(const ReportableEvent& e, const Assessment& a) const {
   std::vector<Deadline> out;
   if (!e.site_aware_ms) return out;
-  if (a.serious) out.push_back({e.ref, DeadlineKind::kSae24h, *e.site_aware_ms + 24 * kHourMs, "site_aware"});
-  else if (!a.aesi.empty()) out.push_back({e.ref, DeadlineKind::kAesi24h, *e.site_aware_ms + 24 * kHourMs, "site_aware"});
+  const char* aware = e.reading ? "measured" : "site_aware";
+  if (a.serious) out.push_back({e.ref, DeadlineKind::kSae24h, *e.site_aware_ms + 24 * kHourMs, aware});
+  else if (!a.aesi.empty()) out.push_back({e.ref, DeadlineKind::kAesi24h, *e.site_aware_ms + 24 * kHourMs, aware});
   if (a.susar) {
     const int64_t day0 = e.sponsor_aware_ms.value_or(*e.site_aware_ms);
     const std::string anchor = e.sponsor_aware_ms ? "sponsor_aware" : "site_aware (sponsor awareness not recorded)";

@@ -36,9 +36,17 @@ struct TermCondition {
   int min_grade = 1;
 };
 
+// A limit on the raw blood-pressure reading behind a vital-sign event: the rule applies when
+// either value is at or above its limit (AESI-HTN-READING: 180/110).
+struct ReadingCondition {
+  std::optional<int> systolic_at_least;
+  std::optional<int> diastolic_at_least;
+};
+
 struct AesiRule {
   std::string id;
   TermCondition when;
+  std::optional<ReadingCondition> reading;  // set: applies to vital-sign readings only
   std::string source;
   bool verified = false;
   std::string note;
@@ -63,6 +71,10 @@ struct ReportableEvent {
   std::array<std::optional<core::Relatedness>, 2> sponsor;
   std::optional<int64_t> site_aware_ms;
   std::optional<int64_t> sponsor_aware_ms;
+  // A vital-sign reading: its raw values, and the site is aware from the measurement on.
+  bool reading = false;
+  std::optional<int> systolic;
+  std::optional<int> diastolic;
 };
 
 struct Assessment {

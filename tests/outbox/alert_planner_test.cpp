@@ -527,6 +527,31 @@ TEST_CASE("a pregnancy and its abnormal outcome each raise an SAE-class alert", 
   CHECK_THAT(sae[1].payload, Catch::Contains("PREG-OUTCOME"));
 }
 
+TEST_CASE("a single reading of 180 or 110 or more raises an SAE-class AESI alert at once but 179 over 109 does not", "[outbox]") {
+  Fixture f;
+  auto post = [&](int sys, int dia, const char* when) {
+    json v = {{"study_id", "S01-001"}, {"measured_at", when}, {"systolic_mmhg", sys}, {"diastolic_mmhg", dia}};
+    REQUIRE(f.intake.recordVitals(f.ctx(), v).isOk());
+  };
+  post(179, 109, "2026-02-12T07:00:00Z");
+  CHECK(f.alerts("sae").empty());
+  CHECK(f.alerts("dose").size() == 1);  // AN-HTN-3 holds anlotinib
+  post(150, 110, "2026-02-12T08:30:00Z");
+  auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  CHECK(sae[0].dedupe_key == "sae:vitals/2");
+  CHECK_THAT(sae[0].payload, Catch::Contains("AESI-HTN-READING"));
+  CHECK_THAT(sae[0].payload, Catch::Contains("150/110 mmHg"));
+  CHECK_THAT(sae[0].payload, Catch::Contains("aesi_24h due 2026-02-13T08:30:00Z (from the measurement)"));
+  auto r = rulesOnce().templates.render("sae", f.planner.renderFields(sae[0]));
+  REQUIRE(r.isOk());
+  CHECK(r.value().text.find("{{") == std::string::npos);
+  // Another high reading is its own AESI; re-evaluation raises neither again.
+  post(186, 96, "2026-02-12T08:40:00Z");
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("sae").size() == 2);
+}
+
 TEST_CASE("the SMTP mailer authenticates with AUTH LOGIN and AUTH PLAIN, and a wrong password fails", "[outbox]") {
   test::SmtpSink sink;
   test::SinkOptions o;

@@ -505,6 +505,44 @@ TEST_CASE("SI-HEP-LM: liver metastases with an abnormal baseline use the baselin
   CHECK(action(run(404), "anlotinib") == "discontinue");
 }
 
+// The vital-sign event of ref "v1" in a detailed evaluation.
+const json& vitalEvent(const json& out) {
+  for (const auto& e : out["events"])
+    if (e["ref"] == "v1") return e;
+  throw std::runtime_error("no event v1");
+}
+
+TEST_CASE("AESI-HTN-READING at 180 systolic or 110 diastolic gives a 24 h clock from the measurement") {
+  struct Case {
+    int sys, dia;
+    bool aesi;
+  };
+  for (const Case c : {Case{179, 109, false}, Case{180, 95, true}, Case{181, 60, true}, Case{150, 110, true},
+                       Case{165, 111, true}, Case{179, 80, false}, Case{160, 109, false}}) {
+    CAPTURE(c.sys, c.dia);
+    const json out = Sc().vital("v1", c.sys, c.dia, "2026-02-10T09:00:00Z").run();
+    const json& e = vitalEvent(out);
+    CHECK(e["aesi"] == c.aesi);
+    CHECK(has(e["aesi_ids"], "AESI-HTN-READING") == c.aesi);
+    json clocks = json::array();
+    for (const auto& d : out["deadlines"])
+      if (d["ref"] == "v1") clocks.push_back(d);
+    if (c.aesi) {
+      REQUIRE(clocks.size() == 1);
+      CHECK(clocks[0]["kind"] == "aesi_24h");
+      CHECK(clocks[0]["due"] == "2026-02-11T09:00:00Z");
+      CHECK(clocks[0]["anchor"] == "measured");
+    } else {
+      CHECK(clocks.empty());
+    }
+  }
+  // An AE report of Hypertension carries no reading: grade 3 is no AESI (AESI-HTN needs grade 4).
+  const json out = Sc().ae("Hypertension", 3).run();
+  CHECK(out["events"][0]["aesi"] == false);
+  CHECK(out["deadlines"].empty());
+  CHECK(Sc().ae("Hypertension", 4).run()["events"][0]["aesi_ids"] == json::array({"AESI-HTN"}));
+}
+
 TEST_CASE("AN-HTN-X: a single reading >= 180/110 holds anlotinib, 179/109 is AN-HTN-3 only") {
   json out = Sc().vital("v1", 179, 109, "2026-02-10T09:00:00Z").run();
   CHECK(rulesOf(out, "anlotinib") == json::array({"AN-HTN-3"}));

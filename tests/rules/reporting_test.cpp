@@ -1,8 +1,13 @@
 // Seriousness, AESI, suspected SUSAR and reporting clocks, on the real alerts/ files.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "core/time.h"
 #include "rules/reporting.h"
+#include "support/temp_dir.h"
 
 using namespace vigil;
 using core::Relatedness;
@@ -58,7 +63,7 @@ std::vector<std::pair<std::string, std::string>> clocks(const rules::ReportableE
 }  // namespace
 
 TEST_CASE("the real AESI and RSI files load, every rule cites a source and says it is unverified", "[rules]") {
-  REQUIRE(reporting().aesiRules().size() == 16);
+  REQUIRE(reporting().aesiRules().size() == 17);
   for (const auto& r : reporting().aesiRules()) {
     INFO(r.id);
     CHECK_FALSE(r.source.empty());
@@ -170,4 +175,50 @@ TEST_CASE("a deadline is due, then overdue, met once recorded, even late", "[rul
   CHECK(rules::stateOf(d, at("2026-02-11T07:59:59Z"), std::nullopt) == rules::DeadlineState::kDue);
   CHECK(rules::stateOf(d, at("2026-02-11T08:00:00Z"), std::nullopt) == rules::DeadlineState::kOverdue);
   CHECK(rules::stateOf(d, at("2026-02-12T00:00:00Z"), at("2026-02-11T09:00:00Z")) == rules::DeadlineState::kMet);
+}
+
+TEST_CASE("AESI-HTN-READING needs a reading at either limit and never applies to an AE report", "[rules]") {
+  auto reading = [](std::optional<int> sys, std::optional<int> dia) {
+    rules::ReportableEvent e = event("Hypertension", 3);
+    e.reading = true;
+    e.systolic = sys;
+    e.diastolic = dia;
+    return e;
+  };
+  auto ids = [](const rules::ReportableEvent& e) { return aesiIds(reporting().assess(e)); };
+  const std::vector<std::string> hit = {"AESI-HTN-READING"}, none = {};
+  CHECK(ids(reading(179, 109)) == none);
+  CHECK(ids(reading(180, 70)) == hit);
+  CHECK(ids(reading(120, 110)) == hit);
+  CHECK(ids(reading(std::nullopt, 110)) == hit);   // a diastolic alone
+  CHECK(ids(reading(181, std::nullopt)) == hit);
+  CHECK(ids(reading(std::nullopt, 109)) == none);
+  rules::ReportableEvent ae = reading(200, 120);
+  ae.reading = false;  // an AE report: no reading of its own
+  CHECK(ids(ae) == none);
+  // The clock runs 24 h from the measurement, named so.
+  rules::ReportableEvent e = reading(180, 90);
+  e.site_aware_ms = at("2026-02-10T09:15:00Z");
+  const auto dl = reporting().deadlines(e, reporting().assess(e));
+  REQUIRE(dl.size() == 1);
+  CHECK(dl[0].kind == rules::DeadlineKind::kAesi24h);
+  CHECK(core::formatTimestamp(dl[0].due_ms) == "2026-02-11T09:15:00.000Z");
+  CHECK(dl[0].anchor == "measured");
+}
+
+TEST_CASE("an AESI reading limit that is unknown or out of range or absent is refused at load", "[rules]") {
+  for (const char* bad : {R"({"systolic_above": 180})", R"({"systolic_at_least": 20})", R"({})"}) {
+    CAPTURE(bad);
+    test::TempDir dir;
+    std::filesystem::copy(VIGIL_SOURCE_DIR "/alerts", dir.path(), std::filesystem::copy_options::recursive);
+    const std::string file = dir.file("rules/aesi.json");
+    nlohmann::json j;
+    std::ifstream(file) >> j;
+    for (auto& r : j["rules"])
+      if (r["id"] == "AESI-HTN-READING") r["when"]["reading"] = nlohmann::json::parse(bad);
+    std::ofstream(file, std::ios::trunc) << j.dump();
+    auto loaded = rules::ReportingRules::load(dir.path(), catalogue(), categories());
+    REQUIRE_FALSE(loaded.isOk());
+    CHECK_THAT(loaded.status().message(), Catch::Contains("AESI-HTN-READING: reading"));
+  }
 }
