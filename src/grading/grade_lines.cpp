@@ -192,7 +192,7 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
 
   TermGrade results[kMaxCriteriaPerAnalyte];
   const size_t n = analyte->criteria.size();
-  grader.grade(*analyte, *prepared, input, results);
+  grader.gradeAssumingNormalBaseline(*analyte, *prepared, input, results);
   out += ",\"results\":[";
   for (size_t i = 0; i < n; ++i) {
     const TermGrade& r = results[i];
@@ -203,6 +203,7 @@ void gradeLine(const LabGrader& grader, std::string_view line, std::string& out)
     appendGrade(out, r.grade);
     out += ",\"worst_case_grade\":";
     appendGrade(out, r.worst_case_grade);
+    if (r.baseline_assumed) out += ",\"baseline_assumed\":\"normal\"";
     if (!r.grade) {
       out += ",\"reason\":\"";
       core::appendJsonEscaped(out, r.reason);

@@ -5,7 +5,10 @@
 //   out: {"id":"r1","results":[{"term":"Hypokalemia","grade":3,"worst_case_grade":3},
 //                              {"term":"Hyperkalemia","grade":0,"worst_case_grade":0}]}
 // unit, lln, uln and baseline may be absent or null; "on_anticoagulation":true selects the
-// anticoagulated branch of INR increased. An undecidable result has "grade":null and a
+// anticoagulated branch of INR increased. Without a baseline, a criterion that needs one is graded
+// as if it were normal (the midpoint of lln and uln) and says "baseline_assumed":"normal"; its
+// worst_case_grade is the abnormal-baseline reading where that is higher. An undecidable result
+// (no uln, say) has "grade":null and a
 // "reason"; a result whose worst_case_grade exceeds grade names the "qualifier". A malformed
 // line gets {"id":...,"error":"..."} and the next lines go on. Blank lines are skipped.
 //

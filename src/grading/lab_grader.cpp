@@ -93,6 +93,9 @@ ScaleResult evaluate(const Scale& scale, const PreparedUnit& unit, const LabInpu
   return {true, 0, 0, nullptr, nullptr};
 }
 
+constexpr const char* kNeedsBaseline =
+    "needs the participant's baseline value (CTCAE grades differently when the baseline was abnormal)";
+
 // Whether a scale applies; nullopt when the inputs cannot tell (reason set).
 std::optional<bool> applies(const Scale& scale, const Criterion& c, const LabInput& in, const char*& reason) {
   switch (scale.when) {
@@ -104,7 +107,7 @@ std::optional<bool> applies(const Scale& scale, const Criterion& c, const LabInp
     case When::kBaselineAbnormal: {
       const std::optional<double>& ref = c.high ? in.uln : in.lln;
       if (!in.baseline) {
-        reason = "needs the participant's baseline value (CTCAE grades differently when the baseline was abnormal)";
+        reason = kNeedsBaseline;
         return std::nullopt;
       }
       if (!ref) {
@@ -349,6 +352,47 @@ void LabGrader::grade(const Analyte& a, const PreparedUnit& unit, const LabInput
     r.grade = grade;
     r.worst_case_grade = std::max(grade, worst);
     if (worst > grade && qualifying) r.qualifier = qualifying->qualifier;
+  }
+}
+
+void LabGrader::gradeAssumingNormalBaseline(const Analyte& a, const PreparedUnit& unit, const LabInput& in,
+                                            TermGrade* out) const {
+  grade(a, unit, in, out);
+  if (in.baseline) return;
+  const size_t n = a.criteria.size();
+  bool undecided = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (out[i].grade) continue;
+    undecided = true;
+    // The baseline will be taken as normal, so what is missing is the limit it is judged against.
+    if (out[i].reason == kNeedsBaseline && !(a.criteria[i].high ? in.uln : in.lln))
+      out[i].reason = a.criteria[i].high ? "needs the upper limit of normal (uln), even with the baseline taken as normal"
+                                         : "needs the lower limit of normal (lln), even with the baseline taken as normal";
+  }
+  if (!undecided || (!in.lln && !in.uln)) return;
+  LabInput normal = in;
+  normal.baseline = in.lln && in.uln ? (*in.lln + *in.uln) / 2 : in.uln ? *in.uln : *in.lln;
+  TermGrade assumed[kMaxCriteriaPerAnalyte];
+  grade(a, unit, normal, assumed);
+  for (size_t i = 0; i < n; ++i) {
+    if (out[i].grade || !assumed[i].grade) continue;
+    out[i] = assumed[i];
+    out[i].baseline_assumed = true;
+    // The abnormal-baseline reading: CTCAE's "if baseline was abnormal" bands with the baseline just
+    // past the limit, the worst such a baseline can give (the value is the larger multiple of it).
+    const Criterion& c = a.criteria[i];
+    const bool split = std::any_of(c.scales.begin(), c.scales.end(),
+                                   [](const Scale& s) { return s.when == When::kBaselineAbnormal; });
+    const std::optional<double>& limit = c.high ? in.uln : in.lln;
+    if (!split || !limit) continue;
+    LabInput abnormal = in;
+    abnormal.baseline = *limit * (c.high ? 1 + 1e-9 : 1 - 1e-9);
+    TermGrade other[kMaxCriteriaPerAnalyte];
+    grade(a, unit, abnormal, other);
+    if (other[i].grade && *other[i].grade > out[i].worst_case_grade.value_or(0)) {
+      out[i].worst_case_grade = other[i].grade;
+      out[i].qualifier = "if the baseline was abnormal";
+    }
   }
 }
 

@@ -91,6 +91,7 @@ struct TermGrade {
   std::optional<int> worst_case_grade;
   std::string_view qualifier;  // set when worst_case_grade > grade
   std::string_view reason;     // set when grade is null (static text)
+  bool baseline_assumed = false;  // graded as if the missing baseline were normal (gradeAssumingNormalBaseline)
 };
 
 // How an input unit maps onto an analyte's limits.
@@ -120,6 +121,15 @@ class LabGrader {
   // out must have room for analyte.criteria.size() results. Allocates nothing: the hot path for
   // bulk grading.
   void grade(const Analyte& analyte, const PreparedUnit& unit, const LabInput& input, TermGrade* out) const;
+
+  // As grade(), for a value whose baseline is not known. Where a criterion needs the baseline and
+  // the input has none, it is graded as if the baseline were normal: the midpoint of the reference
+  // range given (the ULN, or the LLN, alone when only one is), and baseline_assumed is set. Its
+  // worst_case_grade is raised to the grade a baseline just past the normal limit would give where
+  // that is higher (the abnormal-baseline reading), with that qualifier. A criterion still needs
+  // the limit it is graded against: without it the grade stays null. Allocates nothing.
+  void gradeAssumingNormalBaseline(const Analyte& analyte, const PreparedUnit& unit, const LabInput& input,
+                                   TermGrade* out) const;
 
   // Convenience: prepare + grade.
   core::Result<std::vector<TermGrade>> grade(const Analyte& analyte, std::string_view unit, const LabInput& input) const;

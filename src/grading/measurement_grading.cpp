@@ -14,6 +14,11 @@ const core::BaselineLab* baselineOf(const core::Participant& p, const std::strin
   return nullptr;
 }
 
+core::Result<std::vector<MeasurementGrade>> grade(const grading::LabGrader& grader, const std::string& code,
+                                                  double value, const std::string& unit, std::optional<double> lln,
+                                                  std::optional<double> uln, const core::Participant& participant,
+                                                  bool assume_normal_baseline);
+
 }  // namespace
 
 std::optional<core::FieldError> checkLab(const grading::LabGrader& grader, const std::string& code, double value,
@@ -30,6 +35,24 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,
                                                              const core::Participant& participant) {
+  return grade(grader, code, value, unit, lln, uln, participant, false);
+}
+
+core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(const grading::LabGrader& grader,
+                                                                        const std::string& code, double value,
+                                                                        const std::string& unit,
+                                                                        std::optional<double> lln,
+                                                                        std::optional<double> uln,
+                                                                        const core::Participant& participant) {
+  return grade(grader, code, value, unit, lln, uln, participant, true);
+}
+
+namespace {
+
+core::Result<std::vector<MeasurementGrade>> grade(const grading::LabGrader& grader, const std::string& code,
+                                                  double value, const std::string& unit, std::optional<double> lln,
+                                                  std::optional<double> uln, const core::Participant& participant,
+                                                  bool assume_normal_baseline) {
   std::vector<MeasurementGrade> out;
   const grading::Analyte* a = grader.find(code);
   if (!a) return out;
@@ -51,7 +74,8 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
     }
   }
   grading::TermGrade grades[grading::kMaxCriteriaPerAnalyte];
-  grader.grade(*a, prepared.value(), input, grades);
+  if (assume_normal_baseline) grader.gradeAssumingNormalBaseline(*a, prepared.value(), input, grades);
+  else grader.grade(*a, prepared.value(), input, grades);
   grading::TermGrade at_baseline[grading::kMaxCriteriaPerAnalyte];
   if (baseline_unit) {
     // The baseline graded against itself: what the participant already had before treatment.
@@ -68,10 +92,13 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
     g.reason = std::string(grades[i].reason);
     g.baseline_grade = baseline_unit ? at_baseline[i].grade.value_or(0) : 0;
     g.from_24h_urine = code == "PROT24H";
+    g.baseline_assumed = grades[i].baseline_assumed;
     out.push_back(std::move(g));
   }
   return out;
 }
+
+}  // namespace
 
 std::vector<MeasurementGrade> gradeVitals(const grading::LabGrader& grader, const core::VitalSigns& v,
                                           const core::Participant& participant) {
@@ -119,6 +146,7 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
       core::appendJsonEscaped(out, g.qualifier);
       out += '"';
     }
+    if (g.baseline_assumed) out += ",\"baseline_assumed\":\"normal\"";
     if (!g.grade) {
       out += ",\"reason\":\"";
       core::appendJsonEscaped(out, g.reason);
@@ -127,25 +155,6 @@ std::string gradesToJson(const std::vector<MeasurementGrade>& grades) {
     out += '}';
   }
   return out + "]";
-}
-
-core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(const grading::LabGrader& grader,
-                                                                 const std::string& code, double value,
-                                                                 const std::string& unit, std::optional<double> lln,
-                                                                 std::optional<double> uln,
-                                                                 const core::Participant& participant) {
-  auto grades = gradeMeasurement(grader, code, value, unit, lln, uln, participant);
-  if (!grades.isOk() || !uln) return grades;
-  const bool undecided = std::any_of(grades.value().begin(), grades.value().end(),
-                                     [](const MeasurementGrade& g) { return !g.grade; });
-  if (!undecided) return grades;
-  const auto* analyte = grader.find(code);
-  if (!analyte) return grades;
-  core::Participant assumed = participant;
-  const double mid = lln ? (*lln + *uln) / 2 : *uln;
-  assumed.baseline_labs.push_back({analyte->code, mid, unit, lln, uln, std::nullopt});
-  auto regraded = gradeMeasurement(grader, code, value, unit, lln, uln, assumed);
-  return regraded.isOk() ? regraded : grades;
 }
 
 }  // namespace vigil::grading

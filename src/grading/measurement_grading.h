@@ -23,6 +23,7 @@ struct MeasurementGrade {
   std::string reason;
   int baseline_grade = 0;               // the grade of the participant's baseline value, 0 if none
   bool from_24h_urine = false;
+  bool baseline_assumed = false;        // graded as if the missing baseline were normal
 };
 
 // Grades one value of analyte `code`. The participant's baseline lab of the same code (if any)
@@ -34,9 +35,10 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
                                                              std::optional<double> lln, std::optional<double> uln,
                                                              const core::Participant& participant);
 
-// As gradeMeasurement; where CTCAE needs a baseline the participant lacks and the value has a ULN,
-// grades as if the baseline were normal (the midpoint of the reference range) rather than let a
-// high value pass ungraded. Used by the safety rules, never for the stored AE candidates.
+// As gradeMeasurement; where CTCAE needs a baseline the participant lacks, grades as if the
+// baseline were normal (LabGrader::gradeAssumingNormalBaseline: the midpoint of the reference
+// range) rather than let a high value pass ungraded, and marks the grade baseline_assumed. The
+// same behaviour as `vigilctl grade`. Used by the safety rules, never for the stored AE candidates.
 core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
     const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit,
     std::optional<double> lln, std::optional<double> uln, const core::Participant& participant);

@@ -1,7 +1,10 @@
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "grading/grade_lines.h"
+#include "support/temp_dir.h"
 
 using namespace vigil::grading;
 using nlohmann::json;
@@ -25,10 +28,10 @@ TEST_CASE("vigilctl grade answers the documented example exactly", "[grading]") 
 }
 
 TEST_CASE("grade lines: nulls carry a reason, qualifiers are named, ids echo as given", "[grading]") {
-  auto null_line = json::parse(answer(R"({"id":7,"test":"ALT","value":250,"unit":"U/L","uln":40})"));
+  auto null_line = json::parse(answer(R"({"id":7,"test":"ALT","value":250,"unit":"U/L"})"));
   CHECK(null_line["id"] == 7);
   CHECK(null_line["results"][0]["grade"].is_null());
-  CHECK(null_line["results"][0]["reason"].get<std::string>().find("baseline") != std::string::npos);
+  CHECK(null_line["results"][0]["reason"].get<std::string>().find("upper limit of normal (uln)") != std::string::npos);
   auto qualified = json::parse(answer(R"({"id":"q","test":"K","value":3.2,"unit":"mmol/L","lln":3.5,"uln":5.1})"));
   CHECK(qualified["results"][0]["worst_case_grade"] == 2);
   CHECK(qualified["results"][0]["qualifier"] == "symptomatic; intervention indicated");
@@ -116,4 +119,60 @@ TEST_CASE("grade lines: a physically impossible value is an error naming the lim
   auto at_limit = json::parse(answer(R"({"id":"l","test":"ALT","value":100000,"unit":"U/L","uln":40})"));
   CHECK_FALSE(at_limit.contains("error"));
   CHECK(at_limit["results"].size() == 1);
+}
+
+TEST_CASE("grade lines: without a baseline ALT and creatinine are graded with it taken as normal and say so", "[grading]") {
+  auto result = [](const std::string& line) { return json::parse(answer(line))["results"][0]; };
+  // ALT (ULN 40): 3.0 x ULN is still grade 1, just above it grade 2 (baseline-normal bands).
+  const auto at3 = result(R"({"test":"ALT","value":120,"unit":"U/L","uln":40})");
+  CHECK(at3["grade"] == 1);
+  CHECK(at3["baseline_assumed"] == "normal");
+  CHECK(result(R"({"test":"ALT","value":119.9,"unit":"U/L","uln":40})")["grade"] == 1);
+  CHECK(result(R"({"test":"ALT","value":120.1,"unit":"U/L","uln":40})")["grade"] == 2);
+  const auto alt = result(R"({"test":"ALT","value":130,"unit":"U/L","uln":40})");  // 3.25 x ULN: null before
+  CHECK(alt["grade"] == 2);
+  CHECK(alt["worst_case_grade"] == 2);  // an abnormal baseline (> ULN) can only make it milder
+  CHECK(alt["baseline_assumed"] == "normal");
+  CHECK_FALSE(alt.contains("reason"));
+  // Creatinine 1.5 x ULN: the baseline taken as normal is the middle of the range given (or the ULN alone).
+  const auto creat_uln = result(R"({"test":"CREAT","value":150,"unit":"umol/L","uln":100})");
+  CHECK(creat_uln["grade"] == 1);  // 1.5 x ULN and 1.5 x the ULN as baseline: neither above 1.5
+  CHECK(creat_uln["baseline_assumed"] == "normal");
+  CHECK(result(R"({"test":"CREAT","value":150.1,"unit":"umol/L","uln":100})")["grade"] == 2);
+  CHECK(result(R"({"test":"CREAT","value":150,"unit":"umol/L","lln":60,"uln":100})")["grade"] == 2);  // 1.875 x 80
+  // A baseline given is used as given, and nothing is assumed.
+  const auto given = result(R"({"test":"ALT","value":130,"unit":"U/L","uln":40,"baseline":60})");
+  CHECK(given["grade"] == 1);  // abnormal baseline: 2.17 x baseline
+  CHECK_FALSE(given.contains("baseline_assumed"));
+  // A test whose criteria need no baseline is not marked.
+  CHECK_FALSE(result(R"({"test":"K","value":2.8,"unit":"mmol/L","lln":3.5,"uln":5.1})").contains("baseline_assumed"));
+}
+
+TEST_CASE("grade lines: the abnormal-baseline reading raises worst_case_grade where it is higher", "[grading]") {
+  // The real ALT bands never grade an abnormal baseline higher, so a copy of ctcae/ whose
+  // abnormal-baseline ALT grade 2 starts above 2 x baseline shows the rule itself.
+  vigil::test::TempDir dir;
+  std::filesystem::copy(VIGIL_SOURCE_DIR "/ctcae", dir.path(), std::filesystem::copy_options::recursive);
+  const std::string file = dir.file("lab_criteria.json");
+  json criteria;
+  std::ifstream(file) >> criteria;
+  for (auto& a : criteria["analytes"])
+    if (a["code"] == "ALT")
+      for (auto& s : a["criteria"][0]["scales"])
+        if (s["when"] == "baseline_abnormal") s["bands"][1]["limit"]["baseline"] = 2.0;
+  std::ofstream(file, std::ios::trunc) << criteria.dump();
+  auto modified = LabGrader::load(dir.path());
+  REQUIRE(modified.isOk());
+  std::string out;
+  gradeLine(modified.value(), R"({"test":"ALT","value":100,"unit":"U/L","uln":40})", out);  // 2.5 x ULN
+  const auto r = json::parse(out)["results"][0];
+  CHECK(r["grade"] == 1);
+  CHECK(r["worst_case_grade"] == 2);
+  CHECK(r["qualifier"] == "if the baseline was abnormal");
+  CHECK(r["baseline_assumed"] == "normal");
+  out.clear();
+  gradeLine(modified.value(), R"({"test":"ALT","value":80,"unit":"U/L","uln":40})", out);  // exactly 2 x ULN
+  const auto at2 = json::parse(out)["results"][0];  // 80 is just under 2 x any baseline above the ULN
+  CHECK(at2["worst_case_grade"] == 1);
+  CHECK_FALSE(at2.contains("qualifier"));
 }
