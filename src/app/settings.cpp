@@ -64,6 +64,23 @@ std::string absolute(const std::string& path, const std::string& base_dir) {
   return p.lexically_normal().string();
 }
 
+// std::filesystem's throwing forms end the process on a name the OS refuses (a component over
+// 255 bytes: ENAMETOOLONG, found by fuzz_properties) or a directory that cannot be searched; a
+// settings error names the setting instead.
+bool pathExists(const std::string& key, const std::filesystem::path& path) {
+  std::error_code ec;
+  const bool found = std::filesystem::exists(path, ec);
+  if (ec) throw SettingsError(key + ": cannot check " + path.string() + ": " + ec.message());
+  return found;
+}
+bool isDirectory(const std::string& key, const std::filesystem::path& path) {
+  std::error_code ec;
+  const bool dir = std::filesystem::is_directory(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+    throw SettingsError(key + ": cannot check " + path.string() + ": " + ec.message());
+  return dir;
+}
+
 class Reader {
  public:
   explicit Reader(const AbstractConfiguration& c) : c_(c) {}
@@ -187,7 +204,7 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   AutoPtr<Poco::Util::LayeredConfiguration> layered(new Poco::Util::LayeredConfiguration);
   Settings s;
   s.config_file = absolute(config_file, base_dir);
-  if (!std::filesystem::exists(s.config_file)) throw SettingsError("config file " + s.config_file + " does not exist");
+  if (!pathExists("config file", s.config_file)) throw SettingsError("config file " + s.config_file + " does not exist");
   AutoPtr<Poco::Util::PropertyFileConfiguration> main_file;
   try {
     main_file = new Poco::Util::PropertyFileConfiguration(s.config_file);
@@ -220,7 +237,7 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   Reader r(*layered);
   const std::string site_file = absolute(r.text("config.site_file", "", true), base_dir);
   if (!site_file.empty()) {
-    if (!std::filesystem::exists(site_file)) throw SettingsError("config.site_file: " + site_file + " does not exist");
+    if (!pathExists("config.site_file", site_file)) throw SettingsError("config.site_file: " + site_file + " does not exist");
     AutoPtr<Poco::Util::PropertyFileConfiguration> site(new Poco::Util::PropertyFileConfiguration(site_file));
     rejectUnknown(*site, site_file);
     rejectSecret(*site, site_file);
@@ -254,10 +271,10 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.log.console = r.boolean("log.console", true);
   s.port_file = absolute(r.text("run.port_file", "", true), base_dir);
   s.ctcae_dir = absolute(r.text("ctcae.dir", "ctcae", false), base_dir);
-  if (!std::filesystem::exists(s.ctcae_dir + "/terms.tsv"))
+  if (!pathExists("ctcae.dir", s.ctcae_dir + "/terms.tsv"))
     throw SettingsError("ctcae.dir: " + s.ctcae_dir + " holds no terms.tsv");
   s.alerts_dir = absolute(r.text("alerts.dir", "alerts", false), base_dir);
-  if (!std::filesystem::exists(s.alerts_dir + "/rules/categories.json"))
+  if (!pathExists("alerts.dir", s.alerts_dir + "/rules/categories.json"))
     throw SettingsError("alerts.dir: " + s.alerts_dir + " holds no rules/categories.json");
 
   s.sweep_seconds = static_cast<int>(r.integer("rules.sweep_seconds", 60, 1, 86400));
@@ -312,9 +329,9 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.store.anchor_path = s.audit.anchor_file;
 
   const auto store_dir = std::filesystem::path(s.store.path).parent_path();
-  if (checks.store_dir && !std::filesystem::is_directory(store_dir))
+  if (checks.store_dir && !isDirectory("store.path", store_dir))
     throw SettingsError("store.path: directory " + store_dir.string() + " does not exist");
-  if (checks.log_dir && !s.log.file.empty() && !std::filesystem::is_directory(std::filesystem::path(s.log.file).parent_path()))
+  if (checks.log_dir && !s.log.file.empty() && !isDirectory("log.file", std::filesystem::path(s.log.file).parent_path()))
     throw SettingsError("log.file: directory " + std::filesystem::path(s.log.file).parent_path().string() +
                         " does not exist");
   return s;

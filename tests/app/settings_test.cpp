@@ -119,6 +119,21 @@ TEST_CASE("a setting name with an empty part is refused, not looped over", "[app
     CHECK_THROWS_AS(app::loadSettings(writeConfig(dir, body), {}, dir.path()), app::SettingsError);
 }
 
+TEST_CASE("a path the OS refuses to look up is a settings error naming the key, not an abort", "[app]") {
+  // Found by fuzz_properties: a path component over 255 bytes made std::filesystem::exists throw
+  // filesystem_error (ENAMETOOLONG) out of loadSettings, which ended vigild with no message.
+  test::TempDir dir;
+  const std::string long_part(300, 'x');
+  for (const char* key : {"alerts.dir", "ctcae.dir", "config.site_file"})
+    CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, std::string(key) + " = " + long_part + "\n"), {}, dir.path()),
+                      Catch::StartsWith(std::string(key) + ": cannot check ") && Catch::Contains("too long"));
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "store.path = " + long_part + "/vigil.db\n"), {}, dir.path()),
+                    Catch::StartsWith("store.path: cannot check ") && Catch::Contains("too long"));
+  // Just inside the limit: a 255-byte component that does not exist is the ordinary message.
+  CHECK_THROWS_WITH(app::loadSettings(writeConfig(dir, "ctcae.dir = " + std::string(255, 'x') + "\n"), {}, dir.path()),
+                    Catch::StartsWith("ctcae.dir: ") && Catch::Contains("holds no terms.tsv"));
+}
+
 TEST_CASE("the site file overrides the main file", "[app]") {
   test::TempDir dir;
   std::ofstream(dir.file("site.properties")) << "http.port = 8443\n";
