@@ -49,7 +49,7 @@ const std::set<std::string>& knownKeys() {
       "smtp.password",    "smtp.timeout_ms",    "smtp.verify_certificate",
       "mail.from",        "mail.dir",           "mail.message_id_domain",
       "alerts.recipients_file", "alerts.link_base", "alerts.escalate_after_seconds", "alerts.reminder_percents",
-      "alerts.digest_hour_utc",
+      "alerts.digest_hour_utc", "alerts.late_entry_days",
       "outbox.give_up_after_seconds", "outbox.late_seconds.urgent", "outbox.late_seconds.sae",
       "outbox.late_seconds.other", "outbox.backoff_initial_ms", "outbox.backoff_max_ms", "outbox.poll_ms", "outbox.batch",
       "outbox.clock_ms", "study.id", "exports.dir",
@@ -308,6 +308,7 @@ Settings loadSettings(const std::string& config_file, const std::vector<std::str
   s.alerts.escalate_after_ms = 1000 * r.integer("alerts.escalate_after_seconds", 3600, 1, 7 * 86400);
   s.alerts.reminder_percents = percents("alerts.reminder_percents", r.text("alerts.reminder_percents", "50,90", false));
   s.alerts.digest_hour_utc = static_cast<int>(r.integer("alerts.digest_hour_utc", 7, 0, 23));
+  s.alerts.late_entry_ms = 24 * 3600 * 1000LL * r.integer("alerts.late_entry_days", 3, 1, 365);
   s.outbox.give_up_after_ms = 1000 * r.integer("outbox.give_up_after_seconds", 7 * 86400, 1, 90 * 86400);
   s.alerts.late_urgent_ms = 1000 * r.integer("outbox.late_seconds.urgent", 900, 1, 30 * 86400);
   s.alerts.late_sae_ms = 1000 * r.integer("outbox.late_seconds.sae", 3600, 1, 30 * 86400);
@@ -370,6 +371,7 @@ std::vector<std::string> describe(const Settings& s) {
       "alerts.link_base=" + s.alerts.link_base,
       "alerts.escalate_after_seconds=" + std::to_string(s.alerts.escalate_after_ms / 1000),
       "alerts.digest_hour_utc=" + std::to_string(s.alerts.digest_hour_utc),
+      "alerts.late_entry_days=" + std::to_string(s.alerts.late_entry_ms / (24 * 3600 * 1000LL)),
       "outbox.give_up_after_seconds=" + std::to_string(s.outbox.give_up_after_ms / 1000),
       "outbox.late_seconds=urgent " + std::to_string(s.alerts.late_urgent_ms / 1000) + ", sae " +
           std::to_string(s.alerts.late_sae_ms / 1000) + ", other " + std::to_string(s.alerts.late_other_ms / 1000),

@@ -393,6 +393,7 @@ int VigilctlApp::exportDsmb(store::Store& store, const Knowledge& knowledge, con
   exports::PackageOptions options;
   options.study_id = settings.study_id;
   options.software_version = core::kVersion;
+  options.late_entry_ms = settings.alerts.late_entry_ms;
   const exports::DsmbExporter exporter(store, ref, options, clock);
   // A progress bar when a person watches; nothing to clutter a pipe or a log.
   const bool tty = isatty(STDOUT_FILENO) != 0;

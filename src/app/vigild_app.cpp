@@ -187,6 +187,7 @@ int VigildApp::main(const std::vector<std::string>& args) {
   exports::PackageOptions package_options;
   package_options.study_id = settings_.study_id;
   package_options.software_version = core::kVersion;
+  package_options.late_entry_ms = settings_.alerts.late_entry_ms;
   const exports::Reference reference = exportReference(*knowledge);
   const exports::DsmbExporter exporter(*store, reference, package_options, clock);
   http::Server server(settings_.http, intake, *store, clock);

@@ -128,6 +128,7 @@ struct AeReport {
   std::string study_id;
   std::string site;
   std::vector<AeVersion> versions;  // oldest first; back() is current
+  std::string entered_at;  // when version 1 was recorded (also where `versions` holds the current one only)
   const AeVersion& current() const { return versions.back(); }
 };
 
@@ -159,6 +160,9 @@ struct LabResult {
   std::string recorded_at;
   std::string recorded_by;
   std::string grades_json = "[]";  // CTCAE grades computed on arrival (LBTOXGR per term)
+  // The unit as Vigil spells it (ctcae/units.json: "MG/DL" -> "mg/dL", "G/L" for a count ->
+  // "10^9/L"), kept beside `unit` as it was sent; empty for a test Vigil does not grade.
+  std::string unit_canonical;
 };
 
 struct VitalSigns {

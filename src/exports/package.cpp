@@ -3,6 +3,7 @@
 #include <Poco/DateTime.h>
 #include <Poco/Zip/Compress.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -415,10 +416,18 @@ std::string criteriaOf(const core::AeVersion& v) {
   return out;
 }
 
-std::string aeListing(const std::vector<const AeFacts*>& rows) {
+// Whole days from `occurred` (a date or timestamp) to `entered` when more than late_ms apart.
+std::optional<int64_t> daysLate(const std::string& occurred, const std::string& entered, int64_t late_ms) {
+  const auto at = core::parseInstant(occurred);
+  const auto in = core::parseTimestamp(entered);
+  if (!at || !in || *in - *at <= late_ms) return std::nullopt;
+  return (*in - *at) / core::kDayMs;
+}
+
+std::string aeListing(const std::vector<const AeFacts*>& rows, int64_t late_ms) {
   Csv csv({"study_id", "site", "ae_id", "version", "ctcae_term", "soc", "grade", "serious_criteria", "start", "end",
            "outcome", "rel_anlotinib", "rel_sintilimab", "action_anlotinib", "action_sintilimab", "categories", "aesi",
-           "treatment_emergent"});
+           "treatment_emergent", "entered_at", "late_entry"});
   for (const AeFacts* f : rows) {
     const auto& v = *f->version;
     std::string cats;
@@ -428,7 +437,34 @@ std::string aeListing(const std::vector<const AeFacts*>& rows) {
         .field(v.end ? dtc(*v.end) : "").field(core::toString(v.outcome))
         .field(relOf(v.per_drug[0].relatedness)).field(relOf(v.per_drug[1].relatedness))
         .field(acnOf(v.per_drug[0].action)).field(acnOf(v.per_drug[1].action)).field(cats)
-        .field(yn(f->aesi)).field(yn(f->emergent));
+        .field(yn(f->aesi)).field(yn(f->emergent)).field(f->report->entered_at)
+        .field(yn(daysLate(v.start, f->report->entered_at, late_ms).has_value()));
+    csv.end();
+  }
+  return csv.take();
+}
+
+// Every AE, lab result and dose entered more than late_ms after it occurred (issue 14.5): late
+// data is what makes a recommendation that a later entry withdraws.
+std::string lateEntryListing(const store::DataCut& cut, int64_t late_ms) {
+  Csv csv({"study_id", "record", "occurred", "entered_at", "days_late"});
+  struct Row {
+    std::string study_id, record, occurred, entered;
+    int64_t days;
+  };
+  std::vector<Row> rows;
+  auto add = [&](const std::string& study_id, const std::string& record, const std::string& occurred,
+                 const std::string& entered) {
+    if (auto days = daysLate(occurred, entered, late_ms)) rows.push_back({study_id, record, occurred, entered, *days});
+  };
+  for (const auto& r : cut.adverse_events) add(r.study_id, "ae/" + std::to_string(r.id), r.versions.front().start, r.entered_at);
+  for (const auto& l : cut.labs) add(l.study_id, "lab/" + std::to_string(l.id), l.collected_at, l.recorded_at);
+  for (const auto& d : cut.doses) add(d.study_id, "dose/" + std::to_string(d.id), d.date, d.recorded_at);
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.study_id != b.study_id ? a.study_id < b.study_id : a.entered < b.entered;
+  });
+  for (const auto& r : rows) {
+    csv.field(r.study_id).field(r.record).field(r.occurred).field(r.entered).field(std::to_string(r.days));
     csv.end();
   }
   return csv.take();
@@ -618,9 +654,10 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   files["tables/event_rates.csv"] = ratesCsv(analysis);
   files["tables/stopping_monitor.csv"] = stoppingCsv(analysis);
   step("listings", 0.35);
-  files["listings/serious_aes.csv"] = aeListing(analysis.serious);
-  files["listings/deaths.csv"] = aeListing(analysis.deaths);
-  files["listings/dose_actions.csv"] = aeListing(analysis.dose_actions);
+  files["listings/serious_aes.csv"] = aeListing(analysis.serious, options.late_entry_ms);
+  files["listings/deaths.csv"] = aeListing(analysis.deaths, options.late_entry_ms);
+  files["listings/dose_actions.csv"] = aeListing(analysis.dose_actions, options.late_entry_ms);
+  files["listings/late_entries.csv"] = lateEntryListing(cut, options.late_entry_ms);
   files["listings/protocol_deviations.csv"] = deviationListing(analysis.deviations);
   files["listings/pending_lab_aes.csv"] = candidateListing(analysis.pending_candidates);
   files["listings/reporting_clocks.csv"] = clockListing(analysis.clocks);

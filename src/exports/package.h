@@ -8,7 +8,7 @@
 //   tables/incidence_by_category.csv, lab_shift.csv, exposure.csv, exposure_summary.csv,
 //   tables/event_rates.csv, stopping_monitor.csv
 //   listings/serious_aes.csv, deaths.csv, dose_actions.csv, protocol_deviations.csv,
-//   listings/pending_lab_aes.csv, reporting_clocks.csv, pregnancies.csv
+//   listings/pending_lab_aes.csv, reporting_clocks.csv, pregnancies.csv, late_entries.csv
 //   sdtm/ae.csv, suppae.csv, lb.csv and the same as CDISC Dataset-JSON 1.1 (ae.json, ...)
 //
 // Every file but the manifest is a function of the cut, the reference data and the options:
@@ -32,6 +32,8 @@ struct PackageOptions {
   std::string generated_at;  // UTC timestamp: the only time in the package that is not the cut
   bool zero_rows = false;
   size_t swimmer_max_participants = 200;  // the report's plot; every participant is in the tables
+  // A record entered more than this long after it occurred is late (setting alerts.late_entry_days).
+  int64_t late_entry_ms = 3 * 24 * 3600 * 1000LL;
 };
 
 // Called as the package is written: the stage and the fraction done (0..1).

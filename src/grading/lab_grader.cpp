@@ -1,10 +1,12 @@
 #include "grading/lab_grader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "grading/catalogue.h"
 
@@ -186,6 +188,21 @@ core::Result<LabGrader> LabGrader::load(const std::string& dir) {
     }
     for (const auto& c : units.at("conversions"))
       g.conversions_[c.at("from").get<std::string>()].emplace_back(c.at("to").get<std::string>(), c.at("factor").get<double>());
+    std::set<std::string> exact_only;
+    for (const auto& e : units.at("case_sensitive").at("spellings")) exact_only.insert(e.get<std::string>());
+    for (const auto& [spelling, canonical] : g.unit_alias_) {
+      if (exact_only.count(spelling)) continue;
+      auto& meanings = g.folded_alias_[foldUnit(spelling)];
+      if (std::find(meanings.begin(), meanings.end(), canonical) == meanings.end()) meanings.push_back(canonical);
+    }
+    const json& counts = units.at("counts");
+    g.count_unit_ = counts.at("to").get<std::string>();
+    for (const auto& [spelling, v] : counts.at("volumes").items()) {
+      const double litres = v.at("litres").get<double>();
+      if (!(litres > 0)) throw std::invalid_argument("counts.volumes." + spelling + ": litres must be above 0");
+      g.count_volumes_[foldUnit(spelling)] = {spelling, litres};
+      for (const auto& other : v.at("spellings")) g.count_volumes_[foldUnit(other.get<std::string>())] = {spelling, litres};
+    }
 
     file = dir + "/lab_criteria.json";
     const json criteria = readJson(file);
@@ -279,35 +296,113 @@ const Analyte* LabGrader::find(std::string_view test) const {
   return it == by_code_.end() ? nullptr : &analytes_[it->second];
 }
 
-core::Result<PreparedUnit> LabGrader::prepare(const Analyte& a, std::string_view unit) const {
-  const bool unitless = a.si_unit == "ratio" || a.si_unit == "pH" || a.si_unit == "plus";
-  if (unit.empty()) {
-    if (unitless) return PreparedUnit{UnitSystem::kSi, 1};
-    return PreparedUnit{std::nullopt, 1};
+std::string LabGrader::foldUnit(std::string_view unit) {
+  std::string out;
+  out.reserve(unit.size());
+  for (size_t i = 0; i < unit.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(unit[i]);
+    const unsigned char next = i + 1 < unit.size() ? static_cast<unsigned char>(unit[i + 1]) : 0;
+    if (c == ' ') continue;
+    if ((c == 0xC2 && next == 0xB5) || (c == 0xCE && next == 0xBC)) {  // micro sign, Greek mu
+      out += 'u';
+      ++i;
+    } else if (c == 0xC3 && next == 0x97) {  // multiplication sign
+      out += 'x';
+      ++i;
+    } else {
+      out += static_cast<char>(std::tolower(c));
+    }
   }
-  auto alias = unit_alias_.find(std::string(unit));
-  auto expected = [&] {
-    return a.si_unit + (a.us_unit.empty() || a.us_unit == a.si_unit ? "" : " or " + a.us_unit);
-  };
-  if (alias == unit_alias_.end())
-    return core::Status::invalid("unknown unit '" + std::string(unit) + "' for " + a.code + " (use " + expected() + ")");
-  const std::string& u = alias->second;
-  if (u == a.si_unit) return PreparedUnit{UnitSystem::kSi, 1};
-  if (!a.us_unit.empty() && u == a.us_unit) return PreparedUnit{UnitSystem::kUs, 1};
+  return out;
+}
+
+// The unit `canonical` (a key of units.json aliases) for analyte a, or nothing when it does not fit.
+std::optional<PreparedUnit> LabGrader::fit(const Analyte& a, const std::string& u) const {
+  if (u == a.si_unit) return PreparedUnit{UnitSystem::kSi, 1, u};
+  if (!a.us_unit.empty() && u == a.us_unit) return PreparedUnit{UnitSystem::kUs, 1, u};
   if (auto it = conversions_.find(u); it != conversions_.end()) {
     for (const auto& [to, factor] : it->second) {
-      if (to == a.si_unit) return PreparedUnit{UnitSystem::kSi, factor};
-      if (!a.us_unit.empty() && to == a.us_unit) return PreparedUnit{UnitSystem::kUs, factor};
+      if (to == a.si_unit) return PreparedUnit{UnitSystem::kSi, factor, u};
+      if (!a.us_unit.empty() && to == a.us_unit) return PreparedUnit{UnitSystem::kUs, factor, u};
     }
   }
   if (a.molar_mass) {
-    // Mass to amount concentration: 1 mg/dL = 10 mg/L = 10/M mmol/L = 10000/M umol/L.
+    // Mass to amount concentration: 1 mg/dL = 10 mg/L = 10/M mmol/L = 10000/M umol/L. An analyte
+    // reported in umol/L (bilirubin, creatinine, urate) also takes mmol/L; one reported in mmol/L
+    // does not take umol/L (no laboratory writes cholesterol or glucose so: a slip, not a unit).
     const double m = *a.molar_mass;
-    if (u == "mg/dL" && a.si_unit == "mmol/L") return PreparedUnit{UnitSystem::kSi, 10 / m};
-    if (u == "mg/dL" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 10000 / m};
-    if (u == "umol/L" && a.si_unit == "mmol/L") return PreparedUnit{UnitSystem::kSi, 0.001};
-    if (u == "mmol/L" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 1000};
+    if (u == "mg/dL" && a.si_unit == "mmol/L") return PreparedUnit{UnitSystem::kSi, 10 / m, u};
+    if (u == "mg/dL" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 10000 / m, u};
+    if (u == "mmol/L" && a.si_unit == "umol/L") return PreparedUnit{UnitSystem::kSi, 1000, u};
   }
+  return std::nullopt;
+}
+
+// "10^3/mL", "x10E9/l", "cells/mm3", "/uL" (folded): a count per a power of ten and a volume, in
+// count_unit_ (10^9/L).
+std::optional<PreparedUnit> LabGrader::powerOfTenCount(const std::string& f) const {
+  const size_t slash = f.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  std::string_view head(f.data(), slash);
+  const auto volume = count_volumes_.find(f.substr(slash + 1));
+  if (volume == count_volumes_.end()) return std::nullopt;
+  int power = 0;
+  if (head == "cells" || head.empty()) {
+    power = 0;
+  } else {
+    if (head.front() == 'x') head.remove_prefix(1);
+    if (head.substr(0, 2) != "10") return std::nullopt;
+    head.remove_prefix(2);
+    if (head.substr(0, 2) == "e+") head.remove_prefix(2);
+    else if (!head.empty() && (head.front() == '^' || head.front() == '*' || head.front() == 'e')) head.remove_prefix(1);
+    else return std::nullopt;
+    if (head.empty() || head.size() > 2) return std::nullopt;
+    for (char c : head) {
+      if (c < '0' || c > '9') return std::nullopt;
+      power = power * 10 + (c - '0');
+    }
+  }
+  // n x 10^power per `litres` L = n x 10^power / litres / 10^9 x 10^9/L.
+  const double factor = std::pow(10.0, power - 9) / volume->second.second;
+  std::string canonical = (power == 0 ? std::string("/") : "10^" + std::to_string(power) + "/") + volume->second.first;
+  return PreparedUnit{UnitSystem::kSi, factor, std::move(canonical)};
+}
+
+core::Result<PreparedUnit> LabGrader::prepare(const Analyte& a, std::string_view unit) const {
+  const bool unitless = a.si_unit == "ratio" || a.si_unit == "pH" || a.si_unit == "plus";
+  if (unit.empty()) {
+    if (unitless) return PreparedUnit{UnitSystem::kSi, 1, a.si_unit};
+    return PreparedUnit{std::nullopt, 1, {}};
+  }
+  auto expected = [&] {
+    return a.si_unit + (a.us_unit.empty() || a.us_unit == a.si_unit ? "" : " or " + a.us_unit);
+  };
+  // As written first: "G/L" is giga per litre, a count.
+  const auto exact = unit_alias_.find(std::string(unit));
+  if (exact != unit_alias_.end())
+    if (auto p = fit(a, exact->second)) return *p;
+  // Then as laboratories also write it: any case, micro as u, spaces dropped.
+  const std::string folded = foldUnit(unit);
+  bool known = exact != unit_alias_.end();
+  if (auto it = folded_alias_.find(folded); it != folded_alias_.end()) {
+    known = true;
+    std::optional<PreparedUnit> found;
+    for (const auto& canonical : it->second) {
+      auto p = fit(a, canonical);
+      if (!p) continue;
+      if (found && found->canonical != p->canonical)
+        return core::Status::invalid("unit '" + std::string(unit) + "' is ambiguous for " + a.code + ": " +
+                                     found->canonical + " or " + p->canonical + " (use " + expected() + ")");
+      found = std::move(p);
+    }
+    if (found) return *found;
+  }
+  if (auto p = powerOfTenCount(folded)) {
+    if (a.si_unit == count_unit_) return *p;
+    known = true;
+  }
+  if (!known)
+    return core::Status::invalid("unknown unit '" + std::string(unit) + "' for " + a.code + " (use " + expected() + ")");
   return core::Status::invalid("unit '" + std::string(unit) + "' does not fit " + a.code + " (use " + expected() + ")");
 }
 

@@ -98,6 +98,7 @@ struct TermGrade {
 struct PreparedUnit {
   std::optional<UnitSystem> system;  // nullopt: no unit given, absolute limits cannot be used
   double factor = 1;                 // multiply input numbers by this to reach the system's unit
+  std::string canonical;             // the unit as Vigil spells it ("MG/DL" -> "mg/dL"); empty: none
 };
 
 class LabGrader {
@@ -109,8 +110,12 @@ class LabGrader {
   const Analyte* find(std::string_view test) const;
   const std::vector<Analyte>& analytes() const { return analytes_; }
 
-  // Resolves a unit for an analyte once; empty unit means none given. Fails for an unknown unit
-  // or one that does not fit the analyte, naming the units that do.
+  // Resolves a unit for an analyte once; empty unit means none given. A spelling is taken as
+  // written when that fits the analyte, else case-folded ("MG/DL", "Mmol/L"; "G/L" is g/L for
+  // haemoglobin, 10^9/L for a count), and a count may be per any power of ten and volume
+  // ("10^3/mL", "cells/mm3"). Fails for an unknown unit, one that does not fit the analyte
+  // (naming the units that do), or a spelling that fits it in two ways.
+  static std::string foldUnit(std::string_view unit);
   core::Result<PreparedUnit> prepare(const Analyte& analyte, std::string_view unit) const;
 
   // Empty when the value (in `unit`, as prepared) is physically possible; otherwise why not, naming
@@ -138,6 +143,13 @@ class LabGrader {
   std::vector<Analyte> analytes_;
   std::unordered_map<std::string, size_t> by_code_;
   std::unordered_map<std::string, std::string> unit_alias_;  // spelling -> canonical
+  // Case-folded spelling -> the canonicals it may mean (the analyte decides: "g/l" is g/L or 10^9/L).
+  std::unordered_map<std::string, std::vector<std::string>> folded_alias_;
+  // Counts per any power of ten (units.json "counts"): folded volume spelling -> (Vigil's spelling, litres).
+  std::unordered_map<std::string, std::pair<std::string, double>> count_volumes_;
+  std::string count_unit_;  // the analyte unit counts convert to (10^9/L)
+  std::optional<PreparedUnit> fit(const Analyte& analyte, const std::string& canonical) const;
+  std::optional<PreparedUnit> powerOfTenCount(const std::string& folded) const;
   std::unordered_map<std::string, std::vector<std::pair<std::string, double>>> conversions_;  // from -> (to, factor)
 };
 

@@ -31,6 +31,13 @@ std::optional<core::FieldError> checkLab(const grading::LabGrader& grader, const
   return std::nullopt;
 }
 
+std::string canonicalUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit) {
+  const grading::Analyte* a = grader.find(code);
+  if (!a) return {};
+  auto p = grader.prepare(*a, unit);
+  return p.isOk() ? p.value().canonical : std::string();
+}
+
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,

@@ -49,6 +49,10 @@ core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
 std::optional<core::FieldError> checkLab(const grading::LabGrader& grader, const std::string& code, double value,
                                          const std::string& unit);
 
+// The unit as Vigil spells it for analyte `code` ("MG/DL" -> "mg/dL", "10^3/ML" -> "10^3/mL");
+// empty when the analyte is not graded or the unit does not fit it.
+std::string canonicalUnit(const grading::LabGrader& grader, const std::string& code, const std::string& unit);
+
 // The grades of a vital-signs reading: Hypertension (the higher of the systolic and diastolic
 // grades), Fever, QTc prolonged.
 std::vector<MeasurementGrade> gradeVitals(const grading::LabGrader& grader, const core::VitalSigns& vitals,

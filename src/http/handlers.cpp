@@ -335,7 +335,7 @@ Response listAlerts(Api& api, const Request& req) {
   if (acked) f.acked = *acked == "true";
   if (f.alert_class && std::find(outbox::alertClasses().begin(), outbox::alertClasses().end(), *f.alert_class) ==
                            outbox::alertClasses().end())
-    errors.push_back({"class", "must be one of sae, urgent, dose, deviation, reminder, overdue, escalation, digest"});
+    errors.push_back({"class", "must be one of sae, urgent, dose, deviation, reminder, overdue, escalation, digest, supersede"});
   if (!errors.empty()) return problem(Status::invalid("invalid query parameters", errors), 400);
   return fromRead(api.intake().alerts(*req.user, f));
 }

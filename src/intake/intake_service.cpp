@@ -444,6 +444,7 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
       auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second);
       if (!grades.isOk()) return grades.status();  // units were checked before; kept as a guard
       l.grades_json = gradesToJson(grades.value());
+      l.unit_canonical = grading::canonicalUnit(grader_, l.test, l.unit);
       l.id = tx.insertLab(l);
       collectEvidence(evidence, l.study_id, grades.value(), l.id);
       ids.push_back(l.id);

@@ -505,6 +505,7 @@ json toJson(const core::LabResult& l) {
   return {{"id", l.id},           {"study_id", l.study_id},         {"test", l.test},
           {"grades", json::parse(l.grades_json)},
           {"value", l.value},     {"unit", l.unit},                 {"lln", optNum(l.lln)},
+          {"unit_canonical", l.unit_canonical.empty() ? json(nullptr) : json(l.unit_canonical)},
           {"uln", optNum(l.uln)}, {"collected_at", l.collected_at}, {"specimen", l.specimen},
           {"recorded_at", l.recorded_at}, {"recorded_by", l.recorded_by}};
 }
@@ -522,6 +523,8 @@ std::string toJsonText(const core::LabResult& l) {
   w.field("test", l.test);
   w.field("uln", l.uln);
   w.field("unit", l.unit);
+  if (l.unit_canonical.empty()) w.raw("unit_canonical", "null");
+  else w.field("unit_canonical", l.unit_canonical);
   w.field("value", l.value);
   return w.finish();
 }

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "core/crypto.h"
 #include "core/time.h"
@@ -48,9 +50,31 @@ const core::VitalSigns* findVital(const store::History& h, const std::string& re
   return nullptr;
 }
 
+// How restrictive a recommendation is: discontinue > hold > interrupt > continue; at the same
+// action a lower dose is more restrictive.
+int actionRank(const std::string& action) {
+  if (action == "discontinue") return 3;
+  if (action == "hold") return 2;
+  if (action == "interrupt_infusion") return 1;
+  return 0;
+}
+int doseOfText(const std::string& text) {  // "10 mg" -> 10; "none" -> -1
+  if (text.empty() || text[0] < '0' || text[0] > '9') return -1;
+  return std::atoi(text.c_str());
+}
+// Doses in mg, -1 for none.
+bool lessRestrictive(const std::string& now_action, int now_dose, const std::string& was_action, int was_dose) {
+  if (actionRank(now_action) != actionRank(was_action)) return actionRank(now_action) < actionRank(was_action);
+  return now_dose >= 0 && was_dose >= 0 && now_dose > was_dose;
+}
+
 std::string readingText(const core::VitalSigns& v) {
   auto part = [](const std::optional<int>& x) { return x ? std::to_string(*x) : std::string("-"); };
   return part(v.systolic_mmhg) + "/" + part(v.diastolic_mmhg) + " mmHg";
+}
+
+std::string earlierAlertText(const core::Alert& a) {
+  return "alert " + std::to_string(a.id) + " (" + a.alert_class + ", raised " + a.created_at + ")";
 }
 
 const json* findEvent(const json& evaluation, const std::string& ref) {
@@ -88,13 +112,16 @@ const std::map<std::string, std::set<std::string>>& AlertPlanner::templateFields
       extra.insert(kCommonFields.begin(), kCommonFields.end());
       return extra;
     };
-    const std::set<std::string> event = {"term",  "grade",    "categories", "seriousness",    "relatedness", "aesi",
-                                         "susar", "reason",   "deadlines",  "recommendation", "record"};
+    const std::set<std::string> event = {"term",   "grade",     "categories", "seriousness",    "relatedness", "aesi",
+                                         "susar",  "reason",    "deadlines",  "recommendation", "record",      "late"};
     std::map<std::string, std::set<std::string>> m;
     m["urgent"] = with(event);
     m["sae"] = with(event);
-    m["dose"] = with({"drug", "action", "dose", "previous", "rules", "resume", "discontinue_after", "events"});
-    m["deviation"] = with({"code", "drug", "date", "text", "rules"});
+    m["dose"] = with({"drug", "action", "dose", "previous", "rules", "resume", "discontinue_after", "events", "basis",
+                      "late", "supersedes"});
+    m["supersede"] = with({"subject", "supersedes", "supersedes_id", "was", "now", "changed", "rules", "cause", "drug",
+                           "version"});
+    m["deviation"] = with({"code", "drug", "date", "text", "rules", "late"});
     m["reminder"] = with({"deadline_kind", "due", "percent", "term", "grade"});
     m["overdue"] = with({"deadline_kind", "due", "term", "grade"});
     m["escalation"] = with({"original_class", "original_id", "raised_at", "term", "grade", "waited"});
@@ -161,7 +188,7 @@ std::string AlertPlanner::citations(const json& ids) const {
 
 int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, const std::string& key,
                             const std::string& study_id, const std::string& site, const std::string& ref,
-                            const json& payload, const std::string& actor) const {
+                            const json& payload, const std::string& actor, const std::vector<Recipient>* to) const {
   if (tx.alertExists(key)) return 0;
   core::Alert a;
   a.dedupe_key = key;
@@ -175,7 +202,7 @@ int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, cons
   a.payload = p.dump();
   const int64_t now_ms = core::parseTimestamp(tx.now()).value_or(0);
   if (cls == "sae" || cls == "urgent") a.escalate_at_ms = now_ms + options_.escalate_after_ms;
-  for (const auto& r : routing_.recipients(cls, site)) {
+  for (const auto& r : to ? *to : routing_.recipients(cls, site)) {
     core::AlertDelivery d;
     d.recipient = r.address;
     d.role = r.role;
@@ -197,6 +224,171 @@ int64_t AlertPlanner::raise(store::Transaction& tx, const std::string& cls, cons
   tx.appendAudit({actor, "raise", "alert", std::to_string(id), "",
                   json{{"class", cls}, {"key", key}, {"ref", ref}, {"recipients", recipients}}.dump()});
   return id;
+}
+
+std::string AlertPlanner::lateEntry(const store::History& h, const std::string& ref) const {
+  std::string occurred, entered, what;
+  const std::string id = ref.substr(ref.find('/') + 1);
+  if (ref.rfind("ae/", 0) == 0) {
+    // The onset as now known (a correction may move it), entered when first recorded.
+    if (const core::AeReport* r = findAe(h, ref)) occurred = r->current().start, entered = r->entered_at, what = "onset";
+  } else if (ref.rfind("vitals/", 0) == 0) {
+    if (const core::VitalSigns* v = findVital(h, ref)) occurred = v->measured_at, entered = v->recorded_at, what = "measured";
+  } else if (ref.rfind("lab/", 0) == 0) {
+    for (const auto& l : h.labs)
+      if (std::to_string(l.id) == id) occurred = l.collected_at, entered = l.recorded_at, what = "collected";
+  } else if (ref.rfind("dose/", 0) == 0) {
+    for (const auto& d : h.doses)
+      if (std::to_string(d.id) == id) occurred = d.date, entered = d.recorded_at, what = "dosed";
+  }
+  const auto at = core::parseInstant(occurred);
+  const auto in = core::parseTimestamp(entered);
+  if (!at || !in || *in - *at <= options_.late_entry_ms) return "";
+  return ref + " " + what + " " + occurred + ", entered " + entered + " (" + std::to_string((*in - *at) / core::kDayMs) +
+         " days later)";
+}
+
+std::string AlertPlanner::lateEntries(const store::History& h, const json& refs) const {
+  std::string out;
+  for (const auto& r : refs) {
+    if (!r.is_string()) continue;
+    const std::string late = lateEntry(h, r.get<std::string>());
+    if (late.empty()) continue;
+    if (!out.empty()) out += "; ";
+    out += late;
+  }
+  return out.empty() ? "no" : "yes: " + out;
+}
+
+void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, const json& ev,
+                             const std::vector<core::SafetyChange>& changes, const std::string& actor,
+                             std::map<std::string, std::string>& supersedes, std::vector<int64_t>& raised) const {
+  const std::string& study_id = h.participant.study_id;
+  const std::string& site = h.participant.site;
+  // The history holds each AE's current version only.
+  const bool corrected_ae = std::any_of(h.adverse_events.begin(), h.adverse_events.end(),
+                                        [](const core::AeReport& r) { return r.current().version > 1; });
+  const bool recommendation_changed = std::any_of(changes.begin(), changes.end(), [](const core::SafetyChange& c) {
+    return c.kind == "recommendation" && c.id != 0;
+  });
+  if (!corrected_ae && !recommendation_changed) return;  // the common write: no lookup at all
+  const std::vector<core::Alert> earlier = tx.alertsOf(study_id, {"sae", "urgent", "dose", "supersede"});
+  auto recipientsOf = [&](const core::Alert& a) {
+    std::vector<Recipient> to;
+    if (auto full = tx.alert(a.id))
+      for (const auto& d : full->deliveries) to.push_back({d.recipient, d.role});
+    return to;
+  };
+  const std::string participant_link = options_.link_base + "/api/v1/participants/" + study_id;
+
+  // Recommendations: the standing alert for a drug is its latest dose or supersede alert.
+  for (const auto& c : changes) {
+    if (c.kind != "recommendation" || c.id == 0) continue;
+    const json d = json::parse(c.detail, nullptr, false);
+    if (!d.is_object()) continue;
+    const std::string drug = d.value("drug", c.subject);
+    const core::Alert* standing = nullptr;
+    for (const auto& a : earlier) {
+      if (a.alert_class != "dose" && a.alert_class != "supersede") continue;
+      const json p = json::parse(a.payload, nullptr, false);
+      if (p.is_object() && p.value("drug", "") == drug) standing = &a;
+    }
+    if (!standing || standing->alert_class != "dose") continue;  // nothing restrictive stands alerted
+    const json was = json::parse(standing->payload, nullptr, false);
+    const std::string was_action = was.value("action", ""), was_dose = was.value("dose", "none");
+    const std::string now_action = d.value("action", "");
+    const json now_dose_json = d.value("dose_mg", json());
+    const int now_dose = now_dose_json.is_number() ? now_dose_json.get<int>() : -1;
+    if (!lessRestrictive(now_action, now_dose, was_action, doseOfText(was_dose))) continue;
+    // A hold that resolves as its rule foresaw is the expected course (the digest lists the
+    // resumption). The alerted recommendation is withdrawn, not fulfilled, when it was a
+    // discontinuation (final by nature: late data or a correction took it back) or when a
+    // correction of a record made it less restrictive.
+    const bool correction = c.cause.rfind("update ", 0) == 0;
+    if (was_action != "discontinue" && !correction) continue;
+    const std::string now_text = now_action + ", dose " + doseText(now_dose_json);
+    if (!individualClass(c).empty()) {
+      // The change has a dose alert of its own: it names the alert it supersedes.
+      supersedes[drug] = earlierAlertText(*standing) + ": " + was_action + ", dose " + was_dose;
+      continue;
+    }
+    const std::vector<Recipient> to = recipientsOf(*standing);
+    json p = {{"subject", drug + " recommendation"},
+              {"drug", drug},
+              {"supersedes", earlierAlertText(*standing)},
+              {"supersedes_id", std::to_string(standing->id)},
+              {"was", was_action + ", dose " + was_dose},
+              {"now", now_text},
+              {"changed", "the recommendation for " + drug + " is now less restrictive: " + now_text + " (alerted: " +
+                              was_action + ", dose " + was_dose + ")"},
+              {"rules", citations(d.value("rule_ids", json::array()))},
+              {"cause", c.cause},
+              {"link", participant_link + "/recommendations"}};
+    const std::string ref = "safety_change/" + std::to_string(c.id);
+    if (const int64_t id = raise(tx, "supersede", "supersede:" + ref, study_id, site, ref, p, actor, &to)) raised.push_back(id);
+  }
+
+  // Corrected adverse events: what an sae or urgent alert said that the current version no longer says.
+  if (!corrected_ae) return;
+  for (const auto& a : earlier) {
+    if ((a.alert_class != "sae" && a.alert_class != "urgent") || a.ref.rfind("ae/", 0) != 0) continue;
+    // An SAE that became fatal or life-threatening has its urgent alert: that one stands now.
+    if (a.alert_class == "sae" && tx.alertExists("urgent:" + a.ref)) continue;
+    const core::AeReport* current = findAe(h, a.ref);
+    if (!current || current->current().version < 2) continue;
+    const auto full = tx.adverseEvent(current->id);  // every version, to compare with the one alerted
+    if (!full) continue;
+    const core::AeReport* report = &*full;
+    const core::AeVersion& v = report->current();
+    const json p = json::parse(a.payload, nullptr, false);
+    if (!p.is_object()) continue;
+    // The version the recipients last heard of: the alert's, or that of its latest supersede.
+    int told = 0;
+    const std::string record = p.value("record", "");
+    if (const auto at = record.rfind(" version "); at != std::string::npos) told = std::atoi(record.c_str() + at + 9);
+    for (const auto& s : earlier) {
+      if (s.alert_class != "supersede" || s.ref != a.ref) continue;
+      const json sp = json::parse(s.payload, nullptr, false);
+      if (sp.is_object() && sp.value("supersedes_id", "") == std::to_string(a.id))
+        told = std::atoi(sp.value("version", "0").c_str());
+    }
+    if (told < 1 || told >= v.version || static_cast<size_t>(told) > report->versions.size()) continue;
+    const core::AeVersion& then = report->versions[static_cast<size_t>(told) - 1];
+    std::vector<std::string> what;
+    auto differs = [&](const char* field, const std::string& before, const std::string& now) {
+      if (before != now) what.push_back(std::string(field) + " " + before + " -> " + now);
+    };
+    differs("term", then.ctcae_term, v.ctcae_term);
+    differs("grade", std::to_string(then.grade), std::to_string(v.grade));
+    differs("seriousness", criteriaText(then), criteriaText(v));
+    differs("relatedness", relatednessText(then), relatednessText(v));
+    if (what.empty()) continue;
+    const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(v.version);
+    if (tx.alertExists(key)) continue;
+    std::string changed;
+    for (const auto& w : what) changed += (changed.empty() ? "" : "; ") + w;
+    const json e = [&] {
+      for (const auto& x : ev["events"])
+        if (x.value("ref", "") == a.ref) return x;
+      return json::object();
+    }();
+    std::string now = v.ctcae_term + " grade " + std::to_string(v.grade) + ", " + criteriaText(v);
+    if (!e.empty() && !e.value("serious", false) && !e.value("aesi", false))
+      now += ": no longer serious or of special interest (its reporting clocks are no longer required)";
+    const std::vector<Recipient> to = recipientsOf(a);
+    json q = {{"subject", "adverse event " + std::to_string(report->id)},
+              {"supersedes", earlierAlertText(a)},
+              {"supersedes_id", std::to_string(a.id)},
+              {"version", std::to_string(v.version)},
+              {"was", then.ctcae_term + " grade " + std::to_string(then.grade) + ", " + criteriaText(then)},
+              {"now", now},
+              {"changed", "corrected to version " + std::to_string(v.version) + ": " + changed},
+              {"rules", "- none\n"},
+              // The reason for change is free text: it stays in the record, never in an email.
+              {"cause", "correction recorded " + v.recorded_at},
+              {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(report->id)}};
+    if (const int64_t id = raise(tx, "supersede", key, study_id, site, a.ref, q, actor, &to)) raised.push_back(id);
+  }
 }
 
 std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const store::History& h, const json& ev,
@@ -249,6 +441,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"deadlines", deadlines.empty() ? "none\n" : deadlines},
               {"recommendation", recommendation()},
               {"record", "vital signs " + std::to_string(v->id)},
+              {"late", lateEntries(h, json::array({ref}))},
               {"link", options_.link_base + "/api/v1/vitals?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
   }
@@ -284,6 +477,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"deadlines", deadlines.empty() ? "none\n" : deadlines},
               {"recommendation", recommendation()},
               {"record", "adverse event " + std::to_string(report->id) + " version " + std::to_string(v.version)},
+              {"late", lateEntries(h, json::array({ref}))},
               {"link", options_.link_base + "/api/v1/adverse-events/" + std::to_string(report->id)}};
     keep(raise(tx, cls, key, study_id, site, ref, p, actor));
   }
@@ -309,6 +503,9 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"link", options_.link_base + "/api/v1/pregnancies?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
   }
+  // Superseding alerts first: a dose alert below names the alert it supersedes.
+  std::map<std::string, std::string> supersedes;
+  supersede(tx, h, ev, changes, actor, supersedes, raised);
   // A2 and protocol deviations, from the changes this evaluation recorded.
   for (const auto& c : changes) {
     const std::string cls = individualClass(c);
@@ -333,6 +530,10 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
            {"resume", d.contains("resume") ? joined(d["resume"], "; ") : "none"},
            {"discontinue_after", d.value("discontinue_after", json()).is_string() ? d["discontinue_after"].get<std::string>() : "none"},
            {"events", events.empty() ? "- none recorded\n" : events},
+           {"basis", d.value("rests_on", json()).is_string() ? d["rests_on"].get<std::string>()
+                                                             : std::string("the rules and events below")},
+           {"late", lateEntries(h, d.value("event_refs", json::array()))},
+           {"supersedes", supersedes.count(d.value("drug", c.subject)) ? supersedes.at(d.value("drug", c.subject)) : "none"},
            {"link", participant_link + "/recommendations"}};
     } else {
       p = {{"code", d.value("code", c.subject)},
@@ -340,6 +541,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
            {"date", d.value("date", json()).is_string() ? d["date"].get<std::string>() : "unknown"},
            {"text", d.value("text", "")},
            {"rules", citations(d.value("rule_ids", json::array()))},
+           {"late", lateEntries(h, json::array({d.value("dose_ref", "")}))},
            {"link", participant_link + "/safety-changes"}};
     }
     keep(raise(tx, cls, cls + ":" + ref, study_id, site, ref, p, actor));

@@ -13,6 +13,9 @@
 //   escalation  an urgent or sae alert not acknowledged in time                key escalation:alert/ID
 //   digest      a site's lower-level changes (flags, collection-window findings, resumed treatment)
 //               once a day                                                     key digest:SITE:DATE
+//   supersede   an alerted recommendation became less restrictive (late data, a correction), or an
+//               alerted AE was corrected; to the recipients of the earlier alert, naming it
+//                                                     key supersede:safety_change/ID, supersede:alert/ID:vN
 // An AE that becomes fatal after its SAE alert gets the urgent alert too. Payloads hold coded
 // fields only (study ID, site, CTCAE term and grade, categories, criteria, causality, rule ids
 // with source and verification): never names, initials, dates of birth, verbatim or narrative.
@@ -48,6 +51,9 @@ struct AlertOptions {
   int64_t late_urgent_ms = 15 * 60 * 1000LL;
   int64_t late_sae_ms = 3600 * 1000LL;
   int64_t late_other_ms = 24 * 3600 * 1000LL;
+  // A record entered this long after it occurred is marked late in the alerts it causes (issue
+  // 14.5: late data is the usual cause of a recommendation that a later entry withdraws).
+  int64_t late_entry_ms = 3 * 24 * 3600 * 1000LL;
   int64_t lateAfterMs(const std::string& alert_class) const {
     return alert_class == "urgent" ? late_urgent_ms : alert_class == "sae" ? late_sae_ms : late_other_ms;
   }
@@ -76,9 +82,15 @@ class AlertPlanner {
 
   // Writes one alert with a delivery per recipient of its class at its site. Returns 0 without
   // writing when the dedupe key exists already. Public for tests and for the clock.
+  // `to` replaces the class's routing (a superseding alert goes where the earlier one went).
   int64_t raise(store::Transaction& tx, const std::string& alert_class, const std::string& dedupe_key,
                 const std::string& study_id, const std::string& site, const std::string& ref,
-                const nlohmann::json& payload, const std::string& actor) const;
+                const nlohmann::json& payload, const std::string& actor,
+                const std::vector<Recipient>* to = nullptr) const;
+
+  // "ae/12 onset 2026-09-03, entered 2026-12-05 (93 days later)" when the record `ref` (ae/, lab/,
+  // vitals/, dose/) was entered more than late_entry_ms after it occurred; empty otherwise.
+  std::string lateEntry(const store::History& history, const std::string& ref) const;
 
   // The fields each class's templates may use: the payload's plus alert_id, alert_class and
   // ack_link, which the dispatcher adds when it renders.
@@ -93,6 +105,12 @@ class AlertPlanner {
  private:
   std::string citation(const std::string& rule_id) const;
   std::string citations(const nlohmann::json& rule_ids) const;
+  std::string lateEntries(const store::History& history, const nlohmann::json& refs) const;
+  // Superseding alerts for this evaluation's less restrictive recommendations and corrected AEs;
+  // fills `supersedes` (drug -> earlier dose alert) for changes that get a dose alert of their own.
+  void supersede(store::Transaction& tx, const store::History& history, const nlohmann::json& evaluation,
+                 const std::vector<core::SafetyChange>& changes, const std::string& actor,
+                 std::map<std::string, std::string>& supersedes, std::vector<int64_t>& raised) const;
   size_t clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockDigests(store::Store& store, int64_t now_ms, core::Status& failure) const;

@@ -57,6 +57,9 @@ Routing Routing::parse(const std::string& text, const std::string& origin) {
   const json classes = j.value("classes", json::object());
   for (const auto& [cls, roles] : classes.items()) {
     if (!known(alertClasses(), cls)) throw RoutingError(origin + ": classes: unknown alert class '" + cls + "'");
+    if (!routedByClass(cls))
+      throw RoutingError(origin + ": classes." + cls + ": a superseding alert goes to the recipients of the alert it "
+                         "supersedes; it is not routed by class");
     if (!roles.is_array() || roles.empty())
       throw RoutingError(origin + ": classes." + cls + " must list at least one role");
     for (const auto& role : roles) {
@@ -66,7 +69,7 @@ Routing Routing::parse(const std::string& text, const std::string& origin) {
     }
   }
   for (const auto& cls : alertClasses())
-    if (!r.classes_.count(cls))
+    if (routedByClass(cls) && !r.classes_.count(cls))
       throw RoutingError(origin + ": classes." + cls + " is missing: every alert class must name its recipients");
   const json roles = j.value("roles", json::object());
   for (const auto& [role, list] : roles.items()) {

@@ -22,9 +22,11 @@ class RoutingError : public std::runtime_error {
 
 inline const std::vector<std::string>& alertClasses() {
   static const std::vector<std::string> k = {"sae",      "urgent",  "dose",       "deviation",
-                                             "reminder", "overdue", "escalation", "digest"};
+                                             "reminder", "overdue", "escalation", "digest", "supersede"};
   return k;
 }
+// A superseding alert goes to the recipients of the alert it supersedes, not by class.
+inline bool routedByClass(const std::string& alert_class) { return alert_class != "supersede"; }
 inline const std::vector<std::string>& recipientRoles() {
   static const std::vector<std::string> k = {"investigator", "safety_officer", "sponsor_pv", "medical_monitor"};
   return k;

@@ -147,6 +147,7 @@ struct DrugState {
   std::vector<std::string> discontinue_refs;
   std::optional<int64_t> since;
   std::optional<int64_t> last_given;
+  std::string rests_on;  // a discontinuation that rests on a follow-up reading never recorded
 
   bool held() const {
     return std::any_of(items.begin(), items.end(), [](const Item& i) { return i.open && i.kind == ItemKind::kHold; });
@@ -647,7 +648,16 @@ class Run {
     if (s.discontinued || !it.open) return;
     std::vector<std::string> ids{it.rule->id};
     if (clock) ids.push_back(clock);
-    discontinue(d, t, std::move(ids), eps_[it.episode].ref);
+    const Episode& e = eps_[it.episode];
+    // A lab or vital-sign hold that runs out with no later reading of its term at all (up to
+    // as_of): the discontinuation rests on data not yet entered, not on data showing the event
+    // persisted. Any later reading, even one after the hold ran out, is data the rules judged.
+    const bool no_follow_up = e.kind != EventKind::kAe && e.series && e.pos + 1 >= e.series->size();
+    discontinue(d, t, std::move(ids), e.ref);
+    if (no_follow_up && st_[d].since == t && st_[d].rests_on.empty())
+      st_[d].rests_on = "no " + e.term + " reading at or below grade " + std::to_string(it.rule->resume_max_grade) +
+                        " recorded since " + core::formatDate(e.onset / kDayMs) +
+                        ": enter the follow-up value before acting on this discontinuation";
   }
 
   void doseGiven(size_t di, int64_t t) {
@@ -730,6 +740,7 @@ class Run {
         r.rule_ids = s.discontinue_rules;
         r.event_refs = s.discontinue_refs;
         r.since_ms = s.since;
+        if (!s.rests_on.empty()) r.rests_on = s.rests_on;
       } else if (s.held()) {
         r.action = DrugAction::kHold;
         r.dose_mg = doseNow(s.pending_minus);

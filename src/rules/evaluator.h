@@ -136,6 +136,9 @@ struct DrugRecommendation {
   std::optional<int64_t> since_ms;  // when the current hold or discontinuation began
   std::optional<int64_t> discontinue_after_ms;  // a hold unresolved past this becomes a discontinuation
   bool awaiting_rechallenge = false;  // held only until the other drug has been given again
+  // A discontinuation because a lab or vital-sign hold ran out with no later reading of its term:
+  // what it rests on, in words ("no Hypertension reading at or below grade 1 recorded since ...").
+  std::optional<std::string> rests_on;
 };
 
 struct Finding {

@@ -417,6 +417,7 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
       j["since"] = r.since_ms ? ordered_json(isoTime(*r.since_ms)) : ordered_json(nullptr);
       j["discontinue_after"] = r.discontinue_after_ms ? ordered_json(isoTime(*r.discontinue_after_ms)) : ordered_json(nullptr);
       j["awaiting_rechallenge"] = r.awaiting_rechallenge;
+      j["rests_on"] = r.rests_on ? ordered_json(*r.rests_on) : ordered_json(nullptr);
     }
     drugs[std::string(core::toString(d))] = std::move(j);
   }

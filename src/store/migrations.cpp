@@ -349,6 +349,69 @@ CREATE TRIGGER deadlines_keep_identity BEFORE UPDATE ON deadlines
 CREATE TRIGGER deadlines_no_delete BEFORE DELETE ON deadlines
   BEGIN SELECT RAISE(ABORT, 'deadlines is append-only'); END;
 )SQL"},
+      // Units as laboratories write them (issue 14): the unit as sent stays in `unit`; the
+      // spelling Vigil resolved it to sits beside it. Rows from before have '' (not resolved then).
+      {11, "lab_unit_canonical", R"SQL(
+ALTER TABLE lab_results ADD COLUMN unit_canonical TEXT NOT NULL DEFAULT '';
+)SQL"},
+      // Issue 14.5: the 'supersede' class, and a participant's alerts by id (a superseding alert
+      // looks up the earlier ones). SQLite cannot change a CHECK, so both outbox tables are
+      // rebuilt: the new ones are filled, the old dropped (child first; DROP fires no trigger),
+      // and the new renamed, which also renames the deliveries' reference to their alert.
+      {12, "alert_class_supersede", R"SQL(
+CREATE TABLE alerts_v12 (
+  id             INTEGER PRIMARY KEY,
+  dedupe_key     TEXT NOT NULL UNIQUE,
+  class          TEXT NOT NULL CHECK (class IN ('sae','urgent','dose','deviation','reminder','overdue','escalation',
+                                                'digest','supersede')),
+  study_id       TEXT,
+  site           TEXT NOT NULL,
+  ref            TEXT NOT NULL,
+  payload        TEXT NOT NULL,
+  created_at     TEXT NOT NULL,
+  escalate_at_ms INTEGER,
+  escalated_at   TEXT,
+  acked_at       TEXT,
+  acked_by       TEXT
+);
+INSERT INTO alerts_v12(id, dedupe_key, class, study_id, site, ref, payload, created_at, escalate_at_ms, escalated_at,
+                       acked_at, acked_by)
+  SELECT id, dedupe_key, class, study_id, site, ref, payload, created_at, escalate_at_ms, escalated_at, acked_at,
+         acked_by FROM alerts;
+CREATE TABLE alert_deliveries_v12 (
+  id               INTEGER PRIMARY KEY,
+  alert_id         INTEGER NOT NULL REFERENCES alerts_v12(id),
+  recipient        TEXT NOT NULL,
+  role             TEXT NOT NULL,
+  state            TEXT NOT NULL CHECK (state IN ('pending','sent','dead')),
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms  INTEGER NOT NULL,
+  last_error       TEXT,
+  sent_at          TEXT,
+  message_id       TEXT NOT NULL UNIQUE,
+  pending_since_ms INTEGER NOT NULL DEFAULT 0,
+  late_at_ms       INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (alert_id, recipient)
+);
+INSERT INTO alert_deliveries_v12(id, alert_id, recipient, role, state, attempts, next_attempt_ms, last_error, sent_at,
+                                 message_id, pending_since_ms, late_at_ms)
+  SELECT id, alert_id, recipient, role, state, attempts, next_attempt_ms, last_error, sent_at, message_id,
+         pending_since_ms, late_at_ms FROM alert_deliveries;
+DROP TABLE alert_deliveries;
+DROP TABLE alerts;
+ALTER TABLE alerts_v12 RENAME TO alerts;
+ALTER TABLE alert_deliveries_v12 RENAME TO alert_deliveries;
+CREATE INDEX alerts_site ON alerts(site, id);
+CREATE INDEX alerts_escalation ON alerts(escalate_at_ms) WHERE escalate_at_ms IS NOT NULL;
+CREATE INDEX alerts_participant ON alerts(study_id, id);
+CREATE INDEX alert_deliveries_due ON alert_deliveries(next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
+CREATE INDEX alert_deliveries_late ON alert_deliveries(late_at_ms) WHERE state = 'pending';
+CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
+  BEGIN SELECT RAISE(ABORT, 'alerts are never deleted'); END;
+CREATE TRIGGER alert_deliveries_no_delete BEFORE DELETE ON alert_deliveries
+  BEGIN SELECT RAISE(ABORT, 'alert deliveries are never deleted'); END;
+)SQL"},
   };
   return kMigrations;
 }

@@ -128,6 +128,7 @@ std::optional<core::AeReport> selectAdverseEvent(Connection& c, int64_t id) {
     }
     report->versions.push_back(aeVersionFromRow(s, 3));
   }
+  if (report) report->entered_at = report->versions.front().recorded_at;
   return report;
 }
 
@@ -388,6 +389,7 @@ std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& stud
 std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFilter& f) {
   // Dynamic WHERE built only from fixed fragments; every value is bound.
   std::string sql = std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
+                    ", (SELECT f.recorded_at FROM ae_versions f WHERE f.ae_id=r.id AND f.version=1)"
                     " FROM ae_reports r JOIN participants p ON p.study_id=r.study_id"
                     " JOIN ae_versions v ON v.ae_id=r.id AND v.version=r.current_version WHERE r.id>?";
   if (f.study_id) sql += " AND r.study_id=?";
@@ -423,6 +425,7 @@ std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFil
     r.study_id = s.text(1);
     r.site = s.text(2);
     r.versions.push_back(aeVersionFromRow(s, 3));
+    r.entered_at = s.text(3 + kAeVersionColumnCount);
     out.push_back(std::move(r));
   }
   return out;
@@ -431,11 +434,12 @@ std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFil
 std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page) {
   return pageOfParticipant<core::LabResult>(
       c,
-      "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
+      "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades, "
+      "unit_canonical "
       "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
       study_id, page, [](const Statement& s) {
         return core::LabResult{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5),
-                               s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)};
+                               s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11), s.text(12)};
       });
 }
 
@@ -622,7 +626,7 @@ class SqliteTransaction final : public Transaction {
   int64_t insertLab(const core::LabResult& l) override {
     c_.prepare(
           "INSERT INTO lab_results(study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, "
-          "recorded_by, grades) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+          "recorded_by, grades, unit_canonical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
         .bind(1, l.study_id)
         .bind(2, l.test)
         .bind(3, l.value)
@@ -634,6 +638,7 @@ class SqliteTransaction final : public Transaction {
         .bind(9, l.recorded_at)
         .bind(10, l.recorded_by)
         .bind(11, l.grades_json)
+        .bind(12, l.unit_canonical)
         .exec();
     return c_.lastInsertRowId();
   }
@@ -861,6 +866,17 @@ class SqliteTransaction final : public Transaction {
     return a.id;
   }
   std::optional<core::Alert> alert(int64_t id) override { return selectAlert(c_, id); }
+  std::vector<core::Alert> alertsOf(const std::string& study_id, const std::vector<std::string>& classes) override {
+    std::string sql = std::string("SELECT ") + kAlertColumns + " WHERE a.study_id=? AND a.class IN (";
+    for (size_t i = 0; i < classes.size(); ++i) sql += i ? ",?" : "?";
+    sql += classes.empty() ? "NULL) ORDER BY a.id" : ") ORDER BY a.id";
+    auto& s = c_.prepare(sql);
+    s.bind(1, study_id);
+    for (size_t i = 0; i < classes.size(); ++i) s.bind(static_cast<int>(i) + 2, classes[i]);
+    std::vector<core::Alert> out;
+    while (s.step()) out.push_back(alertFromRow(s));
+    return out;
+  }
   void ackAlert(int64_t id, const std::string& by) override {
     c_.prepare("UPDATE alerts SET acked_at=?, acked_by=? WHERE id=?").bind(1, now_).bind(2, by).bind(3, id).exec();
   }
@@ -1565,7 +1581,8 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       // SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum: the
       // latest version recorded by the cut.
       auto& s = c.prepare(std::string("SELECT r.id, r.study_id, p.site_id, ") + kAeVersionColumns +
-                          ", MAX(v.version) FROM ae_versions v JOIN ae_reports r ON r.id=v.ae_id"
+                          ", MAX(v.version), (SELECT f.recorded_at FROM ae_versions f WHERE f.ae_id=v.ae_id AND f.version=1)"
+                          " FROM ae_versions v JOIN ae_reports r ON r.id=v.ae_id"
                           " JOIN participants p ON p.study_id=r.study_id WHERE v.recorded_at<=? GROUP BY v.ae_id"
                           " ORDER BY v.ae_id");
       s.bind(1, cut);
@@ -1575,17 +1592,20 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
         r.study_id = s.text(1);
         r.site = s.text(2);
         r.versions.push_back(aeVersionFromRow(s, 3));
+        r.entered_at = s.text(3 + kAeVersionColumnCount + 1);  // after the version columns and MAX(v.version)
         out.adverse_events.push_back(std::move(r));
       }
     }
     {
       auto& s = c.prepare(
-          "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades "
+          "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades, "
+      "unit_canonical "
           "FROM lab_results WHERE recorded_at<=? ORDER BY study_id, collected_at, id");
       s.bind(1, cut);
       while (s.step())
         out.labs.push_back(core::LabResult{s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5),
-                                           s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11)});
+                                           s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11),
+                                           s.text(12)});
     }
     // Candidates and clocks are rewritten in place after they are written (a higher grade, an
     // earlier due date, a report recorded). The audit trail holds each row as it was before a

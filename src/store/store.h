@@ -131,6 +131,8 @@ class Transaction {
   // and created_at. The dedupe key must be new (alertExists), or the insert throws.
   virtual int64_t insertAlert(core::Alert& alert) = 0;
   virtual std::optional<core::Alert> alert(int64_t id) = 0;
+  // A participant's alerts of the given classes, oldest first, without their deliveries.
+  virtual std::vector<core::Alert> alertsOf(const std::string& study_id, const std::vector<std::string>& classes) = 0;
   // Sets acked_at (this unit's time) and acked_by.
   virtual void ackAlert(int64_t id, const std::string& by) = 0;
   // Sets escalated_at to this unit's time: the alert escalates only once.

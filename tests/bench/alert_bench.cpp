@@ -51,7 +51,8 @@ int queue(int n, int smtp_port, const std::string& alerts_dir, const std::string
   o.path = dir + "/vigil.db";
   store::SqliteStore store(o, clock);
   std::string classes;
-  for (const auto& c : outbox::alertClasses()) classes += (classes.empty() ? "" : ",") + ("\"" + c + "\":[\"investigator\"]");
+  for (const auto& c : outbox::alertClasses())
+    if (outbox::routedByClass(c)) classes += (classes.empty() ? "" : ",") + ("\"" + c + "\":[\"investigator\"]");
   const auto routing = outbox::Routing::parse(
       R"({"format":"vigil-recipients/1","classes":{)" + classes + R"(},"sites":{"*":{"investigator":["inv@site.test"]}}})",
       "bench");

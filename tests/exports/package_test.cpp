@@ -302,6 +302,33 @@ TEST_CASE("the package stands as of the cut: later entries are absent, an AE sho
   CHECK(column(exposure, *findRow(exposure, "study_id", "P-003"), "treated") == "N");
 }
 
+TEST_CASE("records entered more than 3 days after they occurred are listed as late, and marked in the AE listings",
+          "[exports]") {
+  Trial t;
+  const auto p = t.exportAt("2026-10-31T00:00:00Z", "late");
+  const auto late = csvOf(p, "listings/late_entries.csv");
+  REQUIRE(late.at(0) == std::vector<std::string>{"study_id", "record", "occurred", "entered_at", "days_late"});
+  // The hypertension began 10-04 and was entered 10-10 06:00 (6 days); the bleed began 10-06 (4
+  // days). The pneumonitis (a day), the ALT results (hours) and the doses (that evening) are on time.
+  REQUIRE(late.size() == 3);
+  const auto htn = findRow(late, "record", "ae/" + std::to_string(t.hypertension_id));
+  REQUIRE(htn);
+  CHECK(column(late, *htn, "occurred") == "2026-10-04");
+  CHECK(column(late, *htn, "entered_at") == "2026-10-10T06:00:00.000Z");
+  CHECK(column(late, *htn, "days_late") == "6");
+  const auto bleed = findRow(late, "study_id", "P-002");
+  REQUIRE(bleed);
+  CHECK(column(late, *bleed, "days_late") == "4");
+  // The serious-AE listing shows the hypertension at its version of 10-25 but entered when first
+  // recorded, and late.
+  const auto serious = csvOf(p, "listings/serious_aes.csv");
+  const auto row = findRow(serious, "ae_id", std::to_string(t.hypertension_id));
+  REQUIRE(row);
+  CHECK(column(serious, *row, "version") == "2");
+  CHECK(column(serious, *row, "entered_at") == "2026-10-10T06:00:00.000Z");
+  CHECK(column(serious, *row, "late_entry") == "Y");
+}
+
 TEST_CASE("a cut before anything was entered, an unparsable cut and a future cut") {
   Trial t;
   const auto empty = t.exportAt("2026-09-30T00:00:00Z", "empty");
@@ -391,7 +418,7 @@ TEST_CASE("the manifest names the cut and the versions and hashes every other fi
                                "tables/event_rates.csv", "tables/stopping_monitor.csv", "listings/serious_aes.csv",
                                "listings/deaths.csv", "listings/dose_actions.csv", "listings/protocol_deviations.csv",
                                "listings/pending_lab_aes.csv", "listings/reporting_clocks.csv",
-                               "listings/pregnancies.csv"})
+                               "listings/pregnancies.csv", "listings/late_entries.csv"})
     CHECK(listed.count(required));
 
   std::ifstream zip(p.zip, std::ios::binary);

@@ -318,6 +318,75 @@ TEST_CASE("units convert exactly and an unknown or incompatible unit is an error
   CHECK(caion.value()[0].grade == 2);
 }
 
+TEST_CASE("units as laboratories write them: case, micro sign and any power of ten, where the analyte decides", "[grading]") {
+  struct Spelling {
+    const char* test;
+    const char* unit;  // as the laboratory sent it
+    const char* canonical;
+    UnitSystem system;
+    double factor;
+  };
+  const Spelling accepted[] = {
+      // "G/L" written so is giga per litre for a count, and grams per litre for a mass.
+      {"PLAT", "G/L", "10^9/L", UnitSystem::kSi, 1},
+      {"NEUT", "G/L", "10^9/L", UnitSystem::kSi, 1},
+      {"HGB", "G/L", "g/L", UnitSystem::kSi, 1},
+      {"ALB", "G/L", "g/L", UnitSystem::kSi, 1},
+      {"HGB", "G/DL", "g/dL", UnitSystem::kUs, 1},
+      {"CREAT", "MG/DL", "mg/dL", UnitSystem::kUs, 1},
+      {"K", "Mmol/L", "mmol/L", UnitSystem::kSi, 1},
+      {"K", "MMOL/L", "mmol/L", UnitSystem::kSi, 1},
+      {"BILI", "\xC2\xB5mol/L", "umol/L", UnitSystem::kSi, 1},  // micro sign
+      {"BILI", "\xCE\xBCMOL/L", "umol/L", UnitSystem::kSi, 1},  // Greek mu, capitals
+      {"ALT", "iu/L", "U/L", UnitSystem::kSi, 1},
+      {"NEUT", "10^9/l", "10^9/L", UnitSystem::kSi, 1},
+      {"NEUT", "10 ^ 9 / L", "10^9/L", UnitSystem::kSi, 1},
+      // Counts per a power of ten and a volume: n x 10^N per V litres in 10^9/L.
+      {"WBC", "10^3/mL", "10^3/mL", UnitSystem::kSi, 1e-3},
+      {"WBC", "10^3/uL", "10^3/uL", UnitSystem::kSi, 1},
+      {"WBC", "10^6/mL", "10^6/mL", UnitSystem::kSi, 1},
+      {"PLAT", "x10E9/l", "10^9/L", UnitSystem::kSi, 1},
+      {"PLAT", "10E+12/L", "10^12/L", UnitSystem::kSi, 1e3},
+      {"LYM", "/uL", "/uL", UnitSystem::kUs, 1},
+      {"LYM", "/mm3", "/uL", UnitSystem::kUs, 1},
+      {"LYM", "cells/uL", "/uL", UnitSystem::kUs, 1},
+      {"CD4", "CELLS/MM3", "/uL", UnitSystem::kUs, 1},
+      {"NEUT", "/L", "/L", UnitSystem::kSi, 1e-9},
+  };
+  for (const auto& a : accepted) {
+    INFO(a.test << " in '" << a.unit << "'");
+    auto p = grader().prepare(*grader().find(a.test), a.unit);
+    REQUIRE(p.isOk());
+    CHECK(p.value().canonical == a.canonical);
+    CHECK(p.value().system == a.system);
+    CHECK(p.value().factor == Approx(a.factor).epsilon(1e-12));
+  }
+  // The same neutrophil count in four spellings grades alike: 0.5 x 10^9/L is the grade 3/4 limit.
+  for (const char* unit : {"10^9/L", "G/L", "10^3/uL", "10^6/mL"}) {
+    INFO(unit);
+    CHECK(gradeOf("NEUT", unit, {}, 0.5, "Neutrophil count decreased") == 3);
+  }
+  CHECK(gradeOf("NEUT", "/uL", {}, 500, "Neutrophil count decreased") == 3);
+  CHECK(gradeOf("NEUT", "10^3/mL", {}, 499.999, "Neutrophil count decreased") == 4);
+
+  // Still refused: a unit that does not fit the analyte, whatever its case.
+  const std::pair<const char*, const char*> refused[] = {
+      {"PLAT", "g/L"},      // a mass for a count: only "G/L" as written is giga per litre
+      {"PLAT", "g/l"},      {"PLAT", "mg/dL"},   {"NEUT", "mmol/L"},
+      {"CHOL", "umol/L"},   // no laboratory reports cholesterol so: a slip, not a unit
+      {"HGB", "10^9/L"},    {"HGB", "10^3/uL"},  // a count for a mass
+      {"K", "MG"},          {"WBC", "10^3/furlong"}, {"WBC", "10^/uL"}, {"WBC", "10^123/uL"},
+      {"WBC", "100^3/uL"},
+  };
+  for (const auto& [test, unit] : refused) {
+    INFO(test << " in '" << unit << "'");
+    CHECK_FALSE(grader().prepare(*grader().find(test), unit).isOk());
+  }
+  auto count_as_mass = grader().prepare(*grader().find("PLAT"), "g/L");
+  REQUIRE_FALSE(count_as_mass.isOk());
+  CHECK_THAT(count_as_mass.status().message(), Catch::Contains("does not fit PLAT") && Catch::Contains("10^9/L"));
+}
+
 TEST_CASE("analytes are found by LBTESTCD or LOINC and map to each direction's term", "[grading]") {
   CHECK(grader().find("hgb") == grader().find("718-7"));
   CHECK(grader().find("CAION")->criteria[0].term == "Hypocalcemia");
@@ -386,7 +455,7 @@ TEST_CASE("every analyte has a plausible range: each end passes and just past it
   for (const Analyte& a : grader().analytes()) {
     for (int s = 0; s < 2; ++s) {
       if (s == 1 && a.us_unit.empty()) continue;
-      const PreparedUnit unit{static_cast<UnitSystem>(s), 1};
+      const PreparedUnit unit{static_cast<UnitSystem>(s), 1, {}};
       const double lo = a.plausible.lo[s], hi = a.plausible.hi[s];
       const double step = (hi - lo) * 1e-6;
       INFO(a.code << " system " << s << " [" << lo << ", " << hi << "]");

@@ -134,6 +134,13 @@ TEST_CASE("every alert class is raised from real data, and every template render
                 {"date", "2026-02-13"}, {"cycle", 2}, {"day", 1}, {"status", "given"}};
   REQUIRE(f.intake.recordDose(f.ctx(), dose).isOk());
   CHECK(f.alerts("deviation").size() == 1);
+  // supersede: the serious infection's causality corrected (still serious, still unrelated).
+  json corrected = f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "pneumonia");
+  corrected["relatedness"]["anlotinib"] = "unlikely";
+  corrected["reason"] = "causality reviewed";
+  corrected["base_version"] = 1;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, corrected).isOk());
+  CHECK(f.alerts("supersede").size() == 1);
   // The clock: escalation (nobody acknowledged within the hour), reminders, overdue, digest.
   CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 2);  // both SAE-class alerts escalate
   CHECK(f.alerts("escalation").size() == 2);
@@ -550,6 +557,107 @@ TEST_CASE("a single reading of 180 or 110 or more raises an SAE-class AESI alert
   post(186, 96, "2026-02-12T08:40:00Z");
   REQUIRE(f.monitor.sweep(f.store).isOk());
   CHECK(f.alerts("sae").size() == 2);
+}
+
+TEST_CASE("late data: a discontinuation resting on a missing reading says so, and the reading entered next supersedes it",
+          "[outbox]") {
+  // Issue 14.5, as found: a grade 3 blood pressure from weeks ago entered today; its 14-day hold
+  // has "run out", so anlotinib is discontinued. The normal reading of a week later, entered a
+  // moment after, resolves the hold in time: the discontinuation no longer stands.
+  Fixture f;  // now 2026-02-12T09:00Z
+  auto post = [&](int sys, int dia, const char* when) {
+    json v = {{"study_id", "S01-001"}, {"measured_at", when}, {"systolic_mmhg", sys}, {"diastolic_mmhg", dia}};
+    REQUIRE(f.intake.recordVitals(f.ctx(), v).isOk());
+  };
+  post(170, 100, "2026-01-20T09:00:00Z");
+  auto dose = f.alerts("dose");
+  REQUIRE(dose.size() == 1);
+  const json was = json::parse(dose[0].payload);
+  CHECK(was["action"] == "discontinue");
+  CHECK_THAT(was["basis"].get<std::string>(),
+             Catch::StartsWith("no Hypertension reading at or below grade 1 recorded since 2026-01-20: enter the "
+                               "follow-up value before acting on this discontinuation"));
+  CHECK(was["late"] == "yes: vitals/1 measured 2026-01-20T09:00:00.000Z, entered 2026-02-12T09:00:00.000Z (23 days later)");
+  CHECK(was["supersedes"] == "none");
+  auto rendered = rulesOnce().templates.render("dose", f.planner.renderFields(dose[0]));
+  REQUIRE(rendered.isOk());
+  CHECK_THAT(rendered.value().text, Catch::Contains("Rests on:     no Hypertension reading"));
+
+  f.clock.set(at("2026-02-12T09:00:01Z"));
+  post(132, 84, "2026-01-27T09:00:00Z");
+  const auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 1);
+  const json p = json::parse(sup[0].payload);
+  CHECK(p["supersedes_id"] == std::to_string(dose[0].id));
+  CHECK(p["was"] == "discontinue, dose none");
+  CHECK(p["now"] == "continue, dose 10 mg");
+  CHECK_THAT(p["changed"].get<std::string>(), Catch::Contains("now less restrictive"));
+  CHECK_THAT(p["rules"].get<std::string>(), Catch::Contains("AN-HTN-3"));
+  // To exactly the recipients of the alert it supersedes.
+  std::multiset<std::string> to_before, to_now;
+  for (const auto& d : dose[0].deliveries) to_before.insert(d.role + " " + d.recipient);
+  for (const auto& d : sup[0].deliveries) to_now.insert(d.role + " " + d.recipient);
+  CHECK(to_now == to_before);
+  auto r = rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0]));
+  REQUIRE(r.isOk());
+  CHECK_THAT(r.value().subject, Catch::StartsWith("[Vigil SUPERSEDES alert " + std::to_string(dose[0].id) + "]"));
+  CHECK(r.value().text.find("{{") == std::string::npos);
+  // Once: re-evaluation raises nothing more, and nothing stands alerted to supersede again.
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("supersede").size() == 1);
+  CHECK(f.alerts("dose").size() == 1);
+
+  // A reading entered on time is not late, and a more restrictive change is a dose alert, not a
+  // superseding one.
+  f.clock.set(at("2026-02-12T10:00:00Z"));
+  post(172, 104, "2026-02-12T09:30:00Z");
+  dose = f.alerts("dose");
+  REQUIRE(dose.size() == 2);
+  CHECK(json::parse(dose[1].payload)["action"] == "hold");
+  CHECK(json::parse(dose[1].payload)["late"] == "no");
+  CHECK(f.alerts("supersede").size() == 1);
+}
+
+TEST_CASE("late entry: a record entered 3 days after it occurred is on time, a second more is late", "[outbox]") {
+  Fixture f;  // now 2026-02-12T09:00Z
+  store::History h;
+  core::VitalSigns on_time, late;
+  on_time.id = 1, late.id = 2;
+  on_time.measured_at = "2026-02-09T09:00:00Z";
+  late.measured_at = "2026-02-09T08:59:59Z";
+  on_time.recorded_at = late.recorded_at = "2026-02-12T09:00:00Z";
+  h.vitals = {on_time, late};
+  CHECK(f.planner.lateEntry(h, "vitals/1").empty());
+  CHECK(f.planner.lateEntry(h, "vitals/2") ==
+        "vitals/2 measured 2026-02-09T08:59:59Z, entered 2026-02-12T09:00:00Z (3 days later)");
+  CHECK(f.planner.lateEntry(h, "vitals/3").empty());  // no such record
+}
+
+TEST_CASE("a correction of an alerted AE supersedes its alert, one that changes nothing alerted does not", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  const auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  json same = f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x, on oxygen");
+  same["reason"] = "verbatim completed";
+  same["base_version"] = 1;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, same).isOk());
+  CHECK(f.alerts("supersede").empty());
+  json lower = f.ae("S01-001", "Lung infection", 2, json::array(), "x");
+  lower["reason"] = "outpatient; grade 2 on review";
+  lower["base_version"] = 2;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, lower).isOk());
+  const auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 1);
+  CHECK(sup[0].dedupe_key == "supersede:alert/" + std::to_string(sae[0].id) + ":v3");
+  const json p = json::parse(sup[0].payload);
+  CHECK(p["changed"] == "corrected to version 3: grade 3 -> 2; seriousness hospitalization -> not serious");
+  CHECK_THAT(p["now"].get<std::string>(), Catch::Contains("no longer serious or of special interest"));
+  CHECK(p["cause"] == "correction recorded 2026-02-12T09:00:00.000Z");
+  CHECK(p.dump().find("outpatient") == std::string::npos);  // the reason for change is free text: not emailed
+  CHECK(sup[0].deliveries.size() == sae[0].deliveries.size());
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("supersede").size() == 1);
 }
 
 TEST_CASE("the SMTP mailer authenticates with AUTH LOGIN and AUTH PLAIN, and a wrong password fails", "[outbox]") {

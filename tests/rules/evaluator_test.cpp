@@ -619,6 +619,45 @@ TEST_CASE("maximum hold: AN-HEM-2 14 days, resolving on day 14 is in time") {
   CHECK(out["drugs"]["anlotinib"]["unverified"] == true);
 }
 
+TEST_CASE("a lab or vital-sign hold that runs out with no later reading says the discontinuation rests on it") {
+  // Issue 14.5: a grade 3 reading from September entered in December. AN-HTN-3 holds anlotinib for
+  // at most 14 days (AN-HOLD-MAX) from 2026-09-03T09:00Z, i.e. until 2026-09-17T09:00Z.
+  auto run = [](std::vector<std::pair<std::string, std::pair<int, int>>> readings) {
+    Sc sc;
+    sc.asOf("2026-12-05T10:00:00Z");
+    int n = 0;
+    for (const auto& [at, bp] : readings) sc.vital("v" + std::to_string(++n), bp.first, bp.second, at);
+    return sc.run();
+  };
+  json out = run({{"2026-09-03T09:00:00Z", {170, 100}}});
+  CHECK(action(out, "anlotinib") == "discontinue");
+  REQUIRE(out["drugs"]["anlotinib"]["rests_on"].is_string());
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].get<std::string>().rfind(
+            "no Hypertension reading at or below grade 1 recorded since 2026-09-03: enter the follow-up value", 0) == 0);
+  CHECK(out["drugs"]["sintilimab"]["rests_on"].is_null());
+  // A later reading still at grade 3 inside the window: the data show the event persists.
+  out = run({{"2026-09-03T09:00:00Z", {170, 100}}, {"2026-09-10T09:00:00Z", {165, 100}}});
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
+  // A grade 3 reading exactly when the hold runs out, or a normal one a second after it (too late
+  // to resolve it in time): either way a later reading exists and the rules judged it.
+  out = run({{"2026-09-03T09:00:00Z", {170, 100}}, {"2026-09-17T09:00:00Z", {165, 100}}});
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
+  out = run({{"2026-09-03T09:00:00Z", {170, 100}}, {"2026-09-17T09:00:01Z", {130, 80}}});
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
+  // The normal reading a week later resolves the hold in time: continue one level lower.
+  out = run({{"2026-09-03T09:00:00Z", {170, 100}}, {"2026-09-10T09:00:00Z", {132, 84}}});
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(out["drugs"]["anlotinib"]["dose_mg"] == 10);
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
+  // An AE-driven hold past its limit rests on the AE record, not on a missing reading.
+  out = Sc().asOf("2026-02-25T00:00:00Z").ae("Hypertension", 3, "probable/unlikely").run();
+  CHECK(action(out, "anlotinib") == "discontinue");
+  CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
+}
+
 TEST_CASE("sintilimab 12-week rule: both clocks, from the last dose and from steroid start") {
   Sc sc;
   sc.dose("sintilimab", "2026-01-20", 200).ae("Pneumonitis", 2, "unlikely/probable", "2026-02-01");

@@ -75,7 +75,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 10);
+  CHECK(v.value() == 12);
 }
 
 TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
@@ -87,10 +87,66 @@ TEST_CASE("committed writes survive closing and reopening, migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 10);
+  CHECK(s.schemaVersion().value() == 12);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
+}
+
+TEST_CASE("migration 12 keeps every alert and delivery, takes the supersede class and still refuses deletes", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  {
+    // A database as version 11 left it, with one alert and two deliveries (one sent).
+    store::Connection c(dir.file("vigil.db"), false);
+    c.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    for (const auto& m : store::migrations()) {
+      if (m.version > 11) break;
+      c.execute(m.sql);
+      c.prepare("INSERT INTO schema_migrations VALUES (?,?,?)").bind(1, m.version).bind(2, m.name).bind(3, "t").exec();
+    }
+    c.execute("INSERT INTO alerts(id, dedupe_key, class, study_id, site, ref, payload, created_at, escalate_at_ms) "
+              "VALUES (7, 'dose:safety_change/3', 'dose', 'S01-001', 'S01', 'safety_change/3', '{}', 'x', 123)");
+    c.execute("INSERT INTO alert_deliveries(id, alert_id, recipient, role, state, attempts, next_attempt_ms, sent_at, "
+              "message_id, pending_since_ms, late_at_ms) VALUES (4, 7, 'a@x.test', 'investigator', 'sent', 1, 5, 'y', "
+              "'<m1>', 5, 6), (5, 7, 'b@x.test', 'safety_officer', 'pending', 2, 9, NULL, '<m2>', 5, 6)");
+    CHECK_THROWS(c.execute("INSERT INTO alerts(dedupe_key, class, site, ref, payload, created_at) "
+                           "VALUES ('k', 'supersede', 'S01', 'r', '{}', 'x')"));
+  }
+  store::SqliteStore s(options(dir), clock);
+  CHECK(s.schemaVersion().value() == 12);
+  auto a = s.alert(7);
+  REQUIRE(a.isOk());
+  REQUIRE(a.value());
+  CHECK(a.value()->dedupe_key == "dose:safety_change/3");
+  CHECK(a.value()->escalate_at_ms == 123);
+  REQUIRE(a.value()->deliveries.size() == 2);
+  CHECK(a.value()->deliveries[0].state == "sent");
+  CHECK(a.value()->deliveries[1].message_id == "<m2>");
+  CHECK(a.value()->deliveries[1].late_at_ms == 6);
+  REQUIRE(s.write([&](store::Transaction& tx) {
+             core::Alert sup;
+             sup.dedupe_key = "supersede:safety_change/9";
+             sup.alert_class = "supersede";
+             sup.study_id = "S01-001";
+             sup.site = "S01";
+             sup.ref = "safety_change/9";
+             sup.payload = "{}";
+             sup.deliveries.push_back({});
+             sup.deliveries.back().recipient = "a@x.test";
+             sup.deliveries.back().role = "investigator";
+             sup.deliveries.back().message_id = "<m3>";
+             tx.insertAlert(sup);
+             CHECK(tx.alertsOf("S01-001", {"dose", "supersede"}).size() == 2);
+             CHECK(tx.alertsOf("S01-001", {"sae"}).empty());
+             CHECK(tx.alertsOf("S01-002", {"dose", "supersede"}).empty());
+             return core::Status::ok();
+           }).isOk());
+  store::Connection c(dir.file("vigil.db"), false);
+  CHECK_THROWS(c.execute("DELETE FROM alerts WHERE id=7"));
+  CHECK_THROWS(c.execute("DELETE FROM alert_deliveries WHERE id=4"));
+  CHECK_THROWS(c.execute("INSERT INTO alert_deliveries(alert_id, recipient, role, state, next_attempt_ms, message_id) "
+                         "VALUES (999, 'c@x.test', 'investigator', 'pending', 1, '<m9>')"));  // no such alert
 }
 
 TEST_CASE("concurrent writers share commits (group commit)", "[store]") {
@@ -294,7 +350,7 @@ TEST_CASE("a version 9 database opens: its plain rows verify and the tables beco
   }
   const std::string key(32, 'k');
   store::SqliteStore s({.path = dir.file("vigil.db"), .audit_key = key}, clock);
-  CHECK(s.schemaVersion().value() == 10);
+  CHECK(s.schemaVersion().value() == 12);
   REQUIRE(s.write([&](store::Transaction& tx) {
              tx.insertParticipant(participant("S01-001", "S01"));
              tx.appendAudit({"test", "create", "participant", "S01-001", "", "{}"});
