@@ -62,6 +62,20 @@ struct BaselineLab {
   std::optional<std::string> collected_at;  // UTC timestamp
 };
 
+// Baseline facts the rules need (issue 14), all optional; rules/baseline_facts.h reads them.
+// Never a name, initials or date of birth.
+struct BaselineFacts {
+  std::optional<std::string> sex;        // F, M or U (SDTM DM SEX)
+  std::optional<int> age;                // whole years at enrolment (SDTM DM AGE)
+  std::optional<int> birth_year;         // instead of the age: then the age is one of two
+  std::optional<double> weight_kg;
+  std::optional<int> ecog;               // ECOG performance status 0-5
+  std::optional<std::string> hbsag;      // positive, negative
+  std::optional<std::string> anti_hbc;   // positive, negative
+  std::optional<double> hbv_dna_iu_ml;   // baseline HBV-DNA (copies/mL / 5)
+  std::optional<bool> fistula_or_perforation_6m;  // a fistula or perforation in the 6 months before
+};
+
 struct Participant {
   std::string study_id;  // the only identifier Vigil ever holds
   std::string site;
@@ -71,6 +85,7 @@ struct Participant {
   std::optional<int> anlotinib_dose_mg = 12;    // null once discontinued
   std::optional<int> sintilimab_dose_mg = 200;  // null once discontinued
   std::vector<BaselineLab> baseline_labs;
+  BaselineFacts facts;
   std::string created_at;
   std::string created_by;
 };

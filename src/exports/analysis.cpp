@@ -291,7 +291,9 @@ Analysis analyse(const store::DataCut& cut, const Reference& ref, const Analysis
   for (const auto& c : cut.safety_changes) {
     if (c.kind != "finding") continue;
     const json detail = json::parse(c.detail, nullptr, false);
-    if (detail.is_object() && detail.value("kind", "") == "protocol_deviation") a.deviations.push_back(&c);
+    // An eligibility criterion missed at registration is a protocol deviation too (issue 14).
+    if (detail.is_object() && (detail.value("kind", "") == "protocol_deviation" || detail.value("kind", "") == "eligibility"))
+      a.deviations.push_back(&c);
   }
   for (const auto& c : cut.candidates)
     if (c.status == core::CandidateStatus::kPending) a.pending_candidates.push_back(&c);

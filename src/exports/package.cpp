@@ -444,6 +444,28 @@ std::string aeListing(const std::vector<const AeFacts*>& rows, int64_t late_ms) 
   return csv.take();
 }
 
+// Each participant's baseline facts (issue 14): what the registration carried, blank where not given.
+std::string demographicsListing(const store::DataCut& cut) {
+  Csv csv({"study_id", "site", "enrolled_on", "sex", "age", "birth_year", "weight_kg", "ecog", "hbsag", "anti_hbc",
+           "hbv_dna_iu_ml", "fistula_or_perforation_6m", "liver_metastases", "prior_thoracic_radiotherapy"});
+  auto num = [](const auto& v) {
+    if (!v) return std::string();
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.12g", static_cast<double>(*v));
+    return std::string(buf);
+  };
+  for (const auto& p : cut.participants) {
+    const auto& f = p.facts;
+    csv.field(p.study_id).field(p.site).field(p.enrolled_on).field(f.sex.value_or("")).field(num(f.age))
+        .field(num(f.birth_year)).field(num(f.weight_kg)).field(num(f.ecog)).field(f.hbsag.value_or(""))
+        .field(f.anti_hbc.value_or("")).field(num(f.hbv_dna_iu_ml))
+        .field(f.fistula_or_perforation_6m ? yn(*f.fistula_or_perforation_6m) : std::string())
+        .field(yn(p.liver_metastases)).field(yn(p.prior_thoracic_radiotherapy));
+    csv.end();
+  }
+  return csv.take();
+}
+
 // Every AE, lab result and dose entered more than late_ms after it occurred (issue 14.5): late
 // data is what makes a recommendation that a later entry withdraws.
 std::string lateEntryListing(const store::DataCut& cut, int64_t late_ms) {
@@ -658,6 +680,7 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   files["listings/deaths.csv"] = aeListing(analysis.deaths, options.late_entry_ms);
   files["listings/dose_actions.csv"] = aeListing(analysis.dose_actions, options.late_entry_ms);
   files["listings/late_entries.csv"] = lateEntryListing(cut, options.late_entry_ms);
+  files["listings/demographics.csv"] = demographicsListing(cut);
   files["listings/protocol_deviations.csv"] = deviationListing(analysis.deviations);
   files["listings/pending_lab_aes.csv"] = candidateListing(analysis.pending_candidates);
   files["listings/reporting_clocks.csv"] = clockListing(analysis.clocks);

@@ -8,7 +8,8 @@
 //   tables/incidence_by_category.csv, lab_shift.csv, exposure.csv, exposure_summary.csv,
 //   tables/event_rates.csv, stopping_monitor.csv
 //   listings/serious_aes.csv, deaths.csv, dose_actions.csv, protocol_deviations.csv,
-//   listings/pending_lab_aes.csv, reporting_clocks.csv, pregnancies.csv, late_entries.csv
+//   listings/pending_lab_aes.csv, reporting_clocks.csv, pregnancies.csv, late_entries.csv,
+//   listings/demographics.csv (baseline facts; eligibility findings are in protocol_deviations.csv)
 //   sdtm/ae.csv, suppae.csv, lb.csv and the same as CDISC Dataset-JSON 1.1 (ae.json, ...)
 //
 // Every file but the manifest is a function of the cut, the reference data and the options:

@@ -1,5 +1,7 @@
 #include "intake/json_codec.h"
 
+#include "rules/baseline_facts.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -276,6 +278,8 @@ core::Participant decodeParticipant(const json& body, Errors& errors) {
       p.baseline_labs.push_back(std::move(b));
     }
   }
+  for (const auto& key : rules::baselineFactKeys()) f.get(key, Need::kOptional);  // known keys
+  p.facts = rules::readBaselineFacts(body, "", p.enrolled_on, errors);
   f.rejectUnknown();
   return p;
 }
@@ -437,15 +441,17 @@ json toJson(const core::Participant& p) {
   for (const auto& b : p.baseline_labs)
     labs.push_back({{"test", b.test}, {"value", b.value}, {"unit", b.unit}, {"lln", optNum(b.lln)},
                     {"uln", optNum(b.uln)}, {"collected_at", opt(b.collected_at)}});
-  return {{"study_id", p.study_id},
-          {"site", p.site},
-          {"enrolled_on", p.enrolled_on},
-          {"liver_metastases", p.liver_metastases},
-          {"prior_thoracic_radiotherapy", p.prior_thoracic_radiotherapy},
-          {"dose_mg", {{"anlotinib", optNum(p.anlotinib_dose_mg)}, {"sintilimab", optNum(p.sintilimab_dose_mg)}}},
-          {"baseline_labs", std::move(labs)},
-          {"created_at", p.created_at},
-          {"created_by", p.created_by}};
+  json out = {{"study_id", p.study_id},
+              {"site", p.site},
+              {"enrolled_on", p.enrolled_on},
+              {"liver_metastases", p.liver_metastases},
+              {"prior_thoracic_radiotherapy", p.prior_thoracic_radiotherapy},
+              {"dose_mg", {{"anlotinib", optNum(p.anlotinib_dose_mg)}, {"sintilimab", optNum(p.sintilimab_dose_mg)}}},
+              {"baseline_labs", std::move(labs)},
+              {"created_at", p.created_at},
+              {"created_by", p.created_by}};
+  rules::writeBaselineFacts(p.facts, out);
+  return out;
 }
 
 json toJson(const core::DoseRecord& d) {

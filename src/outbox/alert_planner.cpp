@@ -154,7 +154,8 @@ std::string AlertPlanner::individualClass(const core::SafetyChange& c) {
     if (now_dose.is_number() && was_dose.is_number() && now_dose.get<int>() < was_dose.get<int>()) return "dose";
     return "";
   }
-  if (c.kind == "finding" && d.value("kind", "") == "protocol_deviation") return "deviation";
+  if (c.kind == "finding" && (d.value("kind", "") == "protocol_deviation" || d.value("kind", "") == "eligibility"))
+    return "deviation";
   return "";
 }
 
@@ -172,6 +173,8 @@ std::string AlertPlanner::citation(const std::string& id) const {
       if (f.id == id) source = f.source, verified = f.verified;
     for (const auto& m : rules_.monitoring())
       if (m.id == id) source = m.source, verified = m.verified;
+    for (const auto& e : rules_.eligibility())
+      if (e.id == id) source = e.source, verified = e.verified;
   }
   if (source.empty()) return id;
   return id + " (" + (verified ? "VERIFIED" : "UNVERIFIED") + "; source: " + source + ")";

@@ -183,7 +183,9 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     std::ifstream in(path);
     if (!in) return core::Status::invalid("cannot read " + path);
     const json doc = json::parse(in);
-    onlyKeys(doc, {"format", "version", "about", "settings", "clock_rules", "rules", "on_study_flags", "monitoring"}, path);
+    onlyKeys(doc, {"format", "version", "about", "settings", "clock_rules", "rules", "on_study_flags", "monitoring",
+                   "eligibility"},
+             path);
     if (doc.at("format") != "vigil-dose-rules/1") throw std::invalid_argument("unknown format " + doc.at("format").dump());
     r.version_ = doc.at("version");
     const json& s = doc.at("settings");
@@ -231,7 +233,7 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     for (const char* needed : {"AN-HOLD-MAX", "SI-12W", "AN-INT", "GEN-DEATH", "AN-MISS", "AN-OFFWEEK",
                                 "PREG-24H", "PREG-OUTCOME"})
       if (!r.clock(needed)) throw std::invalid_argument(std::string("clock_rules: missing ") + needed);
-    for (const char* needed : {"SI-MISS", "WIN-AE", "WIN-SAE"})
+    for (const char* needed : {"SI-MISS", "WIN-AE", "WIN-SAE", "CYCLE-START"})
       if (!r.clock(needed) || !r.clock(needed)->days)
         throw std::invalid_argument(std::string("clock_rules: missing ") + needed + " with its days");
 
@@ -348,6 +350,42 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
         m.verified = j.at("verified");
         r.monitoring_.push_back(std::move(m));
       }
+
+    if (doc.contains("eligibility"))
+      for (const auto& j : doc.at("eligibility")) {
+        EligibilityRule e;
+        e.id = j.at("id");
+        where = "eligibility " + e.id;
+        onlyKeys(j, {"id", "fact", "test", "min", "min_us", "max", "below", "text", "source", "verified"}, where);
+        if (!ids.insert(e.id).second) throw std::invalid_argument("duplicate id");
+        e.fact = j.value("fact", "");
+        e.test = j.value("test", "");
+        static const std::set<std::string> kFacts = {"age", "ecog", "hbv_dna_iu_ml", "fistula_or_perforation_6m"};
+        if (e.fact.empty() == e.test.empty()) throw std::invalid_argument("needs either fact or test");
+        if (!e.fact.empty() && !kFacts.count(e.fact)) throw std::invalid_argument("fact: unknown fact " + e.fact);
+        if (!e.test.empty()) {
+          const auto* analyte = grader.find(e.test);
+          if (!analyte) throw std::invalid_argument("test: unknown test " + e.test);
+          e.test = analyte->code;
+          if (j.contains("min") != j.contains("min_us") && !analyte->us_unit.empty())
+            throw std::invalid_argument("a lab floor needs min (SI) and min_us (US)");
+        }
+        auto num = [&](const char* key) -> std::optional<double> {
+          if (!j.contains(key)) return std::nullopt;
+          return j.at(key).get<double>();
+        };
+        e.min = num("min");
+        e.min_us = num("min_us");
+        e.max = num("max");
+        e.below = num("below");
+        if (!e.min && !e.max && !e.below && e.fact != "fistula_or_perforation_6m")
+          throw std::invalid_argument("needs a limit: min, max or below");
+        e.text = j.at("text");
+        e.source = j.at("source");
+        if (e.source.empty()) throw std::invalid_argument("no source");
+        e.verified = j.at("verified");
+        r.eligibility_.push_back(std::move(e));
+      }
   } catch (const std::exception& e) {
     return core::Status::invalid(path + ": " + where + ": " + e.what());
   }
@@ -389,6 +427,8 @@ bool DoseRules::verified(std::string_view id) const {
   if (const auto* c = clock(id)) return c->verified;
   for (const auto& m : monitoring_)
     if (m.id == id) return m.verified;
+  for (const auto& e : eligibility_)
+    if (e.id == id) return e.verified;
   return false;
 }
 

@@ -130,6 +130,21 @@ struct OnStudyFlag {
   bool latest_only = false;  // judged on each test's latest result only
 };
 
+// An eligibility criterion of the trial record, checked at registration (rules/eligibility.h):
+// a baseline fact (age, ecog, hbv_dna_iu_ml, fistula_or_perforation_6m) or a baseline lab (test).
+struct EligibilityRule {
+  std::string id;
+  std::string fact;
+  std::string test;               // analyte code
+  std::optional<double> min;      // inclusive; a lab's in its SI unit
+  std::optional<double> min_us;   // a lab's floor in its US unit
+  std::optional<double> max;      // inclusive
+  std::optional<double> below;    // exclusive upper limit
+  std::string text;
+  std::string source;
+  bool verified = false;
+};
+
 struct DoseSettings {
   std::vector<int> anlotinib_levels_mg{12, 10, 8};
   int sintilimab_dose_mg = 200;
@@ -153,6 +168,7 @@ class DoseRules {
   const std::vector<DoseRule>& rules() const { return rules_; }
   const std::vector<OnStudyFlag>& flags() const { return flags_; }
   const std::vector<MonitoringRule>& monitoring() const { return monitoring_; }
+  const std::vector<EligibilityRule>& eligibility() const { return eligibility_; }
   const DoseRule* find(std::string_view id) const;
   const ClockRule* clock(std::string_view id) const;
   bool verified(std::string_view rule_or_clock_id) const;
@@ -169,6 +185,7 @@ class DoseRules {
   std::vector<ClockRule> clocks_;
   std::vector<OnStudyFlag> flags_;
   std::vector<MonitoringRule> monitoring_;
+  std::vector<EligibilityRule> eligibility_;
   std::unordered_map<std::string, std::vector<size_t>> by_term_;
   std::vector<size_t> other_;
   std::vector<size_t> none_;

@@ -1,6 +1,7 @@
 #include "rules/evaluator.h"
 
 #include "rules/schedule.h"
+#include "rules/eligibility.h"
 
 #include <algorithm>
 #include <cctype>
@@ -851,6 +852,7 @@ Evaluation Evaluator::evaluate(const Scenario& scenario) const {
   Run run(dose_, reporting_, categories_, grader_, scenario);
   Evaluation ev = run.run();
   checkSchedule(scenario, dose_, grader_, ev);
+  checkEligibility(scenario, dose_, grader_, ev);
   return ev;
 }
 

@@ -1,5 +1,7 @@
 #include "rules/scenario_json.h"
 
+#include "rules/baseline_facts.h"
+
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
@@ -21,10 +23,12 @@ class Reader {
   void bad(const std::string& field, std::string detail) { errors_.push_back({field, std::move(detail)}); }
 
   void onlyKeys(const json& j, std::initializer_list<const char*> allowed, const std::string& path) {
+    onlyKeys(j, std::vector<std::string>(allowed.begin(), allowed.end()), path);
+  }
+  void onlyKeys(const json& j, const std::vector<std::string>& allowed, const std::string& path) {
     for (const auto& item : j.items()) {
       const std::string& key = item.key();  // not a structured binding: clang 14 cannot capture one
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }))
-        bad(path + key, "unknown field");
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) bad(path + key, "unknown field");
     }
   }
 
@@ -124,8 +128,10 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     rd.bad("participant", "required object");
   } else {
     const json& pj = doc.at("participant");
-    rd.onlyKeys(pj, {"id", "site", "enrolled", "liver_metastases", "prior_thoracic_radiotherapy", "baseline_labs", "dose_mg"},
-                "participant.");
+    std::vector<std::string> participant_keys = {"id", "site", "enrolled", "liver_metastases", "prior_thoracic_radiotherapy",
+                                                 "baseline_labs", "dose_mg"};
+    for (const auto& k : baselineFactKeys()) participant_keys.push_back(k);
+    rd.onlyKeys(pj, participant_keys, "participant.");
     p.study_id = rd.text(pj, "id", "participant.", true).value_or("");
     p.site = rd.text(pj, "site", "participant.", false).value_or("");
     if (auto e = rd.text(pj, "enrolled", "participant.", false)) {
@@ -157,6 +163,9 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
         p.baseline_labs.push_back(std::move(bl));
       }
     }
+    std::vector<core::FieldError> fact_errors;
+    p.facts = readBaselineFacts(pj, "participant.", p.enrolled_on, fact_errors);
+    for (const auto& e : fact_errors) rd.bad(e.field, e.detail);
     if (pj.contains("dose_mg") && !pj.at("dose_mg").is_null()) {
       const json& d = pj.at("dose_mg");
       if (!d.is_object()) {

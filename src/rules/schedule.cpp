@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/time.h"
 #include "grading/measurement_grading.h"
+#include "rules/eligibility.h"
 
 namespace vigil::rules {
 namespace {
@@ -27,6 +29,7 @@ class Checks {
     missedDoses();
     windows();
     monitoring();
+    cycleStart();
     pregnancies();
     std::stable_sort(out_.findings.begin() + static_cast<std::ptrdiff_t>(before), out_.findings.end(),
                      [](const Finding& a, const Finding& b) { return a.date_ms < b.date_ms; });
@@ -154,6 +157,63 @@ class Checks {
           if (g.grade) latest.grade = std::max(latest.grade.value_or(0), *g.grade);
     }
     return out;
+  }
+
+  // Cycle-start checks (issue 14): before each cycle-day-1 dose (either drug; one check per dosing
+  // day), the latest HGB, NEUT and PLAT from CYCLE-START's window (3 days) before through the
+  // dosing day must meet the eligibility floors (ELIG-HGB, ELIG-ANC, ELIG-PLT), used as re-treatment
+  // criteria (UNVERIFIED). Baseline labs with a collection time count like any result.
+  void cycleStart() {
+    const ClockRule* rule = rules_.clock("CYCLE-START");
+    if (!rule || !rule->days) return;
+    std::vector<const EligibilityRule*> floors;
+    for (const auto& e : rules_.eligibility())
+      if (e.test == "HGB" || e.test == "NEUT" || e.test == "PLAT") floors.push_back(&e);
+    if (floors.empty()) return;
+    struct Point {
+      int64_t t;
+      double value;
+      std::string unit;
+    };
+    std::map<std::string, std::vector<Point>> by_test;
+    for (const auto& l : s_.labs) {
+      const auto* a = grader_.find(l.test);
+      if (a && l.collected_ms <= s_.as_of_ms) by_test[a->code].push_back({l.collected_ms, l.value, l.unit});
+    }
+    for (const auto& b : s_.participant.baseline_labs) {
+      const auto* a = grader_.find(b.test);
+      const auto t = b.collected_at ? core::parseTimestamp(*b.collected_at) : std::nullopt;
+      if (a && t) by_test[a->code].push_back({*t, b.value, b.unit});
+    }
+    std::set<int64_t> days_checked;
+    for (const ScenarioDose* d : doses_) {
+      if (!d->cycle_day || *d->cycle_day != 1 || !days_checked.insert(d->date_ms / kDayMs).second) continue;
+      const int64_t from = d->date_ms - *rule->days * kDayMs;
+      const int64_t to = d->date_ms + kDayMs;  // the dosing day itself counts
+      std::string missing, low, tests_low;
+      for (const EligibilityRule* f : floors) {
+        const Point* latest = nullptr;
+        for (const auto& p : by_test[f->test])
+          if (p.t >= from && p.t < to && (!latest || p.t >= latest->t)) latest = &p;
+        if (!latest) {
+          missing += (missing.empty() ? "" : ", ") + f->test;
+          continue;
+        }
+        if (meetsFloor(*f, grader_, f->test, latest->value, latest->unit) == false) {
+          low += (low.empty() ? "" : "; ") + f->test + " " + findingNumber(latest->value) + " " + latest->unit + " on " +
+                 core::formatDate(latest->t / kDayMs) + " (" + f->text + ")";
+          tests_low += (tests_low.empty() ? "" : ",") + f->test;
+        }
+      }
+      const std::string day = core::formatDate(d->date_ms / kDayMs);
+      if (!low.empty())
+        add("protocol_deviation", "cycle_start_labs_not_met", d->drug, d->ref, tests_low, d->date_ms, "CYCLE-START",
+            "cycle day 1 dose on " + day + " given with " + low);
+      if (!missing.empty())
+        add("protocol_deviation", "cycle_start_labs_missing", d->drug, d->ref, missing, d->date_ms, "CYCLE-START",
+            "cycle day 1 dose on " + day + " given with no " + missing + " result in the " + std::to_string(*rule->days) +
+                " days before it");
+    }
   }
 
   // Section 4: when each scheduled test is next due while on treatment, and creatinine before each

@@ -412,6 +412,18 @@ CREATE TRIGGER alerts_no_delete BEFORE DELETE ON alerts
 CREATE TRIGGER alert_deliveries_no_delete BEFORE DELETE ON alert_deliveries
   BEGIN SELECT RAISE(ABORT, 'alert deliveries are never deleted'); END;
 )SQL"},
+      // Issue 14: baseline facts for the eligibility criteria and the rules (all optional).
+      {13, "participant_baseline_facts", R"SQL(
+ALTER TABLE participants ADD COLUMN sex TEXT;
+ALTER TABLE participants ADD COLUMN age INTEGER;
+ALTER TABLE participants ADD COLUMN birth_year INTEGER;
+ALTER TABLE participants ADD COLUMN weight_kg REAL;
+ALTER TABLE participants ADD COLUMN ecog INTEGER;
+ALTER TABLE participants ADD COLUMN hbsag TEXT;
+ALTER TABLE participants ADD COLUMN anti_hbc TEXT;
+ALTER TABLE participants ADD COLUMN hbv_dna_iu_ml REAL;
+ALTER TABLE participants ADD COLUMN fistula_or_perforation_6m INTEGER;
+)SQL"},
   };
   return kMigrations;
 }

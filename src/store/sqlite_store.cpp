@@ -40,7 +40,8 @@ std::optional<E> optEnum(const Statement& s, int col) {
 
 const char* kParticipantColumns =
     "study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, anlotinib_dose_mg, sintilimab_dose_mg, "
-    "created_at, created_by";
+    "created_at, created_by, sex, age, birth_year, weight_kg, ecog, hbsag, anti_hbc, hbv_dna_iu_ml, "
+    "fistula_or_perforation_6m";
 
 core::Participant participantFromRow(const Statement& s) {
   core::Participant p;
@@ -53,6 +54,15 @@ core::Participant participantFromRow(const Statement& s) {
   p.sintilimab_dose_mg = s.optInt(6);
   p.created_at = s.text(7);
   p.created_by = s.text(8);
+  p.facts.sex = s.optText(9);
+  p.facts.age = s.optInt(10);
+  p.facts.birth_year = s.optInt(11);
+  p.facts.weight_kg = s.optReal(12);
+  p.facts.ecog = s.optInt(13);
+  p.facts.hbsag = s.optText(14);
+  p.facts.anti_hbc = s.optText(15);
+  p.facts.hbv_dna_iu_ml = s.optReal(16);
+  if (!s.isNull(17)) p.facts.fistula_or_perforation_6m = s.int64(17) != 0;
   return p;
 }
 
@@ -567,7 +577,12 @@ class SqliteTransaction final : public Transaction {
     c_.prepare("UPDATE users SET token_hash=? WHERE id=?").bind(1, token_hash).bind(2, user_id).exec();
   }
   void insertParticipant(const core::Participant& p) override {
-    c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns + ") VALUES (?,?,?,?,?,?,?,?,?)")
+    const auto& f = p.facts;
+    auto& insert = c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns +
+                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (f.fistula_or_perforation_6m) insert.bind(18, *f.fistula_or_perforation_6m ? 1 : 0);
+    else insert.bindNull(18);
+    insert
         .bind(1, p.study_id)
         .bind(2, p.site)
         .bind(3, p.enrolled_on)
@@ -577,6 +592,14 @@ class SqliteTransaction final : public Transaction {
         .bind(7, p.sintilimab_dose_mg)
         .bind(8, p.created_at)
         .bind(9, p.created_by)
+        .bind(10, f.sex)
+        .bind(11, f.age)
+        .bind(12, f.birth_year)
+        .bind(13, f.weight_kg)
+        .bind(14, f.ecog)
+        .bind(15, f.hbsag)
+        .bind(16, f.anti_hbc)
+        .bind(17, f.hbv_dna_iu_ml)
         .exec();
     for (const auto& b : p.baseline_labs) {
       c_.prepare("INSERT INTO baseline_labs(study_id, test_code, value, unit, lln, uln, collected_at) VALUES (?,?,?,?,?,?,?)")

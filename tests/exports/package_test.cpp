@@ -329,6 +329,28 @@ TEST_CASE("records entered more than 3 days after they occurred are listed as la
   CHECK(column(serious, *row, "late_entry") == "Y");
 }
 
+TEST_CASE("the demographics listing carries the baseline facts, blank where none was given", "[exports]") {
+  Trial t;
+  json p = {{"study_id", "P-004"}, {"site", "S01"}, {"enrolled_on", "2026-09-28"}, {"liver_metastases", true},
+            {"prior_thoracic_radiotherapy", false}, {"sex", "M"}, {"birth_year", 1950}, {"weight_kg", 61.5},
+            {"ecog", 1}, {"hbsag", "negative"}, {"anti_hbc", "positive"}, {"hbv_dna_iu_ml", 20},
+            {"fistula_or_perforation_6m", false}};
+  REQUIRE(t.intake.createParticipant(t.ctx(), p).isOk());
+  const auto csv = csvOf(t.exportAt("2026-11-02T08:00:00Z", "demo"), "listings/demographics.csv");
+  REQUIRE(csv.at(0) == std::vector<std::string>{"study_id", "site", "enrolled_on", "sex", "age", "birth_year", "weight_kg",
+                                                "ecog", "hbsag", "anti_hbc", "hbv_dna_iu_ml",
+                                                "fistula_or_perforation_6m", "liver_metastases",
+                                                "prior_thoracic_radiotherapy"});
+  const auto row = findRow(csv, "study_id", "P-004");
+  REQUIRE(row);
+  CHECK(*row == std::vector<std::string>{"P-004", "S01", "2026-09-28", "M", "", "1950", "61.5", "1", "negative",
+                                         "positive", "20", "N", "Y", "N"});
+  const auto bare = findRow(csv, "study_id", "P-001");
+  REQUIRE(bare);
+  CHECK(column(csv, *bare, "sex").empty());
+  CHECK(column(csv, *bare, "fistula_or_perforation_6m").empty());
+}
+
 TEST_CASE("a cut before anything was entered, an unparsable cut and a future cut") {
   Trial t;
   const auto empty = t.exportAt("2026-09-30T00:00:00Z", "empty");
@@ -418,7 +440,7 @@ TEST_CASE("the manifest names the cut and the versions and hashes every other fi
                                "tables/event_rates.csv", "tables/stopping_monitor.csv", "listings/serious_aes.csv",
                                "listings/deaths.csv", "listings/dose_actions.csv", "listings/protocol_deviations.csv",
                                "listings/pending_lab_aes.csv", "listings/reporting_clocks.csv",
-                               "listings/pregnancies.csv", "listings/late_entries.csv"})
+                               "listings/pregnancies.csv", "listings/late_entries.csv", "listings/demographics.csv"})
     CHECK(listed.count(required));
 
   std::ifstream zip(p.zip, std::ios::binary);

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <set>
 #include <tuple>
 
 #include "core/crypto.h"
@@ -108,6 +109,59 @@ TEST_CASE("registering a participant stores it with an audit entry", "[intake]")
   SECTION("at another investigator's site is forbidden") {
     CHECK(f.intake.createParticipant(f.ctx(f.inv2), f.participant("S01-002")).status().code() ==
           core::StatusCode::kForbidden);
+  }
+}
+
+TEST_CASE("baseline facts are stored with the participant, and each bad one is named", "[intake]") {
+  Fixture f;
+  json p = f.participant();
+  p.update({{"sex", "F"}, {"age", 64}, {"birth_year", 1961}, {"weight_kg", 52.5}, {"ecog", 1}, {"hbsag", "positive"},
+            {"anti_hbc", "positive"}, {"hbv_dna_iu_ml", 150}, {"fistula_or_perforation_6m", false}});
+  auto r = f.intake.createParticipant(f.ctx(f.inv1), p);
+  REQUIRE(r.isOk());
+  auto stored = f.store.participant("S01-001").value();
+  REQUIRE(stored);
+  CHECK(stored->facts.sex == "F");
+  CHECK(stored->facts.age == 64);
+  CHECK(stored->facts.birth_year == 1961);
+  CHECK(stored->facts.weight_kg == 52.5);
+  CHECK(stored->facts.ecog == 1);
+  CHECK(stored->facts.hbsag == "positive");
+  CHECK(stored->facts.anti_hbc == "positive");
+  CHECK(stored->facts.hbv_dna_iu_ml == 150);
+  CHECK(stored->facts.fistula_or_perforation_6m == false);
+  const json answer = json::parse(r.value().body);
+  CHECK(answer["weight_kg"] == 52.5);
+  CHECK(answer["fistula_or_perforation_6m"] == false);
+  // Absent facts stay absent (null), not zero.
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), f.participant("S01-002")).isOk());
+  auto bare = f.store.participant("S01-002").value();
+  CHECK_FALSE(bare->facts.age);
+  CHECK_FALSE(bare->facts.fistula_or_perforation_6m);
+
+  // Every bad fact is named, nothing is stored. Each limit: just inside passes (above), just past fails.
+  json bad = f.participant("S01-003");
+  bad.update({{"sex", "female"}, {"age", 121}, {"weight_kg", 9.99}, {"ecog", 6}, {"hbsag", "reactive"},
+              {"anti_hbc", true}, {"hbv_dna_iu_ml", -1}, {"fistula_or_perforation_6m", "no"}});
+  auto refused = f.intake.createParticipant(f.ctx(f.inv1), bad);
+  REQUIRE(refused.status().code() == core::StatusCode::kInvalid);
+  std::set<std::string> named;
+  for (const auto& e : refused.status().fields()) named.insert(e.field);
+  CHECK(named == std::set<std::string>{"sex", "age", "weight_kg", "ecog", "hbsag", "anti_hbc", "hbv_dna_iu_ml",
+                                       "fistula_or_perforation_6m"});
+  CHECK_FALSE(f.store.participant("S01-003").value());
+  // Enrolled 2026-01-05: born 1961, the age is 64 or 65; 63 or 66 contradicts it; a birth year after
+  // the enrolment year is impossible.
+  int n = 10;
+  for (const auto& [age, year, ok] : std::vector<std::tuple<int, int, bool>>{
+           {63, 1961, false}, {66, 1961, false}, {-1, 2027, false}, {64, 1961, true}, {65, 1961, true}, {-1, 2026, true}}) {
+    json q = f.participant("S01-0" + std::to_string(++n));
+    q["birth_year"] = year;
+    if (age >= 0) q["age"] = age;
+    INFO(age << " born " << year);
+    auto res = f.intake.createParticipant(f.ctx(f.inv1), q);
+    CHECK(res.isOk() == ok);
+    if (!ok) CHECK(res.status().fields().at(0).field == "birth_year");
   }
 }
 

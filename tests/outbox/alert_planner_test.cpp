@@ -133,7 +133,8 @@ TEST_CASE("every alert class is raised from real data, and every template render
   json dose = {{"study_id", "S01-002"}, {"drug", "anlotinib"}, {"dose_mg", 12}, {"route", "oral"},
                 {"date", "2026-02-13"}, {"cycle", 2}, {"day", 1}, {"status", "given"}};
   REQUIRE(f.intake.recordDose(f.ctx(), dose).isOk());
-  CHECK(f.alerts("deviation").size() == 1);
+  // Two: the dose after the discontinuation, and cycle 2 day 1 given with no blood count before it.
+  CHECK(f.alerts("deviation").size() == 2);
   // supersede: the serious infection's causality corrected (still serious, still unrelated).
   json corrected = f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "pneumonia");
   corrected["relatedness"]["anlotinib"] = "unlikely";
@@ -616,6 +617,35 @@ TEST_CASE("late data: a discontinuation resting on a missing reading says so, an
   CHECK(json::parse(dose[1].payload)["action"] == "hold");
   CHECK(json::parse(dose[1].payload)["late"] == "no");
   CHECK(f.alerts("supersede").size() == 1);
+}
+
+TEST_CASE("a participant registered outside the eligibility floors is registered, and each criterion missed is a deviation alert",
+          "[outbox]") {
+  Fixture f;
+  json p = {{"study_id", "S01-009"}, {"site", "S01"}, {"enrolled_on", "2026-02-01"}, {"liver_metastases", false},
+            {"prior_thoracic_radiotherapy", false}, {"ecog", 2}, {"age", 80},
+            {"baseline_labs", {{{"test", "NEUT"}, {"value", 1.2}, {"unit", "10^9/L"}},
+                               {{"test", "PLAT"}, {"value", 80}, {"unit", "10^9/L"}}}}};
+  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  std::set<std::string> codes;
+  for (const auto& a : f.alerts("deviation")) {
+    const json payload = json::parse(a.payload);
+    CHECK(payload["code"] == "eligibility_not_met");
+    codes.insert(payload["text"].get<std::string>().substr(0, 4));
+    CHECK_THAT(payload["rules"].get<std::string>(), Catch::Contains("(VERIFIED; source: trial registry record"));
+    auto r = rulesOnce().templates.render("deviation", f.planner.renderFields(a));
+    REQUIRE(r.isOk());
+  }
+  CHECK(codes == std::set<std::string>{"ECOG", "NEUT"});  // age 80 and platelets 80 are inside
+  // The DSMB sees them in the protocol-deviation listing: the safety changes hold them as findings.
+  size_t findings = 0;
+  const auto changes = f.store.safetyChanges("S01-009", {0, 100}).value();
+  for (const auto& c : changes)
+    if (c.kind == "finding" && json::parse(c.detail)["kind"] == "eligibility") ++findings;
+  CHECK(findings == 2);
+  // Re-evaluation raises nothing again.
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("deviation").size() == 2);
 }
 
 TEST_CASE("late entry: a record entered 3 days after it occurred is on time, a second more is late", "[outbox]") {

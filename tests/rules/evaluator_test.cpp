@@ -658,6 +658,125 @@ TEST_CASE("a lab or vital-sign hold that runs out with no later reading says the
   CHECK(out["drugs"]["anlotinib"]["rests_on"].is_null());
 }
 
+TEST_CASE("eligibility at registration: each floor of the trial record just inside, at and just past") {
+  // Findings of kind eligibility, one per criterion missed, ref the criterion's id.
+  auto missed = [](json facts, json labs = json::array()) {
+    Sc sc;
+    sc.doc["participant"].update(facts);
+    sc.doc["participant"]["baseline_labs"] = labs;
+    std::set<std::string> ids;
+    const json out = sc.run();
+    for (const auto& f : out["findings"])
+      if (f["kind"] == "eligibility") {
+        CHECK(f["code"] == "eligibility_not_met");
+        CHECK(f["rule_ids"] == json::array({f["ref"]}));
+        ids.insert(f["ref"].get<std::string>());
+      }
+    return ids;
+  };
+  const std::set<std::string> none;
+  CHECK(missed(json::object()) == none);  // nothing given: nothing judged
+  CHECK(missed(json{{"age", 18}}) == none);
+  CHECK(missed(json{{"age", 80}}) == none);
+  CHECK(missed(json{{"age", 17}}) == std::set<std::string>{"ELIG-AGE"});
+  CHECK(missed(json{{"age", 81}}) == std::set<std::string>{"ELIG-AGE"});
+  // Enrolled 2026-01-05. Born 1945: 80 or 81, possibly eligible, not flagged; born 1944: 81 or 82.
+  CHECK(missed(json{{"birth_year", 1945}}) == none);
+  CHECK(missed(json{{"birth_year", 1944}}) == std::set<std::string>{"ELIG-AGE"});
+  CHECK(missed(json{{"birth_year", 2008}}) == none);  // 17 or 18
+  CHECK(missed(json{{"birth_year", 2009}}) == std::set<std::string>{"ELIG-AGE"});
+  CHECK(missed(json{{"ecog", 1}}) == none);
+  CHECK(missed(json{{"ecog", 2}}) == std::set<std::string>{"ELIG-ECOG"});
+  CHECK(missed(json{{"hbv_dna_iu_ml", 1999.99}}) == none);
+  CHECK(missed(json{{"hbv_dna_iu_ml", 2000}}) == std::set<std::string>{"ELIG-HBV"});
+  CHECK(missed(json{{"fistula_or_perforation_6m", false}}) == none);
+  CHECK(missed(json{{"fistula_or_perforation_6m", true}}) == std::set<std::string>{"ELIG-FISTULA"});
+  auto lab = [](const char* test, double value, const char* unit) {
+    return json::array({{{"test", test}, {"value", value}, {"unit", unit}}});
+  };
+  CHECK(missed(json::object(), lab("HGB", 90, "g/L")) == none);
+  CHECK(missed(json::object(), lab("HGB", 89.9, "g/L")) == std::set<std::string>{"ELIG-HGB"});
+  CHECK(missed(json::object(), lab("HGB", 9, "g/dL")) == none);
+  CHECK(missed(json::object(), lab("HGB", 8.99, "g/dL")) == std::set<std::string>{"ELIG-HGB"});
+  CHECK(missed(json::object(), lab("NEUT", 1.5, "10^9/L")) == none);  // ANC exactly 1.5 passes
+  CHECK(missed(json::object(), lab("NEUT", 1.499, "10^9/L")) == std::set<std::string>{"ELIG-ANC"});
+  CHECK(missed(json::object(), lab("NEUT", 1500, "/uL")) == none);
+  CHECK(missed(json::object(), lab("NEUT", 1499, "/uL")) == std::set<std::string>{"ELIG-ANC"});
+  CHECK(missed(json::object(), lab("NEUT", 1.5, "G/L")) == none);
+  CHECK(missed(json::object(), lab("PLAT", 80, "10^9/L")) == none);
+  CHECK(missed(json::object(), lab("PLAT", 79.9, "10^9/L")) == std::set<std::string>{"ELIG-PLT"});
+  CHECK(missed(json::object(), lab("PLAT", 79999, "/uL")) == std::set<std::string>{"ELIG-PLT"});
+  // Several at once, each named with its value and the criterion.
+  Sc sc;
+  sc.doc["participant"].update({{"age", 82}, {"ecog", 2}});
+  sc.doc["participant"]["baseline_labs"] = lab("PLAT", 60, "10^9/L");
+  const json out = sc.run();
+  std::vector<std::string> texts;
+  for (const auto& f : out["findings"])
+    if (f["kind"] == "eligibility") texts.push_back(f["text"]);
+  REQUIRE(texts.size() == 3);
+  CHECK(texts[0] == "age 82 at enrolment: outside the eligibility criterion \"18-80 years at enrolment\"");
+  CHECK(texts[1] == "ECOG performance status 2: outside the eligibility criterion \"ECOG performance status 0 or 1\"");
+  CHECK(texts[2] == "PLAT 60 10^9/L at baseline: outside the eligibility criterion \"platelets >= 80 x 10^9/L\"");
+  // A bad fact in a scenario is named like any other field.
+  Sc bad;
+  bad.doc["participant"]["ecog"] = 7;
+  CHECK_THROWS_WITH(bad.run(), Catch::Contains("participant.ecog: must be a whole number from 0 to 5"));
+}
+
+TEST_CASE("cycle-start checks: the latest blood count of the 3 days before a cycle-day-1 dose meets the floors") {
+  // CYCLE-START (UNVERIFIED): HGB >= 90 g/L, ANC >= 1.5 x 10^9/L, PLT >= 80 x 10^9/L from the 3 days
+  // before the dosing day through it. Cycle 2 day 1 on 2026-02-10.
+  auto findings = [](double hgb, double anc, double plt, const char* when = "2026-02-09T08:00:00Z",
+                     bool both_drugs = false) {
+    Sc sc;
+    sc.lab("h", "HGB", hgb, "g/L", nullptr, nullptr, when)
+        .lab("n", "NEUT", anc, "10^9/L", nullptr, nullptr, when)
+        .lab("p", "PLAT", plt, "10^9/L", nullptr, nullptr, when)
+        .dose("sintilimab", "2026-02-10", 200, "d1", 1);
+    if (both_drugs) sc.dose("anlotinib", "2026-02-10", 12, "d2", 1);
+    json keep = json::array();
+    const json out = sc.run();
+    for (const auto& f : out["findings"])
+      if (f["code"].get<std::string>().rfind("cycle_start", 0) == 0) keep.push_back(f);
+    return keep;
+  };
+  CHECK(findings(90, 1.5, 80).empty());  // each floor exactly: met
+  json out = findings(89.9, 1.5, 80);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["code"] == "cycle_start_labs_not_met");
+  CHECK(out[0]["kind"] == "protocol_deviation");
+  CHECK(out[0]["ref"] == "HGB");
+  CHECK(out[0]["dose_ref"] == "d1");
+  CHECK(out[0]["rule_ids"] == json::array({"CYCLE-START"}));
+  CHECK(out[0]["unverified"] == true);
+  CHECK(out[0]["text"] == "cycle day 1 dose on 2026-02-10 given with HGB 89.9 g/L on 2026-02-09 (haemoglobin >= 90 g/L)");
+  out = findings(95, 1.49, 79.9);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["ref"] == "NEUT,PLAT");
+  // Both drugs on day 1: one check for the day.
+  CHECK(findings(80, 1.5, 80, "2026-02-09T08:00:00Z", true).size() == 1);
+  // The window: 3 days before the dosing day (2026-02-07T00:00) through the dosing day.
+  CHECK(findings(95, 2, 100, "2026-02-07T00:00:00Z").empty());
+  out = findings(95, 2, 100, "2026-02-06T23:59:59Z");
+  REQUIRE(out.size() == 1);
+  CHECK(out[0]["code"] == "cycle_start_labs_missing");
+  CHECK(out[0]["ref"] == "HGB, NEUT, PLAT");
+  CHECK(out[0]["text"] == "cycle day 1 dose on 2026-02-10 given with no HGB, NEUT, PLAT result in the 3 days before it");
+  CHECK(findings(95, 2, 100, "2026-02-10T23:00:00Z").empty());  // the dosing day counts
+  // The latest result in the window decides: a low count re-checked normal the next day passes.
+  Sc sc;
+  sc.lab("h", "HGB", 95, "g/L", nullptr, nullptr, "2026-02-09T08:00:00Z")
+      .lab("n1", "NEUT", 1.2, "10^9/L", nullptr, nullptr, "2026-02-08T08:00:00Z")
+      .lab("n2", "NEUT", 1.8, "10^3/uL", nullptr, nullptr, "2026-02-09T08:00:00Z")
+      .lab("p", "PLAT", 150000, "/uL", nullptr, nullptr, "2026-02-09T08:00:00Z")
+      .dose("sintilimab", "2026-02-10", 200, "d1", 1)
+      .dose("sintilimab", "2026-03-03", 200, "d3", 2);  // not day 1: not checked
+  const json later = sc.run();
+  REQUIRE(!later["findings"].empty());  // the MON-CREAT findings at least: the list is there
+  for (const auto& f : later["findings"]) CHECK(f["code"].get<std::string>().rfind("cycle_start", 0) != 0);
+}
+
 TEST_CASE("sintilimab 12-week rule: both clocks, from the last dose and from steroid start") {
   Sc sc;
   sc.dose("sintilimab", "2026-01-20", 200).ae("Pneumonitis", 2, "unlikely/probable", "2026-02-01");
