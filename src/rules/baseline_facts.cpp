@@ -101,6 +101,9 @@ core::BaselineFacts readBaselineFacts(const json& participant, const std::string
     if (*f.birth_year > *year) {
       r.bad("birth_year", "is after the enrolment year " + std::to_string(*year));
       f.birth_year.reset();
+    } else if (*year - *f.birth_year > 121) {
+      r.bad("birth_year", "makes the age at enrolment over 120");
+      f.birth_year.reset();
     } else if (f.age && *f.age != *year - *f.birth_year && *f.age != *year - *f.birth_year - 1) {
       r.bad("birth_year", "does not agree with age " + std::to_string(*f.age) + " at enrolment in " + std::to_string(*year));
       f.birth_year.reset();

@@ -378,8 +378,16 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
         e.min_us = num("min_us");
         e.max = num("max");
         e.below = num("below");
-        if (!e.min && !e.max && !e.below && e.fact != "fistula_or_perforation_6m")
-          throw std::invalid_argument("needs a limit: min, max or below");
+        // Each kind needs the limit it is judged by, and no other (a limit never read is a mistake).
+        const bool ok = !e.test.empty()                    ? e.min && !e.max && !e.below
+                        : e.fact == "hbv_dna_iu_ml"        ? e.below && !e.min && !e.max
+                        : e.fact == "fistula_or_perforation_6m" ? !e.min && !e.max && !e.below
+                                                           : (e.min || e.max) && !e.below;
+        if (!ok)
+          throw std::invalid_argument(!e.test.empty() ? "a lab criterion takes min (and min_us) only"
+                                      : e.fact == "hbv_dna_iu_ml" ? "hbv_dna_iu_ml takes below only"
+                                      : e.fact == "fistula_or_perforation_6m" ? "fistula_or_perforation_6m takes no limit"
+                                                                              : e.fact + " takes min and/or max only");
         e.text = j.at("text");
         e.source = j.at("source");
         if (e.source.empty()) throw std::invalid_argument("no source");

@@ -40,7 +40,9 @@ std::optional<bool> meetsFloor(const EligibilityRule& r, const grading::LabGrade
 void checkEligibility(const Scenario& s, const DoseRules& rules, const grading::LabGrader& grader, Evaluation& out) {
   const core::Participant& p = s.participant;
   const core::BaselineFacts& f = p.facts;
-  const int64_t enrolled_ms = core::parseDate(p.enrolled_on).value_or(0) * core::kDayMs;
+  // Dated at enrolment; a scenario without one, at its as_of.
+  const auto enrolled_day = core::parseDate(p.enrolled_on);
+  const int64_t enrolled_ms = enrolled_day ? *enrolled_day * core::kDayMs : s.as_of_ms;
   for (const EligibilityRule& r : rules.eligibility()) {
     std::string missed;
     if (r.fact == "age") {
@@ -50,8 +52,7 @@ void checkEligibility(const Scenario& s, const DoseRules& rules, const grading::
         const bool too_old = r.max && !atLeast(*r.max, ages->first);
         if (too_young || too_old)
           missed = "age " + (ages->first == ages->second ? std::to_string(ages->first)
-                                                         : std::to_string(ages->first) + "-" + std::to_string(ages->second) +
-                                                               " (from birth year " + std::to_string(*f.birth_year) + ")") +
+                                                         : std::to_string(ages->first) + " or " + std::to_string(ages->second)) +
                    " at enrolment";
       }
     } else if (r.fact == "ecog") {

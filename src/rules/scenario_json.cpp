@@ -158,6 +158,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
         bl.unit = rd.text(b, "unit", path, false).value_or("");
         bl.lln = rd.number(b, "lln", path, false);
         bl.uln = rd.number(b, "uln", path, false);
+        if (auto t = rd.timestamp(b, "collected", path, false)) bl.collected_at = core::formatTimestamp(*t);
         if (!bl.test.empty())
           if (auto bad = grading::checkLab(grader, bl.test, bl.value, bl.unit)) rd.bad(path + bad->field, bad->detail);
         p.baseline_labs.push_back(std::move(bl));

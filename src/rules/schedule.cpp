@@ -162,7 +162,11 @@ class Checks {
   // Cycle-start checks (issue 14): before each cycle-day-1 dose (either drug; one check per dosing
   // day), the latest HGB, NEUT and PLAT from CYCLE-START's window (3 days) before through the
   // dosing day must meet the eligibility floors (ELIG-HGB, ELIG-ANC, ELIG-PLT), used as re-treatment
-  // criteria (UNVERIFIED). Baseline labs with a collection time count like any result.
+  // criteria (UNVERIFIED). One finding per test, so a result entered after the dose ends the
+  // "missing" finding rather than making a new one. The first dosing day is left to the
+  // eligibility check at registration (screening labs are rarely within 3 days of it). A dose has
+  // a date, not a time: any result of the dosing day counts. Baseline labs with a collection time
+  // count like any result.
   void cycleStart() {
     const ClockRule* rule = rules_.clock("CYCLE-START");
     if (!rule || !rule->days) return;
@@ -186,33 +190,25 @@ class Checks {
       if (a && t) by_test[a->code].push_back({*t, b.value, b.unit});
     }
     std::set<int64_t> days_checked;
+    if (!doses_.empty()) days_checked.insert(doses_.front()->date_ms / kDayMs);  // the first dosing day
     for (const ScenarioDose* d : doses_) {
       if (!d->cycle_day || *d->cycle_day != 1 || !days_checked.insert(d->date_ms / kDayMs).second) continue;
       const int64_t from = d->date_ms - *rule->days * kDayMs;
       const int64_t to = d->date_ms + kDayMs;  // the dosing day itself counts
-      std::string missing, low, tests_low;
+      const std::string day = core::formatDate(d->date_ms / kDayMs);
       for (const EligibilityRule* f : floors) {
         const Point* latest = nullptr;
         for (const auto& p : by_test[f->test])
           if (p.t >= from && p.t < to && (!latest || p.t >= latest->t)) latest = &p;
-        if (!latest) {
-          missing += (missing.empty() ? "" : ", ") + f->test;
-          continue;
-        }
-        if (meetsFloor(*f, grader_, f->test, latest->value, latest->unit) == false) {
-          low += (low.empty() ? "" : "; ") + f->test + " " + findingNumber(latest->value) + " " + latest->unit + " on " +
-                 core::formatDate(latest->t / kDayMs) + " (" + f->text + ")";
-          tests_low += (tests_low.empty() ? "" : ",") + f->test;
-        }
+        if (!latest)
+          add("protocol_deviation", "cycle_start_labs_missing", d->drug, d->ref, f->test, d->date_ms, "CYCLE-START",
+              "cycle day 1 dose on " + day + " given with no " + f->test + " result in the " +
+                  std::to_string(*rule->days) + " days before it (" + f->text + ")");
+        else if (meetsFloor(*f, grader_, f->test, latest->value, latest->unit) == false)
+          add("protocol_deviation", "cycle_start_labs_not_met", d->drug, d->ref, f->test, d->date_ms, "CYCLE-START",
+              "cycle day 1 dose on " + day + " given with " + f->test + " " + findingNumber(latest->value) + " " +
+                  latest->unit + " on " + core::formatDate(latest->t / kDayMs) + " (" + f->text + ")");
       }
-      const std::string day = core::formatDate(d->date_ms / kDayMs);
-      if (!low.empty())
-        add("protocol_deviation", "cycle_start_labs_not_met", d->drug, d->ref, tests_low, d->date_ms, "CYCLE-START",
-            "cycle day 1 dose on " + day + " given with " + low);
-      if (!missing.empty())
-        add("protocol_deviation", "cycle_start_labs_missing", d->drug, d->ref, missing, d->date_ms, "CYCLE-START",
-            "cycle day 1 dose on " + day + " given with no " + missing + " result in the " + std::to_string(*rule->days) +
-                " days before it");
     }
   }
 

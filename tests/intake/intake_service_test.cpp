@@ -139,10 +139,17 @@ TEST_CASE("baseline facts are stored with the participant, and each bad one is n
   CHECK_FALSE(bare->facts.age);
   CHECK_FALSE(bare->facts.fistula_or_perforation_6m);
 
-  // Every bad fact is named, nothing is stored. Each limit: just inside passes (above), just past fails.
+  // Each limit just inside is accepted.
+  json edge = f.participant("S01-005");
+  edge.update({{"sex", "U"}, {"age", 120}, {"weight_kg", 10}, {"ecog", 5}, {"hbv_dna_iu_ml", 0}});
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), edge).isOk());
+  json edge2 = f.participant("S01-006");
+  edge2.update({{"age", 0}, {"weight_kg", 400}, {"ecog", 0}, {"hbv_dna_iu_ml", 1e10}});
+  REQUIRE(f.intake.createParticipant(f.ctx(f.inv1), edge2).isOk());
+  // Every bad fact just past its limit is named, nothing is stored.
   json bad = f.participant("S01-003");
   bad.update({{"sex", "female"}, {"age", 121}, {"weight_kg", 9.99}, {"ecog", 6}, {"hbsag", "reactive"},
-              {"anti_hbc", true}, {"hbv_dna_iu_ml", -1}, {"fistula_or_perforation_6m", "no"}});
+              {"anti_hbc", true}, {"hbv_dna_iu_ml", -0.001}, {"fistula_or_perforation_6m", "no"}});
   auto refused = f.intake.createParticipant(f.ctx(f.inv1), bad);
   REQUIRE(refused.status().code() == core::StatusCode::kInvalid);
   std::set<std::string> named;
@@ -154,7 +161,8 @@ TEST_CASE("baseline facts are stored with the participant, and each bad one is n
   // the enrolment year is impossible.
   int n = 10;
   for (const auto& [age, year, ok] : std::vector<std::tuple<int, int, bool>>{
-           {63, 1961, false}, {66, 1961, false}, {-1, 2027, false}, {64, 1961, true}, {65, 1961, true}, {-1, 2026, true}}) {
+           {63, 1961, false}, {66, 1961, false}, {-1, 2027, false}, {-1, 1904, false}, {64, 1961, true}, {65, 1961, true},
+           {-1, 2026, true}, {-1, 1905, true}}) {
     json q = f.participant("S01-0" + std::to_string(++n));
     q["birth_year"] = year;
     if (age >= 0) q["age"] = age;

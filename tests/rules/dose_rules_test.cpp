@@ -156,4 +156,19 @@ TEST_CASE("the loader refuses a broken rule file, naming the rule") {
   refuse([&](json& d) { d["monitoring"][0]["tests"] = {"BLOODPRESSURE"}; }, "monitoring MON-BP: tests: unknown test BLOODPRESSURE");
   refuse([&](json& d) { d["monitoring"][2]["if_grade"] = 0; }, "monitoring MON-LFT: if_grade_every_days needs if_grade >= 1");
   refuse([&](json& d) { d["settings"]["anlotinib_days_on"] = 22; }, "need 1 <= anlotinib_days_on <= cycle_days");
+  // Eligibility criteria: each kind takes the limit it is judged by, and no other.
+  auto elig = [](json& doc, const char* id) -> json& {
+    for (auto& e : doc["eligibility"])
+      if (e["id"] == id) return e;
+    throw std::runtime_error(std::string("no eligibility ") + id);
+  };
+  refuse([&](json& d) { elig(d, "ELIG-HGB")["max"] = 200; }, "eligibility ELIG-HGB: a lab criterion takes min (and min_us) only");
+  refuse([&](json& d) { elig(d, "ELIG-HGB").erase("min_us"); }, "eligibility ELIG-HGB: a lab floor needs min (SI) and min_us (US)");
+  refuse([&](json& d) { elig(d, "ELIG-HBV")["max"] = 2000; }, "eligibility ELIG-HBV: hbv_dna_iu_ml takes below only");
+  refuse([&](json& d) { elig(d, "ELIG-AGE").erase("min"), elig(d, "ELIG-AGE").erase("max"); },
+         "eligibility ELIG-AGE: age takes min and/or max only");
+  refuse([&](json& d) { elig(d, "ELIG-FISTULA")["below"] = 1; }, "fistula_or_perforation_6m takes no limit");
+  refuse([&](json& d) { elig(d, "ELIG-ECOG")["fact"] = "karnofsky"; }, "eligibility ELIG-ECOG: fact: unknown fact karnofsky");
+  refuse([&](json& d) { elig(d, "ELIG-ANC")["test"] = "ANC"; }, "eligibility ELIG-ANC: test: unknown test ANC");
+  refuse([&](json& d) { elig(d, "ELIG-PLT")["source"] = ""; }, "eligibility ELIG-PLT: no source");
 }

@@ -726,13 +726,15 @@ TEST_CASE("eligibility at registration: each floor of the trial record just insi
 
 TEST_CASE("cycle-start checks: the latest blood count of the 3 days before a cycle-day-1 dose meets the floors") {
   // CYCLE-START (UNVERIFIED): HGB >= 90 g/L, ANC >= 1.5 x 10^9/L, PLT >= 80 x 10^9/L from the 3 days
-  // before the dosing day through it. Cycle 2 day 1 on 2026-02-10.
+  // before the dosing day through it. Cycle 1 day 1 on 2026-01-20 (the first dosing day: left to the
+  // eligibility check), cycle 2 day 1 on 2026-02-10.
   auto findings = [](double hgb, double anc, double plt, const char* when = "2026-02-09T08:00:00Z",
                      bool both_drugs = false) {
     Sc sc;
     sc.lab("h", "HGB", hgb, "g/L", nullptr, nullptr, when)
         .lab("n", "NEUT", anc, "10^9/L", nullptr, nullptr, when)
         .lab("p", "PLAT", plt, "10^9/L", nullptr, nullptr, when)
+        .dose("sintilimab", "2026-01-20", 200, "d0", 1)
         .dose("sintilimab", "2026-02-10", 200, "d1", 1);
     if (both_drugs) sc.dose("anlotinib", "2026-02-10", 12, "d2", 1);
     json keep = json::array();
@@ -752,29 +754,46 @@ TEST_CASE("cycle-start checks: the latest blood count of the 3 days before a cyc
   CHECK(out[0]["unverified"] == true);
   CHECK(out[0]["text"] == "cycle day 1 dose on 2026-02-10 given with HGB 89.9 g/L on 2026-02-09 (haemoglobin >= 90 g/L)");
   out = findings(95, 1.49, 79.9);
-  REQUIRE(out.size() == 1);
-  CHECK(out[0]["ref"] == "NEUT,PLAT");
+  REQUIRE(out.size() == 2);  // one finding per test
+  CHECK(out[0]["ref"] == "NEUT");
+  CHECK(out[1]["ref"] == "PLAT");
   // Both drugs on day 1: one check for the day.
   CHECK(findings(80, 1.5, 80, "2026-02-09T08:00:00Z", true).size() == 1);
   // The window: 3 days before the dosing day (2026-02-07T00:00) through the dosing day.
   CHECK(findings(95, 2, 100, "2026-02-07T00:00:00Z").empty());
   out = findings(95, 2, 100, "2026-02-06T23:59:59Z");
-  REQUIRE(out.size() == 1);
+  REQUIRE(out.size() == 3);
   CHECK(out[0]["code"] == "cycle_start_labs_missing");
-  CHECK(out[0]["ref"] == "HGB, NEUT, PLAT");
-  CHECK(out[0]["text"] == "cycle day 1 dose on 2026-02-10 given with no HGB, NEUT, PLAT result in the 3 days before it");
+  CHECK(out[0]["ref"] == "HGB");
+  CHECK(out[0]["text"] ==
+        "cycle day 1 dose on 2026-02-10 given with no HGB result in the 3 days before it (haemoglobin >= 90 g/L)");
   CHECK(findings(95, 2, 100, "2026-02-10T23:00:00Z").empty());  // the dosing day counts
-  // The latest result in the window decides: a low count re-checked normal the next day passes.
+  // The latest result in the window decides (a low count re-checked normal the next day passes);
+  // a dose on another cycle day is not checked.
   Sc sc;
-  sc.lab("h", "HGB", 95, "g/L", nullptr, nullptr, "2026-02-09T08:00:00Z")
+  sc.asOf("2026-03-10T00:00:00Z")
+      .lab("h", "HGB", 95, "g/L", nullptr, nullptr, "2026-02-09T08:00:00Z")
       .lab("n1", "NEUT", 1.2, "10^9/L", nullptr, nullptr, "2026-02-08T08:00:00Z")
       .lab("n2", "NEUT", 1.8, "10^3/uL", nullptr, nullptr, "2026-02-09T08:00:00Z")
       .lab("p", "PLAT", 150000, "/uL", nullptr, nullptr, "2026-02-09T08:00:00Z")
+      .dose("sintilimab", "2026-01-20", 200, "d0", 1)
       .dose("sintilimab", "2026-02-10", 200, "d1", 1)
-      .dose("sintilimab", "2026-03-03", 200, "d3", 2);  // not day 1: not checked
+      .dose("sintilimab", "2026-03-03", 200, "d3", 2);
   const json later = sc.run();
   REQUIRE(!later["findings"].empty());  // the MON-CREAT findings at least: the list is there
   for (const auto& f : later["findings"]) CHECK(f["code"].get<std::string>().rfind("cycle_start", 0) != 0);
+  // Baseline labs with a collection time count like any result.
+  Sc base;
+  base.doc["participant"]["baseline_labs"] = {
+      {{"test", "HGB"}, {"value", 120}, {"unit", "g/L"}, {"collected", "2026-02-08T07:00:00Z"}},
+      {{"test", "NEUT"}, {"value", 3}, {"unit", "10^9/L"}, {"collected", "2026-02-08T07:00:00Z"}},
+      {{"test", "PLAT"}, {"value", 70}, {"unit", "10^9/L"}, {"collected", "2026-02-08T07:00:00Z"}}};
+  base.dose("sintilimab", "2026-01-20", 200, "d0", 1).dose("sintilimab", "2026-02-10", 200, "d1", 1);
+  const json with_base = base.run();
+  std::vector<std::string> refs;
+  for (const auto& f : with_base["findings"])
+    if (f["code"].get<std::string>().rfind("cycle_start", 0) == 0) refs.push_back(f["code"].get<std::string>() + " " + f["ref"].get<std::string>());
+  CHECK(refs == std::vector<std::string>{"cycle_start_labs_not_met PLAT"});
 }
 
 TEST_CASE("sintilimab 12-week rule: both clocks, from the last dose and from steroid start") {
