@@ -139,6 +139,17 @@ mail::Fields AlertPlanner::renderFields(const core::Alert& alert) const {
   f["alert_id"] = std::to_string(alert.id);
   f["alert_class"] = alert.alert_class;
   f["ack_link"] = options_.link_base + "/api/v1/alerts/" + std::to_string(alert.id) + "/ack";
+  // Fields added to the templates after an alert was queued (issue 14.5): an alert raised by an
+  // earlier version, still pending across the upgrade, says so rather than failing to render and
+  // never being sent. Any other missing field still fails the delivery.
+  static const std::map<std::string, std::string> kLaterFields = {
+      {"late", "not assessed (raised before late entries were marked)"},
+      {"basis", "the rules and events below"},
+      {"supersedes", "none"}};
+  const auto& allowed = templateFields();
+  if (const auto cls = allowed.find(alert.alert_class); cls != allowed.end())
+    for (const auto& [name, text] : kLaterFields)
+      if (cls->second.count(name) && !f.count(name)) f[name] = text;
   return f;
 }
 

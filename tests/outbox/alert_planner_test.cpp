@@ -647,6 +647,37 @@ TEST_CASE("a participant registered outside the eligibility floors is registered
   CHECK(f.alerts("deviation").size() == 2);
 }
 
+TEST_CASE("an alert queued before the late, basis and supersedes fields existed still renders and is sent", "[outbox]") {
+  // A pending delivery across the upgrade: its payload lacks the fields the new templates use.
+  Fixture f;
+  int64_t id = 0;
+  REQUIRE(f.store.write([&](store::Transaction& tx) {
+                   json dose = {{"drug", "anlotinib"}, {"action", "hold"}, {"dose", "12 mg"}, {"previous", "continue, dose 12 mg"},
+                                {"rules", "- AN-HEM-2\n"}, {"resume", "none"}, {"discontinue_after", "none"},
+                                {"events", "- none recorded\n"}, {"link", "http://x/"}};
+                   id = f.planner.raise(tx, "dose", "dose:old/1", "S01-001", "S01", "old/1", dose, "test");
+                   json dev = {{"code", "dose_during_hold"}, {"drug", "anlotinib"}, {"date", "2026-02-13"},
+                               {"text", "given during a hold"}, {"rules", "- AN-HEM-2\n"}, {"link", "http://x/"}};
+                   f.planner.raise(tx, "deviation", "deviation:old/2", "S01-001", "S01", "old/2", dev, "test");
+                   return core::Status::ok();
+                 }).isOk());
+  for (const auto& a : f.alerts()) {
+    auto r = rulesOnce().templates.render(a.alert_class, f.planner.renderFields(a));
+    INFO(a.alert_class);
+    REQUIRE(r.isOk());
+    CHECK_THAT(r.value().text, Catch::Contains("not assessed (raised before late entries were marked)"));
+  }
+  auto dose = rulesOnce().templates.render("dose", f.planner.renderFields(*f.store.alert(id).value()));
+  REQUIRE(dose.isOk());
+  CHECK_THAT(dose.value().text, Catch::Contains("Supersedes:   none"));
+  // A field that is not one of those still fails the delivery rather than sending a gap.
+  core::Alert broken = *f.store.alert(id).value();
+  json p = json::parse(broken.payload);
+  p.erase("resume");
+  broken.payload = p.dump();
+  CHECK_FALSE(rulesOnce().templates.render("dose", f.planner.renderFields(broken)).isOk());
+}
+
 TEST_CASE("late entry: a record entered 3 days after it occurred is on time, a second more is late", "[outbox]") {
   Fixture f;  // now 2026-02-12T09:00Z
   store::History h;
