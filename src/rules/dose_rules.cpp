@@ -1,6 +1,7 @@
 #include "rules/dose_rules.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -416,6 +417,18 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
                                             [](const Condition& c) { return c.other; }))
       r.other_.push_back(i);
   return r;
+}
+
+bool compare(double v, Measure::Op op, double limit) {
+  const double scale = std::max(std::fabs(v), std::fabs(limit));
+  const bool equal = std::fabs(v - limit) <= scale * 1e-12;
+  switch (op) {
+    case Measure::Op::kGe: return equal || v > limit;
+    case Measure::Op::kGt: return !equal && v > limit;
+    case Measure::Op::kLe: return equal || v < limit;
+    case Measure::Op::kLt: return !equal && v < limit;
+  }
+  return false;
 }
 
 const DoseRule* DoseRules::find(std::string_view id) const {

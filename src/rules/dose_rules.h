@@ -50,6 +50,9 @@ struct Measure {
   bool if_known = false;  // holds when the input is not available
 };
 
+// The engine's exactness rule: v op limit, numbers equal to 12 significant digits being equal.
+bool compare(double v, Measure::Op op, double limit);
+
 struct Condition {
   std::vector<std::string> terms;
   std::vector<std::string> categories;

@@ -1,7 +1,5 @@
 #include "rules/eligibility.h"
 
-#include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "core/time.h"
@@ -10,12 +8,8 @@
 namespace vigil::rules {
 namespace {
 
-// The engine's exactness rule (as in the evaluator): numbers equal to 12 significant digits are
-// equal, so ANC 1.5 meets a floor of 1.5 however it was converted.
-bool atLeast(double v, double limit) {
-  const double scale = std::max(std::fabs(v), std::fabs(limit));
-  return v > limit || std::fabs(v - limit) <= scale * 1e-12;
-}
+// The engine's exactness rule: ANC 1.5 meets a floor of 1.5 however it was converted.
+bool atLeast(double v, double limit) { return compare(v, Measure::Op::kGe, limit); }
 
 }  // namespace
 

@@ -70,19 +70,6 @@ struct Episode {
   }
 };
 
-bool compare(double v, Measure::Op op, double limit) {
-  // The engine's exactness rule: numbers equal to 12 significant digits are equal.
-  const double scale = std::max(std::fabs(v), std::fabs(limit));
-  const bool equal = std::fabs(v - limit) <= scale * 1e-12;
-  switch (op) {
-    case Measure::Op::kGe: return equal || v > limit;
-    case Measure::Op::kGt: return !equal && v > limit;
-    case Measure::Op::kLe: return equal || v < limit;
-    case Measure::Op::kLt: return !equal && v < limit;
-  }
-  return false;
-}
-
 bool measureHolds(const Measure& m, const Episode& e) {
   std::optional<double> v;
   double limit = m.value;

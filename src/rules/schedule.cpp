@@ -28,8 +28,9 @@ class Checks {
     const size_t before = out_.findings.size();
     missedDoses();
     windows();
-    monitoring();
-    cycleStart();
+    const auto all = results();
+    monitoring(all);
+    cycleStart(all);
     pregnancies();
     std::stable_sort(out_.findings.begin() + static_cast<std::ptrdiff_t>(before), out_.findings.end(),
                      [](const Finding& a, const Finding& b) { return a.date_ms < b.date_ms; });
@@ -167,27 +168,27 @@ class Checks {
   // eligibility check at registration (screening labs are rarely within 3 days of it). A dose has
   // a date, not a time: any result of the dosing day counts. Baseline labs with a collection time
   // count like any result.
-  void cycleStart() {
+  void cycleStart(const std::map<std::string, std::vector<Result>>& all) {
     const ClockRule* rule = rules_.clock("CYCLE-START");
     if (!rule || !rule->days) return;
     std::vector<const EligibilityRule*> floors;
     for (const auto& e : rules_.eligibility())
       if (e.test == "HGB" || e.test == "NEUT" || e.test == "PLAT") floors.push_back(&e);
     if (floors.empty()) return;
+    // The lab results by test (results(), up to as_of), and the baseline labs with a collection time.
     struct Point {
       int64_t t;
       double value;
-      std::string unit;
+      const std::string* unit;
     };
     std::map<std::string, std::vector<Point>> by_test;
-    for (const auto& l : s_.labs) {
-      const auto* a = grader_.find(l.test);
-      if (a && l.collected_ms <= s_.as_of_ms) by_test[a->code].push_back({l.collected_ms, l.value, l.unit});
-    }
+    for (const EligibilityRule* f : floors)
+      if (auto it = all.find(f->test); it != all.end())
+        for (const Result& r : it->second) by_test[f->test].push_back({r.t, r.lab->value, &r.lab->unit});
     for (const auto& b : s_.participant.baseline_labs) {
       const auto* a = grader_.find(b.test);
       const auto t = b.collected_at ? core::parseTimestamp(*b.collected_at) : std::nullopt;
-      if (a && t) by_test[a->code].push_back({*t, b.value, b.unit});
+      if (a && t) by_test[a->code].push_back({*t, b.value, &b.unit});
     }
     std::set<int64_t> days_checked;
     if (!doses_.empty()) days_checked.insert(doses_.front()->date_ms / kDayMs);  // the first dosing day
@@ -204,18 +205,17 @@ class Checks {
           add("protocol_deviation", "cycle_start_labs_missing", d->drug, d->ref, f->test, d->date_ms, "CYCLE-START",
               "cycle day 1 dose on " + day + " given with no " + f->test + " result in the " +
                   std::to_string(*rule->days) + " days before it (" + f->text + ")");
-        else if (meetsFloor(*f, grader_, f->test, latest->value, latest->unit) == false)
+        else if (meetsFloor(*f, grader_, f->test, latest->value, *latest->unit) == false)
           add("protocol_deviation", "cycle_start_labs_not_met", d->drug, d->ref, f->test, d->date_ms, "CYCLE-START",
               "cycle day 1 dose on " + day + " given with " + f->test + " " + findingNumber(latest->value) + " " +
-                  latest->unit + " on " + core::formatDate(latest->t / kDayMs) + " (" + f->text + ")");
+                  *latest->unit + " on " + core::formatDate(latest->t / kDayMs) + " (" + f->text + ")");
       }
     }
   }
 
   // Section 4: when each scheduled test is next due while on treatment, and creatinine before each
   // sintilimab dose.
-  void monitoring() {
-    const auto all = results();
+  void monitoring(const std::map<std::string, std::vector<Result>>& all) {
     const bool on_treatment = !doses_.empty() && std::any_of(out_.drugs.begin(), out_.drugs.end(), [](const auto& d) {
       return d.action != DrugAction::kDiscontinue;
     });
