@@ -429,7 +429,7 @@ int VigilctlApp::evaluate() {
     std::cerr << "vigilctl: the scenario is not JSON: " << e.what() << "\n";
     return 65;  // EX_DATAERR
   }
-  auto scenario = rules::parseScenario(doc, knowledge->catalogue, knowledge->grader);
+  auto scenario = rules::parseScenario(doc, knowledge->catalogue, knowledge->grader, knowledge->dose);
   if (!scenario.isOk()) {
     std::cerr << "vigilctl: " << scenario.status().message() << "\n";
     for (const auto& f : scenario.status().fields()) std::cerr << "  " << f.field << ": " << f.detail << "\n";

@@ -262,6 +262,28 @@ struct PregnancyReport {
   std::string recorded_by;
 };
 
+// A concomitant medication (SDTM CM; issue 14): what the rules read of steroid doses,
+// anticoagulation and antihypertensive therapy. Dates are whole days (CMSTDTC, CMENDTC), the end
+// day included; no end while it continues. Append-only until corrections (issue 16).
+struct ConcomitantMedication {
+  int64_t id = 0;
+  std::string study_id;
+  std::string site;
+  std::string name;       // CMTRT, the generic name (a corticosteroid's first word is looked up)
+  std::string category;   // corticosteroid, anticoagulant, antihypertensive, thyroid_replacement, antiviral, other
+  std::string drug_class; // antihypertensive class (e.g. ace_inhibitor); empty when not given
+  std::optional<double> dose;  // CMDOSE, per administration
+  std::string unit;            // CMDOSU
+  std::string route;           // CMROUTE: oral, intravenous, intramuscular, subcutaneous, topical, inhaled, ...
+  std::string frequency;       // CMDOSFRQ: once, QD, BID, TID, QID, Q6H, Q8H, Q12H, QOD, QW, PRN
+  std::string start;           // YYYY-MM-DD
+  std::optional<std::string> end;  // YYYY-MM-DD, the last day taken
+  std::string indication;          // CMINDC, free text (never an identifier)
+  std::optional<int64_t> indication_ae_id;  // the AE it treats
+  std::string recorded_at;
+  std::string recorded_by;
+};
+
 // Something the safety rules' evaluation changed for a participant, recorded when it changed (by
 // a write or by a clock running out): a drug's recommendation, a new protocol-deviation finding
 // or a new on-study flag.

@@ -17,7 +17,7 @@ const core::BaselineLab* baselineOf(const core::Participant& p, const std::strin
 core::Result<std::vector<MeasurementGrade>> grade(const grading::LabGrader& grader, const std::string& code,
                                                   double value, const std::string& unit, std::optional<double> lln,
                                                   std::optional<double> uln, const core::Participant& participant,
-                                                  bool assume_normal_baseline);
+                                                  bool assume_normal_baseline, bool on_anticoagulation);
 
 }  // namespace
 
@@ -41,8 +41,9 @@ std::string canonicalUnit(const grading::LabGrader& grader, const std::string& c
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,
-                                                             const core::Participant& participant) {
-  return grade(grader, code, value, unit, lln, uln, participant, false);
+                                                             const core::Participant& participant,
+                                                             bool on_anticoagulation) {
+  return grade(grader, code, value, unit, lln, uln, participant, false, on_anticoagulation);
 }
 
 core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(const grading::LabGrader& grader,
@@ -50,8 +51,9 @@ core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(const gr
                                                                         const std::string& unit,
                                                                         std::optional<double> lln,
                                                                         std::optional<double> uln,
-                                                                        const core::Participant& participant) {
-  return grade(grader, code, value, unit, lln, uln, participant, true);
+                                                                        const core::Participant& participant,
+                                                                        bool on_anticoagulation) {
+  return grade(grader, code, value, unit, lln, uln, participant, true, on_anticoagulation);
 }
 
 namespace {
@@ -59,14 +61,14 @@ namespace {
 core::Result<std::vector<MeasurementGrade>> grade(const grading::LabGrader& grader, const std::string& code,
                                                   double value, const std::string& unit, std::optional<double> lln,
                                                   std::optional<double> uln, const core::Participant& participant,
-                                                  bool assume_normal_baseline) {
+                                                  bool assume_normal_baseline, bool on_anticoagulation) {
   std::vector<MeasurementGrade> out;
   const grading::Analyte* a = grader.find(code);
   if (!a) return out;
   auto prepared = grader.prepare(*a, unit);
   if (!prepared.isOk()) return prepared.status();
 
-  grading::LabInput input{value, lln, uln, std::nullopt, false};
+  grading::LabInput input{value, lln, uln, std::nullopt, on_anticoagulation};
   // The baseline of the same test: its value in this value's unit, and its range as a fallback.
   std::optional<grading::PreparedUnit> baseline_unit;
   const core::BaselineLab* base = baselineOf(participant, code);

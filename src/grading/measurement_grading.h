@@ -26,14 +26,15 @@ struct MeasurementGrade {
   bool baseline_assumed = false;        // graded as if the missing baseline were normal
 };
 
-// Grades one value of analyte `code`. The participant's baseline lab of the same code (if any)
+// Grades one value of analyte `code`; on_anticoagulation selects INR's anticoagulated branch. The participant's baseline lab of the same code (if any)
 // supplies the baseline value (converted into the value's unit when the units differ) and the
 // reference range when the value has none. Returns no grades for an analyte Vigil cannot grade.
 // Fails only for a unit that does not fit the analyte (check with checkLab first).
 core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabGrader& grader, const std::string& code,
                                                              double value, const std::string& unit,
                                                              std::optional<double> lln, std::optional<double> uln,
-                                                             const core::Participant& participant);
+                                                             const core::Participant& participant,
+                                                             bool on_anticoagulation = false);
 
 // As gradeMeasurement; where CTCAE needs a baseline the participant lacks, grades as if the
 // baseline were normal (LabGrader::gradeAssumingNormalBaseline: the midpoint of the reference
@@ -41,7 +42,8 @@ core::Result<std::vector<MeasurementGrade>> gradeMeasurement(const grading::LabG
 // same behaviour as `vigilctl grade`. Used by the safety rules, never for the stored AE candidates.
 core::Result<std::vector<MeasurementGrade>> gradeAssumingNormalBaseline(
     const grading::LabGrader& grader, const std::string& code, double value, const std::string& unit,
-    std::optional<double> lln, std::optional<double> uln, const core::Participant& participant);
+    std::optional<double> lln, std::optional<double> uln, const core::Participant& participant,
+    bool on_anticoagulation = false);
 
 // A lab value as it may be stored: its unit must fit analyte `code` and the value must be
 // physically possible in it (ctcae/plausibility.json). Nothing when both hold or the analyte is

@@ -312,6 +312,12 @@ Response recordPregnancyOutcome(Api& api, const Request& req) {
 Response listPregnancies(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.pregnancies(u, id, pg); });
 }
+Response recordMedication(Api& api, const Request& req) {
+  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordMedication(ctx, body); });
+}
+Response listMedications(Api& api, const Request& req) {
+  return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.medications(u, id, pg); });
+}
 Response ackAlert(Api& api, const Request& req) {
   auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such alert"));
@@ -450,6 +456,8 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/pregnancies", {recordPregnancy, true});
   router_.add("GET", "/api/v1/pregnancies", {listPregnancies, true});
   router_.add("POST", "/api/v1/pregnancies/{id}/outcome", {recordPregnancyOutcome, true});
+  router_.add("POST", "/api/v1/concomitant-medications", {recordMedication, true});
+  router_.add("GET", "/api/v1/concomitant-medications", {listMedications, true});
   router_.add("GET", "/api/v1/alerts", {listAlerts, true});
   router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
   router_.add("GET", "/api/v1/exports/dsmb", {exportDsmb, true});

@@ -87,6 +87,7 @@ std::optional<std::string> firstDataMismatch(const store::AuditSnapshot& s, int6
   for (const auto& l : s.labs) run("lab_result", std::to_string(l.id), toJson(l));
   for (const auto& v : s.vitals) run("vital_signs", std::to_string(v.id), toJson(v));
   for (const auto& g : s.pregnancies) run("pregnancy", std::to_string(g.id), toJson(g));
+  for (const auto& m : s.medications) run("concomitant_medication", std::to_string(m.id), toJson(m));
   if (rows) *rows = checker.rows();
   return problem;
 }

@@ -3,11 +3,13 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "core/crypto.h"
 #include "intake/access.h"
 #include "intake/json_codec.h"
 #include "grading/measurement_grading.h"
+#include "rules/medications.h"
 #include "rules/scenario_json.h"
 
 namespace vigil::intake {
@@ -33,6 +35,19 @@ void checkBaselineLabs(const grading::LabGrader& grader, const core::Participant
     const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
     if (auto bad = checkLab(grader, b.test, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
   }
+}
+
+// Whether an anticoagulant was recorded as active on the day a lab was collected: INR is then
+// graded on its anticoagulated branch. Only INR needs it, so only INR reads the medications.
+bool anticoagulatedAt(store::Transaction& tx, const grading::LabGrader& grader, const core::LabResult& l) {
+  const auto* analyte = grader.find(l.test);
+  if (!analyte || analyte->code != "INR") return false;
+  const std::string day = l.collected_at.substr(0, 10);
+  for (const auto& m : tx.medicationsOf(l.study_id))
+    if (m.category == "anticoagulant" && m.start <= day && (!m.end || day <= *m.end) &&
+        (m.frequency != "once" || day == m.start))
+      return true;
+  return false;
 }
 
 Status invalidIf(const Errors& errors) {
@@ -414,9 +429,14 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
       errors.push_back({prefix + "collected_at", "is in the future"});
     // An unknown or incompatible unit for a gradable test is refused, never guessed, and a
     // physically impossible value is refused: never stored, graded or alerted.
-    if (!labs[i].test.empty() && !labs[i].unit.empty())
+    if (safety_ && !labs[i].test.empty() && rules::isHbvTest(safety_->evaluator().doseRules().hbv(), labs[i].test)) {
+      // HBV-DNA (rules/hbv.h): IU/mL or copies/mL, a possible value; the rules read it.
+      if (auto bad = rules::checkHbvLab(safety_->evaluator().doseRules().hbv(), labs[i].value, labs[i].unit))
+        errors.push_back({prefix + bad->field, std::move(bad->detail)});
+    } else if (!labs[i].test.empty() && !labs[i].unit.empty()) {
       if (auto bad = checkLab(grader_, labs[i].test, labs[i].value, labs[i].unit))
         errors.push_back({prefix + bad->field, std::move(bad->detail)});
+    }
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 
@@ -441,7 +461,8 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     for (auto& l : labs) {
       l.recorded_at = tx.now();
       l.recorded_by = ctx.user.name;
-      auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second);
+      auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second,
+                                     anticoagulatedAt(tx, grader_, l));
       if (!grades.isOk()) return grades.status();  // units were checked before; kept as a guard
       l.grades_json = gradesToJson(grades.value());
       l.unit_canonical = grading::canonicalUnit(grader_, l.test, l.unit);
@@ -647,6 +668,78 @@ Result<Reply> IntakeService::recordPregnancyOutcome(const WriteContext& ctx, int
                 });
 }
 
+Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const json& body) {
+  if (!safety_) return Status::unavailable("the safety rules are not loaded");
+  Errors errors;
+  core::ConcomitantMedication m;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+  } else {
+    static const std::set<std::string> kKeys = {"study_id", "name",  "category",   "drug_class", "dose",
+                                                "unit",     "route", "frequency",  "start",      "end",
+                                                "indication", "indication_ae_id"};
+    for (auto it = body.begin(); it != body.end(); ++it)
+      if (!kKeys.count(it.key())) errors.push_back({it.key(), "is not a known field"});
+    auto text = [&](const char* key, bool required) -> std::string {
+      if (!body.contains(key) || body[key].is_null()) {
+        if (required) errors.push_back({key, "is required"});
+        return "";
+      }
+      if (!body[key].is_string()) {
+        errors.push_back({key, "must be a string"});
+        return "";
+      }
+      return body[key].get<std::string>();
+    };
+    m.study_id = text("study_id", true);
+    m.name = text("name", true);
+    m.category = text("category", true);
+    m.drug_class = text("drug_class", false);
+    m.unit = text("unit", false);
+    m.route = text("route", true);
+    m.frequency = text("frequency", true);
+    m.start = text("start", true);
+    if (body.contains("end") && !body["end"].is_null()) m.end = text("end", false);
+    m.indication = text("indication", false);
+    if (body.contains("dose") && !body["dose"].is_null()) {
+      if (!body["dose"].is_number()) errors.push_back({"dose", "must be a number"});
+      else m.dose = body["dose"].get<double>();
+    }
+    if (body.contains("indication_ae_id") && !body["indication_ae_id"].is_null()) {
+      if (!body["indication_ae_id"].is_number_integer() || body["indication_ae_id"].get<int64_t>() < 1)
+        errors.push_back({"indication_ae_id", "must be the id of an adverse event of this participant"});
+      else m.indication_ae_id = body["indication_ae_id"].get<int64_t>();
+    }
+    const size_t before = errors.size();
+    rules::checkMedication(safety_->evaluator().doseRules().medications(), m, errors);
+    // A field already reported missing is not reported twice.
+    Errors fresh(errors.begin() + static_cast<long>(before), errors.end());
+    errors.resize(before);
+    for (auto& f : fresh)
+      if (std::none_of(errors.begin(), errors.end(), [&](const core::FieldError& e) { return e.field == f.field; }))
+        errors.push_back(std::move(f));
+    if (!m.start.empty() && core::parseDate(m.start) && inFuture(m.start)) errors.push_back({"start", "is in the future"});
+  }
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, {m.study_id}, "record concomitant medication", [&](store::Transaction& tx, Reply& reply) -> Status {
+    core::Participant p;
+    if (auto s = checkWritable(ctx.user, tx, m.study_id, "study_id", &p); !s.isOk()) return s;
+    if (m.indication_ae_id) {
+      const auto ae = tx.adverseEvent(*m.indication_ae_id);
+      if (!ae || ae->study_id != m.study_id)
+        return Status::invalid("unknown adverse event",
+                               {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
+    }
+    m.site = p.site;
+    m.recorded_at = tx.now();
+    m.recorded_by = ctx.user.name;
+    m.id = tx.insertMedication(m);
+    reply = {201, toJson(m).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "create", "concomitant_medication", std::to_string(m.id), "", reply.body));
+    return Status::ok();
+  });
+}
+
 Result<Reply> IntakeService::dismissCandidate(const WriteContext& ctx, int64_t id, const json& body) {
   Errors errors;
   std::string reason;
@@ -808,6 +901,13 @@ Result<std::string> IntakeService::recommendations(const core::User& user, const
 Result<std::string> IntakeService::pregnancies(const core::User& user, const std::string& study_id, store::Page pg) {
   if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
   auto rows = store_.pregnancies(study_id, pg);
+  if (!rows.isOk()) return rows.status();
+  return page(rows.value());
+}
+
+Result<std::string> IntakeService::medications(const core::User& user, const std::string& study_id, store::Page pg) {
+  if (auto s = readableParticipant(user, study_id); !s.isOk()) return s;
+  auto rows = store_.medications(study_id, pg);
   if (!rows.isOk()) return rows.status();
   return page(rows.value());
 }

@@ -68,6 +68,11 @@ class IntakeService {
   core::Result<Reply> recordPregnancy(const WriteContext& ctx, const nlohmann::json& body);
   // Records the outcome: {"outcome", "outcome_aware_at"}; an abnormal outcome is reported as serious.
   core::Result<Reply> recordPregnancyOutcome(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
+  // A concomitant medication (issue 14; docs/api.md): {"study_id", "name", "category", "route",
+  // "frequency", "start", "end"?, "dose"?, "unit"?, "drug_class"?, "indication"?,
+  // "indication_ae_id"?}, checked against the medication rule data (a systemic corticosteroid
+  // needs a name in the conversion table, a dose and a mass unit). Re-evaluates the participant.
+  core::Result<Reply> recordMedication(const WriteContext& ctx, const nlohmann::json& body);
   // Acknowledges an alert (issue 5): a safety officer, or an investigator of the alert's site (the
   // addressed investigators). The body is empty or {}. Acknowledging again answers the first
   // acknowledgement. An acknowledged alert no longer escalates.
@@ -88,6 +93,7 @@ class IntakeService {
   core::Result<std::string> vitals(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> pregnancies(const core::User& user, const std::string& study_id, store::Page page);
+  core::Result<std::string> medications(const core::User& user, const std::string& study_id, store::Page page);
   // Reporting deadlines with their state at the current time (due, overdue, met).
   core::Result<std::string> deadlines(const core::User& user, core::DeadlineFilter filter);
   // The participant's whole stored history evaluated now by the safety rules: per drug the current

@@ -581,6 +581,25 @@ json toJson(const core::PregnancyReport& p) {
           {"recorded_by", p.recorded_by}};
 }
 
+json toJson(const core::ConcomitantMedication& m) {
+  auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
+  return {{"id", m.id},
+          {"study_id", m.study_id},
+          {"name", m.name},
+          {"category", m.category},
+          {"drug_class", m.drug_class.empty() ? json(nullptr) : json(m.drug_class)},
+          {"dose", opt(m.dose)},
+          {"unit", m.unit.empty() ? json(nullptr) : json(m.unit)},
+          {"route", m.route},
+          {"frequency", m.frequency},
+          {"start", m.start},
+          {"end", opt(m.end)},
+          {"indication", m.indication.empty() ? json(nullptr) : json(m.indication)},
+          {"indication_ae_id", opt(m.indication_ae_id)},
+          {"recorded_at", m.recorded_at},
+          {"recorded_by", m.recorded_by}};
+}
+
 json toJson(const core::SafetyChange& c) {
   return {{"id", c.id},         {"study_id", c.study_id}, {"at", c.at},       {"kind", c.kind},
           {"subject", c.subject}, {"detail", json::parse(c.detail)}, {"actor", c.actor}, {"cause", c.cause}};

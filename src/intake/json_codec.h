@@ -46,6 +46,7 @@ nlohmann::json toJson(const core::VitalSigns& v);
 nlohmann::json toJson(const core::AeCandidate& c);
 nlohmann::json toJson(const core::SafetyChange& c);
 nlohmann::json toJson(const core::PregnancyReport& p);
+nlohmann::json toJson(const core::ConcomitantMedication& m);
 // A deadline with its state ("due", "overdue" or "met") at as_of_ms.
 nlohmann::json toJson(const core::ReportingDeadline& d, int64_t as_of_ms);
 

@@ -100,6 +100,8 @@ rules::Scenario scenarioOf(const store::History& h, int64_t as_of_ms) {
     if (g.outcome_aware_at) sp.outcome_aware_ms = core::parseTimestamp(*g.outcome_aware_at);
     sc.pregnancies.push_back(sp);
   }
+  for (const auto& m : h.medications)
+    sc.medications.push_back(rules::scenarioMedication(m, "medication/" + std::to_string(m.id)));
   return sc;
 }
 

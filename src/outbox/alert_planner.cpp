@@ -1,4 +1,7 @@
 #include "outbox/alert_planner.h"
+#include "rules/hbv.h"
+
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -457,6 +460,39 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"record", "vital signs " + std::to_string(v->id)},
               {"late", lateEntries(h, json::array({ref}))},
               {"link", options_.link_base + "/api/v1/vitals?participant=" + study_id}};
+    keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
+  }
+  // A3 for a hepatitis B reactivation found by an HBV-DNA result (SI-HBV, AESI-HBV): its 24 h clock
+  // runs from the collection and no CTCAE candidate stands for it, so it alerts at once.
+  for (const auto& e : ev["events"]) {
+    const std::string ref = e.value("ref", "");
+    if (ref.rfind("lab/", 0) != 0 || e.value("term", "") != rules::kHbvTerm || !e.value("aesi", false)) continue;
+    const std::string key = "sae:" + ref;
+    if (tx.alertExists(key)) continue;
+    const core::LabResult* lab = nullptr;
+    for (const auto& l : h.labs)
+      if ("lab/" + std::to_string(l.id) == ref) lab = &l;
+    if (!lab) continue;
+    std::string deadlines;
+    for (const auto& d : ev["deadlines"])
+      if (d.value("ref", "") == ref) deadlines += d.value("kind", "") + " due " + d.value("due", "") + " (from the collection)\n";
+    const json aesi_ids = e.value("aesi_ids", json::array());
+    std::ostringstream value;
+    value << lab->value;
+    json p = {{"term", rules::kHbvTerm},
+              {"grade", std::to_string(e.value("grade", 0))},
+              {"categories", joined(e.value("categories", json::array()))},
+              {"seriousness", "not assessed: a laboratory result, not yet an AE report"},
+              {"relatedness", "not assessed"},
+              {"aesi", aesi_ids.empty() ? "yes" : joined(aesi_ids)},
+              {"susar", "no"},
+              {"reason", "hepatitis B reactivation: HBV-DNA " + value.str() + " " + lab->unit + " collected " +
+                             lab->collected_at + " in an HBsAg- or anti-HBc-positive participant (SI-HBV); report it as an AE"},
+              {"deadlines", deadlines.empty() ? "none\n" : deadlines},
+              {"recommendation", recommendation()},
+              {"record", "lab result " + std::to_string(lab->id)},
+              {"late", lateEntries(h, json::array({ref}))},
+              {"link", options_.link_base + "/api/v1/labs?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
   }
   // A3 / A4 for adverse events: serious, AESI, fatal or life-threatening, suspected SUSAR.

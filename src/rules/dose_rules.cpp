@@ -185,7 +185,7 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
     if (!in) return core::Status::invalid("cannot read " + path);
     const json doc = json::parse(in);
     onlyKeys(doc, {"format", "version", "about", "settings", "clock_rules", "rules", "on_study_flags", "monitoring",
-                   "eligibility"},
+                   "eligibility", "medications", "hbv"},
              path);
     if (doc.at("format") != "vigil-dose-rules/1") throw std::invalid_argument("unknown format " + doc.at("format").dump());
     r.version_ = doc.at("version");
@@ -244,7 +244,7 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       where = "rule " + rule.id;
       onlyKeys(j,
                {"id", "section", "drug", "kind", "routes_to", "when", "action", "resume", "resume_max_grade", "resume_dose",
-                "resume_dose_recurrent", "max_hold_days", "rechallenge", "aesi", "source", "verified", "note"},
+                "resume_dose_recurrent", "max_hold_days", "rechallenge", "aesi", "resume_also", "source", "verified", "note"},
                where);
       if (!ids.insert(rule.id).second) throw std::invalid_argument("duplicate id");
       rule.section = j.at("section");
@@ -269,6 +269,12 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       rule.action = parseAction(j.at("action"), where);
       rule.resume = j.value("resume", "");
       rule.resume_max_grade = j.value("resume_max_grade", 1);
+      if (j.contains("resume_also")) {
+        if (j.at("resume_also") != "stable_anticoagulation")
+          throw std::invalid_argument("resume_also: only \"stable_anticoagulation\"");
+        if (rule.action != DrugAction::kHold) throw std::invalid_argument("resume_also needs a hold");
+        rule.resume_on_stable_anticoagulation = true;
+      }
       auto dose = [&](const char* key) -> std::optional<bool> {
         if (!j.contains(key)) return std::nullopt;
         const std::string v = j.at(key);
@@ -316,6 +322,8 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
       r.flags_.push_back(std::move(f));
     }
 
+    where = "hbv";
+    r.hbv_ = parseHbvSettings(doc.at("hbv"));
     if (doc.contains("monitoring"))
       for (const auto& j : doc.at("monitoring")) {
         MonitoringRule m;
@@ -323,16 +331,21 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
         where = "monitoring " + m.id;
         onlyKeys(j,
                  {"id", "tests", "every_days", "cycle1_every_days", "if_grade", "if_grade_every_days",
-                  "before_sintilimab_within_days", "text", "source", "verified"},
+                  "before_sintilimab_within_days", "hbv_carriers_only", "text", "source", "verified"},
                  where);
         if (!ids.insert(m.id).second) throw std::invalid_argument("duplicate id");
         m.tests = strings(j, "tests");
         if (m.tests.empty()) throw std::invalid_argument("tests: at least one");
         for (auto& t : m.tests) {
+          if (isHbvTest(r.hbv_, t)) {
+            t = r.hbv_.test;
+            continue;
+          }
           const auto* analyte = grader.find(t);
           if (!analyte) throw std::invalid_argument("tests: unknown test " + t);
           t = analyte->code;
         }
+        m.hbv_carriers_only = j.value("hbv_carriers_only", false);
         auto days = [&](const char* key) -> std::optional<int> {
           if (!j.contains(key)) return std::nullopt;
           if (!j.at(key).is_number_integer() || j.at(key).get<int>() < 0)
@@ -395,6 +408,8 @@ core::Result<DoseRules> DoseRules::load(const std::string& path, const grading::
         e.verified = j.at("verified");
         r.eligibility_.push_back(std::move(e));
       }
+    where = "medications";
+    r.medications_ = parseMedicationSettings(doc.at("medications"));
   } catch (const std::exception& e) {
     return core::Status::invalid(path + ": " + where + ": " + e.what());
   }

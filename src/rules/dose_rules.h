@@ -17,6 +17,8 @@
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
 #include "rules/categories.h"
+#include "rules/hbv.h"
+#include "rules/medications.h"
 
 namespace vigil::rules {
 
@@ -91,6 +93,9 @@ struct DoseRule {
   int max_hold_days = 0;
   bool sequential = false;  // hold both, then rechallenge one drug at a time (section 5)
   bool aesi = false;        // also an adverse event of special interest
+  // A hold that also ends once anticoagulation has been stable long enough (AN-VTE-2:
+  // medications.anticoagulation_stable_days), whatever the event's grade by then.
+  bool resume_on_stable_anticoagulation = false;
   std::string source;
   bool verified = false;
   std::string note;
@@ -119,6 +124,7 @@ struct MonitoringRule {
   int if_grade = 0;                   // with if_grade_every_days: when the last result is >= this grade
   std::optional<int> if_grade_every_days;
   std::optional<int> before_sintilimab_within_days;  // a result within this many days before each sintilimab dose
+  bool hbv_carriers_only = false;     // only for HBsAg- or anti-HBc-positive participants (rules/hbv.h)
   std::string text;
   std::string source;
   bool verified = false;
@@ -172,6 +178,8 @@ class DoseRules {
   const std::vector<OnStudyFlag>& flags() const { return flags_; }
   const std::vector<MonitoringRule>& monitoring() const { return monitoring_; }
   const std::vector<EligibilityRule>& eligibility() const { return eligibility_; }
+  const MedicationSettings& medications() const { return medications_; }
+  const HbvSettings& hbv() const { return hbv_; }
   const DoseRule* find(std::string_view id) const;
   const ClockRule* clock(std::string_view id) const;
   bool verified(std::string_view rule_or_clock_id) const;
@@ -189,6 +197,8 @@ class DoseRules {
   std::vector<OnStudyFlag> flags_;
   std::vector<MonitoringRule> monitoring_;
   std::vector<EligibilityRule> eligibility_;
+  MedicationSettings medications_;
+  HbvSettings hbv_;
   std::unordered_map<std::string, std::vector<size_t>> by_term_;
   std::vector<size_t> other_;
   std::vector<size_t> none_;

@@ -176,7 +176,8 @@ class Run {
  public:
   Run(const DoseRules& dose, const ReportingRules& reporting, const CategorySet& categories,
       const grading::LabGrader& grader, const Scenario& s)
-      : dose_(dose), reporting_(reporting), categories_(categories), grader_(grader), s_(s) {}
+      : dose_(dose), reporting_(reporting), categories_(categories), grader_(grader), s_(s),
+        meds_(dose.medications(), s.medications) {}
 
   Evaluation run() {
     const auto& levels = dose_.settings().anlotinib_levels_mg;
@@ -290,7 +291,9 @@ class Run {
       if (code == "ALT" || code == "AST") aminotransferases.push_back(&info);
       else if (code == "BILI" || code == "ALP") companions.push_back(&info);
       // No baseline where CTCAE needs one: graded as if the baseline were normal.
-      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, p);
+      // INR is graded on its anticoagulated branch while an anticoagulant is recorded as active.
+      const bool anticoagulated = code == "INR" && meds_.anticoagulatedAt(l.collected_ms);
+      auto grades = grading::gradeAssumingNormalBaseline(grader_, l.test, l.value, l.unit, l.lln, l.uln, p, anticoagulated);
       if (!grades.isOk()) continue;
       for (const auto& g : grades.value()) {
         if (!g.grade) {
@@ -310,6 +313,7 @@ class Run {
       }
     }
     pairHepaticLabs(aminotransferases, companions);
+    hbvEpisodes(order);
     latest_labs_.clear();
     for (const auto& [code, info] : latest_by_code) latest_labs_.push_back(info);
     // Flags come out in a stable order: by time, then ref.
@@ -442,6 +446,23 @@ class Run {
     return out;
   }
 
+  // HBV monitoring (rules/hbv.h): for an HBsAg- or anti-HBc-positive participant each HBV-DNA result
+  // joins the series of "Hepatitis B reactivation", grade 1 when it meets the reactivation criterion
+  // (an episode: SI-HBV, AESI-HBV) and 0 when not (a later one resolves it).
+  void hbvEpisodes(const std::vector<size_t>& order) {
+    const HbvSettings& hbv = dose_.hbv();
+    if (!hbvCarrier(s_.participant.facts)) return;
+    const auto baseline = hbvBaseline(hbv, s_.participant);
+    for (size_t i : order) {
+      const ScenarioLab& l = s_.labs[i];
+      if (!isHbvTest(hbv, l.test)) continue;
+      const auto iu = hbvIuPerMl(hbv, l.value, l.unit);
+      if (!iu) continue;
+      const bool met = hbvReactivation(hbv, *iu, baseline).has_value();
+      if (Episode* e = addMeasured(EventKind::kLab, l.ref, kHbvTerm, met ? 1 : 0, l.collected_ms)) e->lab = &labs_[i];
+    }
+  }
+
   // ---- the timeline ---------------------------------------------------------------------------
   // Pairs each aminotransferase with the bilirubin and ALP collected within the window either side
   // of it (settings.hepatic_pair_window_days), whatever their order in time or of arrival: a panel
@@ -552,7 +573,9 @@ class Run {
       const int64_t limit = dose_.settings().sintilimab_max_hold_days * kDayMs;
       const int64_t anchor = s.last_given && *s.last_given <= t ? *s.last_given - 12 * kHourMs : t;
       expireAt(d, item, anchor + limit, "SI-12W");
-      if (e.ae && e.ae->steroid_start_ms) expireAt(d, item, *e.ae->steroid_start_ms + limit, "SI-12W");
+      // The second clock runs from the first systemic corticosteroid given for the event (the
+      // medications); the AE's steroid_start field stands in when none is recorded.
+      if (auto start = steroidStart(e)) expireAt(d, item, *start + limit, "SI-12W");
     }
   }
 
@@ -560,6 +583,33 @@ class Run {
     Item& it = st_[d].items[item];
     if (!it.expiry || at < *it.expiry) it.expiry = at;
     push({at, Step::kExpire, 0, item, d, nullptr, clock});
+  }
+
+  // When the event behind an item resolved, by the rule's resume grade (lab, vital) or the AE's
+  // resolution date.
+  std::optional<int64_t> eventResolved(const Item& it) const {
+    return eps_[it.episode].resolvedAt(it.kind == ItemKind::kHold ? it.rule->resume_max_grade : 1);
+  }
+
+  // When an item's resume condition is met: its event resolved; for a sintilimab hold also the
+  // daily prednisone-equivalent at or below the limit (section 3.0, SI-RESUME-STEROID); for a row
+  // resuming on stable anticoagulation (AN-VTE-2) that, if it comes first.
+  std::optional<int64_t> resolutionOf(size_t d, const Item& it) const {
+    std::optional<int64_t> r = eventResolved(it);
+    if (it.kind != ItemKind::kHold) return r;
+    if (it.rule->resume_on_stable_anticoagulation)
+      if (auto stable = meds_.stableAnticoagulationFrom(it.start, dose_.medications().anticoagulation_stable_days))
+        if (!r || *stable < *r) r = stable;
+    if (d == kSin && r) r = meds_.prednisoneAtMostFrom(std::max(*r, it.start), dose_.medications().resume_prednisone_max_mg_day);
+    return r;
+  }
+
+  // The start of the first systemic corticosteroid given for an AE, else its steroid_start field.
+  std::optional<int64_t> steroidStart(const Episode& e) const {
+    if (!e.ae) return std::nullopt;
+    const auto steroids = meds_.steroidsFor(e.ref, e.onset, e.resolved, e.cls.irae);
+    if (!steroids.empty()) return steroids.front()->start_ms;
+    return e.ae->steroid_start_ms;
   }
 
   size_t addItem(size_t d, ItemKind kind, const DoseRule& rule, size_t ei, int64_t t) {
@@ -571,8 +621,7 @@ class Run {
     it.start = t;
     s.items.push_back(it);
     const size_t index = s.items.size() - 1;
-    const int threshold = kind == ItemKind::kHold ? rule.resume_max_grade : 1;
-    if (auto r = eps_[ei].resolvedAt(threshold)) push({std::max(*r, t), Step::kResolve, 0, index, d});
+    if (auto r = resolutionOf(d, s.items[index])) push({std::max(*r, t), Step::kResolve, 0, index, d});
     return index;
   }
 
@@ -606,7 +655,9 @@ class Run {
       // recovery blames sintilimab, so anlotinib restarts first. The drug blamed waits for a
       // dose of the other.
       const Episode& e = eps_[it.episode];
-      const bool tki_blamed = t - e.onset <= dose_.settings().overlap_dechallenge_days * kDayMs;
+      // The event's own recovery decides, not a resumption a steroid dose delayed.
+      const int64_t recovered = std::min(t, eventResolved(it).value_or(t));
+      const bool tki_blamed = recovered - e.onset <= dose_.settings().overlap_dechallenge_days * kDayMs;
       const size_t blamed = tki_blamed ? kAnl : kSin;
       if (d == blamed && !st_[1 - d].discontinued) {
         it.open = true;
@@ -701,6 +752,54 @@ class Run {
     if (released) maybeResume(1 - d);
   }
 
+  // The highest daily prednisone-equivalent of the systemic corticosteroids given for an AE (summed
+  // over those running together) and the start of the record that reached it.
+  std::optional<std::pair<double, int64_t>> steroidPeak(const Episode& e) const {
+    if (!e.ae) return std::nullopt;
+    const auto steroids = meds_.steroidsFor(e.ref, e.onset, e.resolved, e.cls.irae);
+    std::optional<std::pair<double, int64_t>> best;
+    for (const ScenarioMedication* m : steroids) {
+      double total = 0;
+      for (const ScenarioMedication* o : steroids)
+        if (o->start_ms <= m->start_ms && (!o->end_ms || m->start_ms < *o->end_ms)) total += meds_.prednisoneOf(*o);
+      if (!best || total > best->first + 1e-9) best = std::make_pair(total, m->start_ms);
+    }
+    return best;
+  }
+
+  // SI-TAPER: a systemic corticosteroid course for an immune-related AE that has ended, first start to
+  // last day, in fewer than medications.taper_min_days days.
+  void steroidFindings() {
+    const auto& ms = dose_.medications();
+    for (const auto& e : eps_) {
+      if (!e.ae || !e.cls.irae) continue;
+      const auto steroids = meds_.steroidsFor(e.ref, e.onset, e.resolved, true);
+      if (steroids.empty()) continue;
+      int64_t end = 0;
+      bool ended = true;
+      for (const auto* m : steroids) {
+        if (!m->end_ms) ended = false;
+        else end = std::max(end, *m->end_ms);
+      }
+      if (!ended || end > s_.as_of_ms) continue;
+      const int64_t start = steroids.front()->start_ms;
+      const int64_t days = (end - start) / kDayMs;
+      if (days >= ms.taper_min_days) continue;
+      Finding f;
+      f.code = "steroid_taper_short";
+      f.drug = core::Drug::kSintilimab;
+      f.ref = e.ref;
+      f.date_ms = end - kDayMs;
+      f.rule_ids = {"SI-TAPER"};
+      f.unverified = !dose_.verified("SI-TAPER");
+      f.text = "systemic corticosteroids for " + e.term + " (" + e.ref + ") ran " + std::to_string(days) + " day" +
+               (days == 1 ? "" : "s") + ", " + core::formatDate(start / kDayMs) + " to " +
+               core::formatDate(end / kDayMs - 1) + ": an irAE taper takes at least " +
+               std::to_string(ms.taper_min_days) + " days (" + ms.taper_source + ")";
+      out_.findings.push_back(std::move(f));
+    }
+  }
+
   // ---- the answer -----------------------------------------------------------------------------
   void finish() {
     const auto& levels = dose_.settings().anlotinib_levels_mg;
@@ -733,6 +832,19 @@ class Run {
         r.action = DrugAction::kHold;
         r.dose_mg = doseNow(s.pending_minus);
         collect(ItemKind::kHold);
+        if (d == kSin) {
+          // Section 3.0: sintilimab resumes only at prednisone-equivalent <= the limit. A hold whose
+          // event has resolved is kept by the steroid dose alone: cite the rule.
+          const auto& ms = dose_.medications();
+          const bool kept_by_steroid = std::any_of(s.items.begin(), s.items.end(), [&](const Item& it) {
+            if (!it.open || it.kind != ItemKind::kHold || it.wait) return false;
+            const auto resolved = eventResolved(it);
+            return resolved && *resolved <= s_.as_of_ms;
+          });
+          if (kept_by_steroid) addUnique(r.rule_ids, "SI-RESUME-STEROID");
+          addUnique(r.resume, "prednisone-equivalent <= " + findingNumber(ms.resume_prednisone_max_mg_day) +
+                                  " mg/day (now " + findingNumber(meds_.prednisoneAt(s_.as_of_ms)) + " mg/day)");
+        }
         r.since_ms = s.since;
         r.awaiting_rechallenge = std::all_of(s.items.begin(), s.items.end(), [](const Item& it) {
           return !it.open || it.kind != ItemKind::kHold || it.wait;
@@ -751,11 +863,17 @@ class Run {
       r.unverified = std::any_of(r.rule_ids.begin(), r.rule_ids.end(), [&](const std::string& id) {
         return !dose_.verified(id);
       });
+      if (d == kSin && meds_.any()) {
+        const double now = meds_.prednisoneAt(s_.as_of_ms);
+        if (now > 0 || r.action == DrugAction::kHold) r.prednisone_mg_day = now;
+      }
     }
+    steroidFindings();
 
     // Seriousness, AESI, suspected SUSAR and the reporting clocks.
     for (const auto& e : eps_) {
       EventResult& r = out_.events[e.result];
+      if (e.term == "Hypertension") r.antihypertensive_classes = meds_.antihypertensiveClassesAt(e.onset);
       ReportableEvent ev;
       ev.ref = e.ref;
       ev.term = e.term;
@@ -767,6 +885,17 @@ class Run {
         ev.sponsor = e.ae->sponsor;
         ev.site_aware_ms = e.ae->site_aware_ms;
         ev.sponsor_aware_ms = e.ae->sponsor_aware_ms;
+        if (auto peak = steroidPeak(e)) {
+          r.steroid_peak_mg_day = peak->first;
+          if (const auto& w = s_.participant.facts.weight_kg; w && *w > 0) {
+            ev.steroid_mg_per_kg = peak->first / *w;
+            ev.steroid_start_ms = peak->second;
+          }
+        }
+      } else if (e.lab && e.term == kHbvTerm) {
+        // An HBV-DNA result meeting the reactivation criterion: the site knows it from the result.
+        ev.reading = true;
+        ev.site_aware_ms = e.lab->in->collected_ms;
       } else if (e.vital) {
         // The site measured it: aware from the measurement (AESI-HTN-READING's 24 h clock).
         ev.reading = true;
@@ -780,7 +909,7 @@ class Run {
       r.serious = a.serious;
       r.susar = a.susar;
       r.recurrent = e.kind == EventKind::kAe && recurrent(e, 1);
-      if (e.ae || e.vital)
+      if (e.ae || e.vital || ev.reading)
         for (const auto& dl : reporting_.deadlines(ev, a)) out_.deadlines.push_back({dl.ref, dl.kind, dl.due_ms, dl.anchor});
     }
     std::stable_sort(out_.deadlines.begin(), out_.deadlines.end(), [](const DeadlineResult& a, const DeadlineResult& b) {
@@ -821,6 +950,7 @@ class Run {
   const CategorySet& categories_;
   const grading::LabGrader& grader_;
   const Scenario& s_;
+  MedicationTimeline meds_;
   std::vector<Episode> eps_;
   std::vector<LabInfo> labs_;
   std::vector<const LabInfo*> latest_labs_;

@@ -26,6 +26,7 @@
 #include "core/model.h"
 #include "grading/lab_grader.h"
 #include "rules/dose_rules.h"
+#include "rules/medications.h"
 #include "rules/reporting.h"
 
 namespace vigil::rules {
@@ -101,6 +102,7 @@ struct Scenario {
   std::vector<ScenarioLab> labs;
   std::vector<ScenarioVital> vitals;
   std::vector<ScenarioPregnancy> pregnancies;
+  std::vector<ScenarioMedication> medications;  // concomitant medications (rules/medications.h)
 };
 
 struct EventResult {
@@ -117,6 +119,11 @@ struct EventResult {
   bool susar = false;
   bool recurrent = false;
   std::vector<std::string> aesi_ids;
+  // Hypertension: the antihypertensive classes in use at onset (CTCAE grade 3 rests on "more than
+  // one drug or more intensive therapy than previously used"); none for other terms.
+  std::optional<int> antihypertensive_classes;
+  // The peak daily prednisone-equivalent (mg) of the systemic corticosteroids given for the event.
+  std::optional<double> steroid_peak_mg_day;
 };
 
 struct DeadlineResult {
@@ -139,6 +146,9 @@ struct DrugRecommendation {
   // A discontinuation because a lab or vital-sign hold ran out with no later reading of its term:
   // what it rests on, in words ("no Hypertension reading at or below grade 1 recorded since ...").
   std::optional<std::string> rests_on;
+  // Sintilimab: the daily prednisone-equivalent (mg) of the systemic corticosteroids at as_of, when
+  // any is recorded (it resumes only at or below medications.resume_prednisone_max_mg_day).
+  std::optional<double> prednisone_mg_day;
 };
 
 struct Finding {

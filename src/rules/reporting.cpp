@@ -27,6 +27,7 @@ void checkTerm(const grading::Catalogue& catalogue, const std::string& term, con
 
 bool matches(const TermCondition& when, const std::string& term, int grade, const Classification& c) {
   if (grade < when.min_grade) return false;
+  if (when.irae && c.irae) return true;
   if (std::find(when.terms.begin(), when.terms.end(), term) != when.terms.end()) return true;
   for (const auto* category : c.categories)
     if (std::find(when.categories.begin(), when.categories.end(), category->name) != when.categories.end()) return true;
@@ -105,8 +106,14 @@ core::Result<ReportingRules> ReportingRules::load(const std::string& dir, const 
         checkTerm(catalogue, t.get<std::string>(), rule.id);
         rule.when.terms.push_back(t.get<std::string>());
       }
-      if (rule.when.categories.empty() && rule.when.terms.empty())
-        throw std::invalid_argument(rule.id + ": names no category and no term");
+      rule.when.irae = when.value("irae", false);
+      if (rule.when.categories.empty() && rule.when.terms.empty() && !rule.when.irae)
+        throw std::invalid_argument(rule.id + ": names no category, no term and not irae");
+      if (when.contains("steroid_mg_per_kg_at_least")) {
+        const double v = when.at("steroid_mg_per_kg_at_least").get<double>();
+        if (!(v > 0) || v > 100) throw std::invalid_argument(rule.id + ": steroid_mg_per_kg_at_least must be above 0 and at most 100");
+        rule.steroid_mg_per_kg_at_least = v;
+      }
       if (when.contains("reading")) {
         const json& rd = when.at("reading");
         ReadingCondition c;
@@ -154,6 +161,10 @@ Assessment ReportingRules::assess(const ReportableEvent& e) const {
   for (const auto& rule : aesi_) {
     if (!matches(rule.when, e.term, e.grade, a.classification)) continue;
     if (rule.reading && !readingHolds(*rule.reading, e)) continue;
+    // Equal to 9 significant digits is equal: 70 mg for 70 kg is 1 mg/kg.
+    if (rule.steroid_mg_per_kg_at_least &&
+        (!e.steroid_mg_per_kg || *e.steroid_mg_per_kg < *rule.steroid_mg_per_kg_at_least * (1 - 1e-9)))
+      continue;
     a.aesi.push_back(&rule);
     a.unverified = a.unverified || !rule.verified;
   }
@@ -177,8 +188,19 @@ std::vector<Deadline> ReportingRules::deadlines(const ReportableEvent& e, const 
   std::vector<Deadline> out;
   if (!e.site_aware_ms) return out;
   const char* aware = e.reading ? "measured" : "site_aware";
-  if (a.serious) out.push_back({e.ref, DeadlineKind::kSae24h, *e.site_aware_ms + 24 * kHourMs, aware});
-  else if (!a.aesi.empty()) out.push_back({e.ref, DeadlineKind::kAesi24h, *e.site_aware_ms + 24 * kHourMs, aware});
+  if (a.serious) {
+    out.push_back({e.ref, DeadlineKind::kSae24h, *e.site_aware_ms + 24 * kHourMs, aware});
+  } else if (!a.aesi.empty()) {
+    // An event that is of special interest only by its steroid dose became so when that steroid
+    // began: the 24 h run from then (or from site awareness, if later).
+    const bool by_steroid = std::all_of(a.aesi.begin(), a.aesi.end(), [](const AesiRule* r) {
+      return r->steroid_mg_per_kg_at_least.has_value();
+    });
+    if (by_steroid && e.steroid_start_ms && *e.steroid_start_ms > *e.site_aware_ms)
+      out.push_back({e.ref, DeadlineKind::kAesi24h, *e.steroid_start_ms + 24 * kHourMs, "steroid_start"});
+    else
+      out.push_back({e.ref, DeadlineKind::kAesi24h, *e.site_aware_ms + 24 * kHourMs, aware});
+  }
   if (a.susar) {
     const int64_t day0 = e.sponsor_aware_ms.value_or(*e.site_aware_ms);
     const std::string anchor = e.sponsor_aware_ms ? "sponsor_aware" : "site_aware (sponsor awareness not recorded)";

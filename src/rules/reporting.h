@@ -33,6 +33,7 @@ namespace vigil::rules {
 struct TermCondition {
   std::vector<std::string> categories;
   std::vector<std::string> terms;
+  bool irae = false;  // any immune-related event (CategorySet's irAE classification)
   int min_grade = 1;
 };
 
@@ -47,6 +48,10 @@ struct AesiRule {
   std::string id;
   TermCondition when;
   std::optional<ReadingCondition> reading;  // set: applies to vital-sign readings only
+  // Set: applies when the event's systemic corticosteroids reached this daily prednisone-equivalent
+  // per kg of body weight (AESI-IRAE-STEROID: any irAE needing >= 1 mg/kg); its clock runs from the
+  // start of the steroid that reached it.
+  std::optional<double> steroid_mg_per_kg_at_least;
   std::string source;
   bool verified = false;
   std::string note;
@@ -75,6 +80,10 @@ struct ReportableEvent {
   bool reading = false;
   std::optional<int> systolic;
   std::optional<int> diastolic;
+  // The peak daily prednisone-equivalent per kg given for the event, and when that steroid began
+  // (rules/medications.h); none when no steroid was given or the weight is not known.
+  std::optional<double> steroid_mg_per_kg;
+  std::optional<int64_t> steroid_start_ms;
 };
 
 struct Assessment {

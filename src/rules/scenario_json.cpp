@@ -2,6 +2,8 @@
 
 #include "rules/baseline_facts.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "core/time.h"
@@ -115,12 +117,15 @@ std::string isoTime(int64_t ms) {
 }
 
 core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& catalogue,
-                                     const grading::LabGrader& grader) {
+                                     const grading::LabGrader& grader, const DoseRules& rules) {
+  const MedicationSettings& medications = rules.medications();
   std::vector<FieldError> errors;
   Reader rd(errors);
   Scenario s;
   if (!doc.is_object()) return core::Status::invalid("the scenario must be a JSON object");
-  rd.onlyKeys(doc, {"as_of", "participant", "doses", "adverse_events", "labs", "vitals", "pregnancies"}, "");
+  rd.onlyKeys(doc, {"as_of", "participant", "doses", "adverse_events", "labs", "vitals", "pregnancies",
+                    "concomitant_medications"},
+              "");
   if (auto t = rd.timestamp(doc, "as_of", "", true)) s.as_of_ms = *t;
 
   core::Participant& p = s.participant;
@@ -312,8 +317,13 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     lab.uln = rd.number(l, "uln", path, false);
     if (auto t = rd.timestamp(l, "collected", path, true)) lab.collected_ms = *t;
     if (!lab.test.empty()) {
-      if (!grader.find(lab.test)) rd.bad(path + "test", "not a test Vigil grades (LBTESTCD or LOINC code)");
-      else if (auto bad = grading::checkLab(grader, lab.test, lab.value, lab.unit)) rd.bad(path + bad->field, bad->detail);
+      if (isHbvTest(rules.hbv(), lab.test)) {
+        if (auto bad = checkHbvLab(rules.hbv(), lab.value, lab.unit)) rd.bad(path + bad->field, bad->detail);
+      } else if (!grader.find(lab.test)) {
+        rd.bad(path + "test", "not a test Vigil grades (LBTESTCD or LOINC code) nor " + rules.hbv().test);
+      } else if (auto bad = grading::checkLab(grader, lab.test, lab.value, lab.unit)) {
+        rd.bad(path + bad->field, bad->detail);
+      }
     }
     s.labs.push_back(std::move(lab));
   }
@@ -375,6 +385,46 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     s.pregnancies.push_back(std::move(preg));
   }
 
+  i = 0;
+  for (const auto& mj : arrayOr(doc, "concomitant_medications", rd)) {
+    const std::string path = "concomitant_medications[" + std::to_string(i++) + "].";
+    if (!mj.is_object()) {
+      rd.bad(path.substr(0, path.size() - 1), "must be an object");
+      continue;
+    }
+    rd.onlyKeys(mj, {"ref", "name", "category", "drug_class", "dose", "unit", "route", "frequency", "start", "end",
+                     "indication", "indication_ref"},
+                path);
+    core::ConcomitantMedication m;
+    const std::string ref = rd.text(mj, "ref", path, true).value_or("");
+    m.name = rd.text(mj, "name", path, true).value_or("");
+    m.category = rd.text(mj, "category", path, true).value_or("");
+    m.drug_class = rd.text(mj, "drug_class", path, false).value_or("");
+    m.dose = rd.number(mj, "dose", path, false);
+    m.unit = rd.text(mj, "unit", path, false).value_or("");
+    m.route = rd.text(mj, "route", path, true).value_or("");
+    m.frequency = rd.text(mj, "frequency", path, true).value_or("");
+    m.start = rd.text(mj, "start", path, true).value_or("");
+    m.end = rd.text(mj, "end", path, false);
+    m.indication = rd.text(mj, "indication", path, false).value_or("");
+    const size_t before = errors.size();
+    checkMedication(medications, m, errors, path);
+    // checkMedication reports a missing required field again: keep the first report only.
+    std::vector<FieldError> fresh(errors.begin() + static_cast<long>(before), errors.end());
+    errors.resize(before);
+    for (auto& f : fresh)
+      if (std::none_of(errors.begin(), errors.end(), [&](const FieldError& e) { return e.field == f.field; }))
+        errors.push_back(std::move(f));
+    ScenarioMedication sm = scenarioMedication(m, ref);
+    if (auto ind = rd.text(mj, "indication_ref", path, false)) {
+      const bool known = std::any_of(s.adverse_events.begin(), s.adverse_events.end(),
+                                     [&](const ScenarioAe& a) { return a.ref == *ind; });
+      if (!known) rd.bad(path + "indication_ref", "must be the ref of one of the adverse_events");
+      sm.indication_ref = *ind;
+    }
+    s.medications.push_back(std::move(sm));
+  }
+
   if (!errors.empty()) return core::Status::invalid("the scenario has " + std::to_string(errors.size()) + " bad field(s)", errors);
   return s;
 }
@@ -394,11 +444,13 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
     j["aesi"] = e.aesi;
     j["serious"] = e.serious;
     j["susar"] = e.susar;
+    if (e.antihypertensive_classes) j["antihypertensive_classes"] = *e.antihypertensive_classes;
     if (detail) {
       j["kind"] = toString(e.kind);
       j["onset"] = isoTime(e.onset_ms);
       j["recurrent"] = e.recurrent;
       j["aesi_ids"] = e.aesi_ids;
+      if (e.steroid_peak_mg_day) j["steroid_peak_mg_day"] = *e.steroid_peak_mg_day;
     }
     events.push_back(std::move(j));
   }
@@ -428,6 +480,7 @@ std::string evaluationToJson(const Evaluation& ev, const DoseRules& rules, bool 
       j["discontinue_after"] = r.discontinue_after_ms ? ordered_json(isoTime(*r.discontinue_after_ms)) : ordered_json(nullptr);
       j["awaiting_rechallenge"] = r.awaiting_rechallenge;
       j["rests_on"] = r.rests_on ? ordered_json(*r.rests_on) : ordered_json(nullptr);
+      if (r.prednisone_mg_day) j["prednisone_mg_day"] = *r.prednisone_mg_day;
     }
     drugs[std::string(core::toString(d))] = std::move(j);
   }

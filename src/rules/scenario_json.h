@@ -14,9 +14,11 @@ namespace vigil::rules {
 
 // Decodes and checks a scenario: every bad field is reported (FieldError paths such as
 // "adverse_events[2].grade"), terms resolve by name (any case) or MedDRA code to the NCI
-// spelling, grades must exist for the term, units must fit the test.
+// spelling, grades must exist for the term, units must fit the test; concomitant medications are
+// checked against the medication rule data (rules/medications.h checkMedication), HBV-DNA results
+// (rules/hbv.h) against the HBV rule data.
 core::Result<Scenario> parseScenario(const nlohmann::json& doc, const grading::Catalogue& catalogue,
-                                     const grading::LabGrader& grader);
+                                     const grading::LabGrader& grader, const DoseRules& rules);
 
 // The contract output: {"events":[...],"deadlines":[...],"drugs":{...}}. With detail, also each
 // event's kind, recurrence and AESI rule ids, each deadline's anchor, each drug's events, resume

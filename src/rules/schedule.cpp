@@ -136,7 +136,10 @@ class Checks {
     for (const auto& l : s_.labs) {
       if (l.collected_ms > s_.as_of_ms) continue;
       const auto* analyte = grader_.find(l.test);
-      if (!analyte) continue;
+      if (!analyte) {
+        if (isHbvTest(rules_.hbv(), l.test)) out[rules_.hbv().test].push_back({l.collected_ms, std::nullopt, &l});
+        continue;
+      }
       out[analyte->code].push_back({l.collected_ms, std::nullopt, &l});
     }
     for (const auto& v : s_.vitals) {
@@ -222,6 +225,7 @@ class Checks {
     const int64_t start = doses_.empty() ? 0 : doses_.front()->date_ms;
     const bool cycle1 = on_treatment && s_.as_of_ms < start + rules_.settings().cycle_days * kDayMs;
     for (const auto& m : rules_.monitoring()) {
+      if (m.hbv_carriers_only && !hbvCarrier(s_.participant.facts)) continue;
       for (const auto& test : m.tests) {
         MonitoringDue due;
         due.rule_id = m.id;

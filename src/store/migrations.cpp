@@ -424,6 +424,32 @@ ALTER TABLE participants ADD COLUMN anti_hbc TEXT;
 ALTER TABLE participants ADD COLUMN hbv_dna_iu_ml REAL;
 ALTER TABLE participants ADD COLUMN fistula_or_perforation_6m INTEGER;
 )SQL"},
+      // Issue 14: concomitant medications (SDTM CM), append-only like every clinical record.
+      {14, "concomitant_medications", R"SQL(
+CREATE TABLE concomitant_medications (
+  id               INTEGER PRIMARY KEY,
+  study_id         TEXT NOT NULL REFERENCES participants(study_id),
+  name             TEXT NOT NULL,
+  category         TEXT NOT NULL CHECK (category IN ('corticosteroid','anticoagulant','antihypertensive',
+                                                     'thyroid_replacement','antiviral','other')),
+  drug_class       TEXT NOT NULL DEFAULT '',
+  dose             REAL,
+  unit             TEXT NOT NULL DEFAULT '',
+  route            TEXT NOT NULL,
+  frequency        TEXT NOT NULL,
+  start_date       TEXT NOT NULL,
+  end_date         TEXT,
+  indication       TEXT NOT NULL DEFAULT '',
+  indication_ae_id INTEGER REFERENCES ae_reports(id),
+  recorded_at      TEXT NOT NULL,
+  recorded_by      TEXT NOT NULL
+);
+CREATE INDEX concomitant_medications_participant ON concomitant_medications(study_id, id);
+CREATE TRIGGER concomitant_medications_no_update BEFORE UPDATE ON concomitant_medications
+  BEGIN SELECT RAISE(ABORT, 'concomitant_medications is append-only'); END;
+CREATE TRIGGER concomitant_medications_no_delete BEFORE DELETE ON concomitant_medications
+  BEGIN SELECT RAISE(ABORT, 'concomitant_medications is append-only'); END;
+)SQL"},
   };
   return kMigrations;
 }

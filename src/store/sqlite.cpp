@@ -70,6 +70,11 @@ std::optional<int> Statement::optInt(int col) const {
   return integer(col);
 }
 
+std::optional<int64_t> Statement::optInt64(int col) const {
+  if (isNull(col)) return std::nullopt;
+  return int64(col);
+}
+
 Connection::Connection(const std::string& path, bool read_only) {
   const int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
                     SQLITE_OPEN_NOMUTEX;

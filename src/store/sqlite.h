@@ -60,6 +60,7 @@ class Statement {
   std::optional<std::string> optText(int col) const;
   std::optional<double> optReal(int col) const;
   std::optional<int> optInt(int col) const;
+  std::optional<int64_t> optInt64(int col) const;
 
  private:
   sqlite3_stmt* stmt_;

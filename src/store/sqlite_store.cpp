@@ -479,6 +479,38 @@ std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::s
       page, pregnancyFromRow);
 }
 
+constexpr const char* kMedicationColumns =
+    "m.id, m.study_id, p.site_id, m.name, m.category, m.drug_class, m.dose, m.unit, m.route, m.frequency, "
+    "m.start_date, m.end_date, m.indication, m.indication_ae_id, m.recorded_at, m.recorded_by "
+    "FROM concomitant_medications m JOIN participants p ON p.study_id=m.study_id";
+
+core::ConcomitantMedication medicationFromRow(const Statement& s) {
+  core::ConcomitantMedication m;
+  m.id = s.int64(0);
+  m.study_id = s.text(1);
+  m.site = s.text(2);
+  m.name = s.text(3);
+  m.category = s.text(4);
+  m.drug_class = s.text(5);
+  m.dose = s.optReal(6);
+  m.unit = s.text(7);
+  m.route = s.text(8);
+  m.frequency = s.text(9);
+  m.start = s.text(10);
+  m.end = s.optText(11);
+  m.indication = s.text(12);
+  m.indication_ae_id = s.optInt64(13);
+  m.recorded_at = s.text(14);
+  m.recorded_by = s.text(15);
+  return m;
+}
+
+std::vector<core::ConcomitantMedication> selectMedications(Connection& c, const std::string& study_id, Page page) {
+  return pageOfParticipant<core::ConcomitantMedication>(
+      c, std::string("SELECT ") + kMedicationColumns + " WHERE m.study_id=? AND m.id>? ORDER BY m.id LIMIT ?", study_id,
+      page, medicationFromRow);
+}
+
 std::optional<History> selectHistory(Connection& c, const std::string& study_id) {
   auto p = selectParticipant(c, study_id);
   if (!p) return std::nullopt;
@@ -493,6 +525,7 @@ std::optional<History> selectHistory(Connection& c, const std::string& study_id)
   h.labs = selectLabs(c, study_id, all);
   h.vitals = selectVitals(c, study_id, all);
   h.pregnancies = selectPregnancies(c, study_id, all);
+  h.medications = selectMedications(c, study_id, all);
   return h;
 }
 
@@ -846,6 +879,31 @@ class SqliteTransaction final : public Transaction {
         .bind(2, g.outcome_aware_at)
         .bind(3, g.id)
         .exec();
+  }
+  int64_t insertMedication(const core::ConcomitantMedication& m) override {
+    c_.prepare(
+          "INSERT INTO concomitant_medications(study_id, name, category, drug_class, dose, unit, route, frequency, "
+          "start_date, end_date, indication, indication_ae_id, recorded_at, recorded_by) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+        .bind(1, m.study_id)
+        .bind(2, m.name)
+        .bind(3, m.category)
+        .bind(4, m.drug_class)
+        .bind(5, m.dose)
+        .bind(6, m.unit)
+        .bind(7, m.route)
+        .bind(8, m.frequency)
+        .bind(9, m.start)
+        .bind(10, m.end)
+        .bind(11, m.indication)
+        .bind(12, m.indication_ae_id)
+        .bind(13, m.recorded_at)
+        .bind(14, m.recorded_by)
+        .exec();
+    return c_.lastInsertRowId();
+  }
+  std::vector<core::ConcomitantMedication> medicationsOf(const std::string& study_id) override {
+    return selectMedications(c_, study_id, Page{0, -1});
   }
   bool alertExists(const std::string& dedupe_key) override {
     auto& s = c_.prepare("SELECT 1 FROM alerts WHERE dedupe_key=?");
@@ -1315,6 +1373,10 @@ Result<std::vector<core::PregnancyReport>> SqliteStore::pregnancies(const std::s
   return read<std::vector<core::PregnancyReport>>([&](Connection& c) { return selectPregnancies(c, study_id, page); });
 }
 
+Result<std::vector<core::ConcomitantMedication>> SqliteStore::medications(const std::string& study_id, Page page) {
+  return read<std::vector<core::ConcomitantMedication>>([&](Connection& c) { return selectMedications(c, study_id, page); });
+}
+
 Result<std::vector<core::SafetyChange>> SqliteStore::safetyChanges(const std::string& study_id, Page page) {
   return read<std::vector<core::SafetyChange>>([&](Connection& c) {
     return pageOfParticipant<core::SafetyChange>(
@@ -1368,6 +1430,7 @@ Result<AuditSnapshot> SqliteStore::auditSnapshot() {
       for (auto& l : selectLabs(c, p.study_id, all)) out.labs.push_back(std::move(l));
       for (auto& v : selectVitals(c, p.study_id, all)) out.vitals.push_back(std::move(v));
       for (auto& g : selectPregnancies(c, p.study_id, all)) out.pregnancies.push_back(std::move(g));
+      for (auto& m : selectMedications(c, p.study_id, all)) out.medications.push_back(std::move(m));
     }
     core::AeFilter f;
     f.limit = -1;

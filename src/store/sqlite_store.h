@@ -57,6 +57,7 @@ class SqliteStore final : public Store {
   core::Result<std::optional<History>> history(const std::string& study_id) override;
   core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) override;
   core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) override;
+  core::Result<std::vector<core::ConcomitantMedication>> medications(const std::string& study_id, Page page) override;
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
   core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) override;
   core::Result<AuditSnapshot> auditSnapshot() override;

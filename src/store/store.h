@@ -40,6 +40,7 @@ struct History {
   std::vector<core::LabResult> labs;
   std::vector<core::VitalSigns> vitals;
   std::vector<core::PregnancyReport> pregnancies;
+  std::vector<core::ConcomitantMedication> medications;  // by id
 };
 
 // What had been recorded at a data cut (issue 6), read in one consistent snapshot: only rows
@@ -70,6 +71,7 @@ struct AuditSnapshot {
   std::vector<core::LabResult> labs;                 // by study ID, then id
   std::vector<core::VitalSigns> vitals;              // by study ID, then id
   std::vector<core::PregnancyReport> pregnancies;    // by study ID, then id
+  std::vector<core::ConcomitantMedication> medications;  // by study ID, then id
 };
 
 struct Page {
@@ -125,6 +127,9 @@ class Transaction {
   virtual std::optional<core::PregnancyReport> pregnancy(int64_t id) = 0;
   // Rewrites outcome and outcome_aware_at.
   virtual void updatePregnancy(const core::PregnancyReport& pregnancy) = 0;
+  virtual int64_t insertMedication(const core::ConcomitantMedication& medication) = 0;
+  // The participant's concomitant medications, by id.
+  virtual std::vector<core::ConcomitantMedication> medicationsOf(const std::string& study_id) = 0;
   // ---- alerts and their outbox (issue 5) ----
   virtual bool alertExists(const std::string& dedupe_key) = 0;
   // Inserts the alert and one pending delivery per entry of alert.deliveries, filling in the ids
@@ -172,6 +177,7 @@ class Store {
   // The recorded safety changes of a participant, oldest first.
   virtual core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) = 0;
+  virtual core::Result<std::vector<core::ConcomitantMedication>> medications(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
   // The entries with seq >= first_seq, by seq (the start-up head check reads from the anchor on).
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) = 0;

@@ -31,7 +31,7 @@ const Knowledge& knowledge() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const nlohmann::json doc = nlohmann::json::parse(data, data + size, nullptr, false);
   if (doc.is_discarded()) return 0;
-  auto scenario = rules::parseScenario(doc, knowledge().catalogue, knowledge().grader);
+  auto scenario = rules::parseScenario(doc, knowledge().catalogue, knowledge().grader, knowledge().dose);
   if (!scenario.isOk() && scenario.status().fields().empty() && scenario.status().message().empty()) std::abort();
   return 0;
 }

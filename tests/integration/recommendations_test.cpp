@@ -220,3 +220,82 @@ TEST_CASE("a pregnancy is recorded, clocked at 24 h, and its abnormal outcome re
   CHECK(d.get("/api/v1/pregnancies?participant=S01-001", other).status == 403);
   CHECK(d.get("/api/v1/pregnancies?participant=S01-001", inv).json()["items"].size() == 1);
 }
+
+TEST_CASE("concomitant medications: recorded per site rules, refused field by field, and read by the rules", "[integration]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  d.addSite("S02");
+  const std::string other = d.addUser("inv2", "investigator", {"S02"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  REQUIRE(d.post("/api/v1/participants", other, participantBody("S02-001", "S02")).status == 201);
+  // Pneumonitis G2 from 10 days ago, back to G0-1 two days ago.
+  json ae = aeBody("S01-001");
+  ae["verbatim"] = "pneumonitis";
+  ae["ctcae_term"] = "Pneumonitis";
+  ae.erase("meddra_code");
+  ae["grade"] = 2;
+  ae["start"] = dayOffset(-10);
+  ae["end"] = dayOffset(-2);
+  ae["outcome"] = "recovered";
+  ae["site_aware_at"] = dayOffset(-10) + "T09:00:00Z";
+  ae["relatedness"] = {{"anlotinib", "unlikely"}, {"sintilimab", "probable"}};
+  auto created = d.post("/api/v1/adverse-events", inv, ae);
+  REQUIRE(created.status == 201);
+  const int64_t ae_id = created.json()["id"];
+  json other_ae = aeBody("S02-001");
+  other_ae["start"] = dayOffset(-3);
+  other_ae["site_aware_at"] = dayOffset(-3) + "T09:00:00Z";
+  auto foreign = d.post("/api/v1/adverse-events", other, other_ae);
+  REQUIRE(foreign.status == 201);
+  CHECK(d.get("/api/v1/participants/S01-001/recommendations", inv).json()["drugs"]["sintilimab"]["action"] == "continue");
+
+  // Bad input: each bad field named, nothing stored.
+  auto bad = d.post("/api/v1/concomitant-medications", inv,
+                    {{"study_id", "S01-001"}, {"name", "budesonide"}, {"category", "steroid"}, {"route", "oral"},
+                     {"frequency", "daily"}, {"start", dayOffset(2)}, {"dose", -1}, {"colour", "red"}});
+  REQUIRE(bad.status == 422);
+  CHECK(bad.content_type == "application/problem+json");
+  std::set<std::string> fields;
+  const json problem = bad.json();
+  for (const auto& e : problem["errors"]) fields.insert(e["field"].get<std::string>());
+  CHECK(fields == std::set<std::string>{"colour", "category", "frequency", "dose", "start"});
+  json steroid = {{"study_id", "S01-001"}, {"name", "Budesonide"}, {"category", "corticosteroid"}, {"route", "oral"},
+                  {"frequency", "QD"}, {"start", dayOffset(-10)}, {"dose", 9}, {"unit", "mg"}};
+  bad = d.post("/api/v1/concomitant-medications", inv, steroid);
+  REQUIRE(bad.status == 422);
+  const json not_in_table = bad.json();
+  CHECK(not_in_table["errors"].size() == 1);
+  CHECK(not_in_table["errors"][0]["field"] == "name");  // not in the conversion table
+  steroid["name"] = "prednisone";
+  steroid["dose"] = 40;
+  steroid["end"] = dayOffset(2);  // the taper's planned step
+  steroid["indication_ae_id"] = foreign.json()["id"];
+  CHECK(d.post("/api/v1/concomitant-medications", inv, steroid).status == 422);  // another participant's AE
+  CHECK(d.get("/api/v1/concomitant-medications?participant=S01-001", inv).json()["items"].empty());
+
+  steroid["indication_ae_id"] = ae_id;
+  CHECK(d.post("/api/v1/concomitant-medications", other, steroid).status == 403);
+  auto med = d.post("/api/v1/concomitant-medications", inv, steroid);
+  REQUIRE(med.status == 201);
+  CHECK(med.json()["frequency"] == "QD");
+  CHECK(med.json()["indication_ae_id"] == ae_id);
+
+  // The event has resolved but prednisone 40 mg/day runs on: sintilimab stays held.
+  json rec = d.get("/api/v1/participants/S01-001/recommendations", inv).json();
+  CHECK(rec["drugs"]["sintilimab"]["action"] == "hold");
+  CHECK(rec["drugs"]["sintilimab"]["prednisone_mg_day"] == 40.0);
+  const json rules = rec["drugs"]["sintilimab"]["rule_ids"];
+  CHECK(std::find(rules.begin(), rules.end(), "SI-RESUME-STEROID") != rules.end());
+  auto changes = d.get("/api/v1/participants/S01-001/safety-changes", inv).json()["items"];
+  REQUIRE(!changes.empty());
+  CHECK(changes.back()["kind"] == "recommendation");
+  CHECK(changes.back()["subject"] == "sintilimab");
+  CHECK(changes.back()["cause"] == "record concomitant medication");
+
+  CHECK(d.get("/api/v1/concomitant-medications?participant=S01-001", other).status == 403);
+  auto list = d.get("/api/v1/concomitant-medications?participant=S01-001", inv).json()["items"];
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["name"] == "prednisone");
+  CHECK(list[0]["end"] == dayOffset(2));
+}

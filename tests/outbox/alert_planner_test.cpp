@@ -798,3 +798,42 @@ TEST_CASE("the SMTP mailer speaks STARTTLS and SMTPS, and refuses a certificate 
     CHECK(got[0].header("subject") == m.subject);
   }
 }
+
+TEST_CASE("an HBV-DNA result meeting SI-HBV in a carrier raises an SAE-class AESI alert at once, and a dose alert", "[outbox]") {
+  Fixture f;
+  json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
+            {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"hbsag", "positive"},
+            {"hbv_dna_iu_ml", 150}};
+  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  auto post = [&](const char* study_id, double value, const char* unit, const char* when) {
+    json l = {{"study_id", study_id}, {"test", "HBVDNA"}, {"value", value}, {"unit", unit}, {"collected_at", when}};
+    auto r = f.intake.recordLabs(f.ctx(), l);
+    INFO((r.isOk() ? r.value().body : r.status().message()));
+    REQUIRE(r.isOk());
+  };
+  // A participant negative for both markers is not monitored: no alert whatever the value.
+  post("S01-001", 50000, "IU/mL", "2026-02-12T06:00:00Z");
+  CHECK(f.alerts().empty());
+  post("S01-003", 1400, "IU/mL", "2026-02-12T07:00:00Z");  // < 1 log10 over 150, < 2000
+  CHECK(f.alerts().empty());
+  post("S01-003", 7500, "copies/mL", "2026-02-12T08:30:00Z");  // 1500 IU/mL: 1 log10 over 150
+  auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  CHECK(sae[0].dedupe_key == "sae:lab/3");
+  CHECK_THAT(sae[0].payload, Catch::Contains("AESI-HBV"));
+  CHECK_THAT(sae[0].payload, Catch::Contains("HBV-DNA 7500 copies/mL"));
+  CHECK_THAT(sae[0].payload, Catch::Contains("aesi_24h due 2026-02-13T08:30:00Z (from the collection)"));
+  auto r = rulesOnce().templates.render("sae", f.planner.renderFields(sae[0]));
+  REQUIRE(r.isOk());
+  CHECK(r.value().text.find("{{") == std::string::npos);
+  auto dose = f.alerts("dose");
+  REQUIRE(dose.size() == 2);  // both drugs held by SI-HBV
+  CHECK_THAT(dose[0].payload, Catch::Contains("SI-HBV"));
+  // Unit and value are checked before anything is stored.
+  json bad = {{"study_id", "S01-003"}, {"test", "HBVDNA"}, {"value", -5}, {"unit", "log IU/mL"},
+              {"collected_at", "2026-02-12T08:40:00Z"}};
+  auto refused = f.intake.recordLabs(f.ctx(), bad);
+  REQUIRE_FALSE(refused.isOk());
+  CHECK(refused.status().fields().size() == 1);
+  CHECK(refused.status().fields()[0].field == "unit");
+}

@@ -148,7 +148,11 @@ TEST_CASE("the loader refuses a broken rule file, naming the rule") {
   refuse([&](json& d) { rule(d, "SI-PNE-2").erase("resume"); }, "rule SI-PNE-2: a hold needs its resume condition");
   refuse([&](json& d) { rule(d, "OV-THY")["routes_to"].push_back("SI-END-NONE"); }, "routes to unknown rule SI-END-NONE");
   refuse([&](json& d) { d["rules"].push_back(rule(d, "AN-FIS")); }, "rule AN-FIS: duplicate id");
-  refuse([&](json& d) { d["clock_rules"].erase(2); }, "missing AN-INT");
+  refuse([&](json& d) {
+    auto& c = d["clock_rules"];
+    for (size_t i = 0; i < c.size(); ++i)
+      if (c[i]["id"] == "AN-INT") c.erase(i);
+  }, "missing AN-INT");
   refuse([&](json& d) {
     for (auto& c : d["clock_rules"])
       if (c["id"] == "SI-MISS") c.erase("days");
@@ -171,4 +175,12 @@ TEST_CASE("the loader refuses a broken rule file, naming the rule") {
   refuse([&](json& d) { elig(d, "ELIG-ECOG")["fact"] = "karnofsky"; }, "eligibility ELIG-ECOG: fact: unknown fact karnofsky");
   refuse([&](json& d) { elig(d, "ELIG-ANC")["test"] = "ANC"; }, "eligibility ELIG-ANC: test: unknown test ANC");
   refuse([&](json& d) { elig(d, "ELIG-PLT")["source"] = ""; }, "eligibility ELIG-PLT: no source");
+  // The medication rule data (issue 14): every number with its source, known keys only.
+  refuse([&](json& d) { d["medications"]["taper_source"] = ""; }, "medications: medications.taper_source: every number cites its source");
+  refuse([&](json& d) { d["medications"]["taper_weeks"] = 4; }, "medications.taper_weeks: not a known key");
+  refuse([&](json& d) { d["medications"]["systemic_routes"].push_back("nasogastric"); }, "medications.systemic_routes: nasogastric is not a route");
+  refuse([&](json& d) { d["medications"]["steroid_equivalent_mg"].erase("prednisone"); }, "prednisone is the reference");
+  refuse([&](json& d) { d["medications"]["steroid_equivalent_mg"]["dexamethasone"] = 0; }, "steroid_equivalent_mg.dexamethasone");
+  refuse([&](json& d) { d.erase("medications"); }, "medications");
+  refuse([&](json& d) { rule(d, "AN-VTE-2")["resume_also"] = "heparin"; }, "rule AN-VTE-2: resume_also: only \"stable_anticoagulation\"");
 }

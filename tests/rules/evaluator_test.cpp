@@ -6,6 +6,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "grading/measurement_grading.h"
 #include "rules/evaluator.h"
 #include "rules/scenario_json.h"
 
@@ -97,8 +98,23 @@ struct Sc {
     return *this;
   }
 
+  // A concomitant medication; end null while it continues.
+  Sc& med(const std::string& ref, const std::string& name, const std::string& category, json dose,
+          const std::string& frequency, const std::string& start, json end = nullptr, const std::string& route = "oral",
+          json indication_ref = nullptr) {
+    json m = {{"ref", ref}, {"name", name}, {"category", category}, {"route", route}, {"frequency", frequency},
+              {"start", start}, {"end", end}};
+    if (!dose.is_null()) {
+      m["dose"] = dose;
+      m["unit"] = "mg";
+    }
+    if (!indication_ref.is_null()) m["indication_ref"] = indication_ref;
+    doc["concomitant_medications"].push_back(m);
+    return *this;
+  }
+
   json run() const {
-    auto scenario = rules::parseScenario(doc, k().catalogue, k().grader);
+    auto scenario = rules::parseScenario(doc, k().catalogue, k().grader, k().dose);
     if (!scenario.isOk()) {
       std::string why = scenario.status().message();
       for (const auto& f : scenario.status().fields()) why += "; " + f.field + ": " + f.detail;
@@ -206,7 +222,7 @@ TEST_CASE("the issue's example scenario") {
 }
 
 TEST_CASE("contract output without --detail has exactly the documented keys") {
-  auto scenario = rules::parseScenario(Sc().ae("Esophageal hemorrhage", 2).doc, k().catalogue, k().grader);
+  auto scenario = rules::parseScenario(Sc().ae("Esophageal hemorrhage", 2).doc, k().catalogue, k().grader, k().dose);
   REQUIRE(scenario.isOk());
   const rules::Evaluator ev(k().dose, k().reporting, k().categories, k().grader);
   const json out = json::parse(rules::evaluationToJson(ev.evaluate(scenario.value()), k().dose, false));
@@ -1035,7 +1051,7 @@ TEST_CASE("bad scenarios name every bad field") {
   doc["doses"].push_back({{"drug", "aspirin"}, {"date", "2026-02-10"}, {"dose_mg", 12}});
   doc["participant"]["dose_mg"]["anlotinib"] = 11;
   doc["bogus"] = 1;
-  auto r = rules::parseScenario(doc, k().catalogue, k().grader);
+  auto r = rules::parseScenario(doc, k().catalogue, k().grader, k().dose);
   REQUIRE_FALSE(r.isOk());
   std::vector<std::string> fields;
   for (const auto& f : r.status().fields()) fields.push_back(f.field);
@@ -1059,7 +1075,7 @@ TEST_CASE("AN-DIA-2: diarrhea G2 attributed to anlotinib alone is held after 72 
 
 TEST_CASE("SI-SKN-4 cannot fire: rash and pruritus have no grade 4 in CTCAE v5.0, so grade 4 is refused") {
   for (const char* term : {"Rash maculo-papular", "Pruritus"}) {
-    auto r = rules::parseScenario(Sc().ae(term, 4, "unlikely/possible").doc, k().catalogue, k().grader);
+    auto r = rules::parseScenario(Sc().ae(term, 4, "unlikely/possible").doc, k().catalogue, k().grader, k().dose);
     REQUIRE_FALSE(r.isOk());
     REQUIRE(r.status().fields().size() == 1);
     CHECK(r.status().fields()[0].field == "adverse_events[0].grade");
@@ -1293,7 +1309,7 @@ TEST_CASE("pregnancy (section 6.4): a 24-hour clock, and an abnormal outcome on 
   }
   SECTION("bad input names each field") {
     sc.doc["pregnancies"] = {{{"ref", "p1"}, {"subject", "sister"}, {"outcome", "pregnancy_loss"}}};
-    auto parsed = rules::parseScenario(sc.doc, k().catalogue, k().grader);
+    auto parsed = rules::parseScenario(sc.doc, k().catalogue, k().grader, k().dose);
     REQUIRE(!parsed.isOk());
     std::set<std::string> fields;
     for (const auto& f : parsed.status().fields()) fields.insert(f.field);
@@ -1323,4 +1339,347 @@ TEST_CASE("section 9 flags read from an AE's verbatim text: imaging of invasion,
   CHECK(flagsOf(flare.run()) == std::set<std::string>{"FLAG-AUTOIMMUNE-FLARE"});
   flare.lastAe()["verbatim"] = "arthritis";
   CHECK(flagsOf(flare.run()).empty());
+}
+
+// ---- concomitant medications (issue 14) -----------------------------------------------------------
+
+TEST_CASE("sintilimab resumes only when the event is back to G0-1 and prednisone-equivalent is <= 10 mg/day") {
+  // Pneumonitis G2 (SI-PNE-2) from 2026-02-10, resolved 2026-02-20; the taper reaches its last step
+  // on 2026-02-24.
+  auto scenario = [](const std::string& name, double dose, const std::string& freq) {
+    Sc sc;
+    sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-02-26T00:00:00Z");
+    sc.med("m1", "prednisone", "corticosteroid", 40, "QD", "2026-02-10", "2026-02-23");
+    sc.med("m2", name, "corticosteroid", dose, freq, "2026-02-24");
+    return sc;
+  };
+  SECTION("prednisone 10 mg/day exactly resumes; 10.5 does not") {
+    json out = scenario("prednisone", 10, "QD").run();
+    CHECK(action(out, "sintilimab") == "continue");
+    CHECK(out["drugs"]["sintilimab"]["prednisone_mg_day"] == 10.0);
+    out = scenario("prednisone", 10.5, "QD").run();
+    CHECK(action(out, "sintilimab") == "hold");
+    CHECK(has(rulesOf(out, "sintilimab"), "SI-RESUME-STEROID"));
+    CHECK(has(rulesOf(out, "sintilimab"), "SI-PNE-2"));
+    CHECK(out["drugs"]["sintilimab"]["prednisone_mg_day"] == 10.5);
+    CHECK(has(out["drugs"]["sintilimab"]["resume"], "prednisone-equivalent <= 10 mg/day (now 10.5 mg/day)"));
+  }
+  SECTION("the conversion table: methylprednisolone 4, dexamethasone 0.75, hydrocortisone 20 mg = prednisone 5 mg") {
+    CHECK(action(scenario("methylprednisolone", 8, "QD").run(), "sintilimab") == "continue");
+    CHECK(action(scenario("methylprednisolone", 8.4, "QD").run(), "sintilimab") == "hold");
+    CHECK(action(scenario("Dexamethasone", 1.5, "QD").run(), "sintilimab") == "continue");
+    CHECK(action(scenario("dexamethasone", 1.6, "QD").run(), "sintilimab") == "hold");
+    CHECK(action(scenario("hydrocortisone", 20, "BID").run(), "sintilimab") == "continue");
+    CHECK(action(scenario("hydrocortisone", 20, "TID").run(), "sintilimab") == "hold");
+    CHECK(action(scenario("prednisone", 5, "BID").run(), "sintilimab") == "continue");
+  }
+  SECTION("the hold lasts until the day the dose falls to the limit, not the day the event resolved") {
+    Sc sc = scenario("prednisone", 10, "QD");
+    sc.asOf("2026-02-23T23:59:59Z");
+    json out = sc.run();
+    CHECK(action(out, "sintilimab") == "hold");
+    CHECK(has(rulesOf(out, "sintilimab"), "SI-RESUME-STEROID"));
+    sc.asOf("2026-02-24T00:00:00Z");
+    CHECK(action(sc.run(), "sintilimab") == "continue");
+  }
+  SECTION("a steroid still at 40 mg keeps the hold although the event resolved (before issue 14: continue)") {
+    Sc sc;
+    sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-02-26T00:00:00Z");
+    sc.med("m1", "prednisone", "corticosteroid", 40, "QD", "2026-02-10");
+    CHECK(action(sc.run(), "sintilimab") == "hold");
+  }
+  SECTION("topical and inhaled steroids do not count") {
+    Sc sc;
+    sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-02-26T00:00:00Z");
+    sc.med("m1", "budesonide", "corticosteroid", 800, "BID", "2026-02-10", nullptr, "inhaled");
+    sc.med("m2", "clobetasol", "corticosteroid", nullptr, "BID", "2026-02-10", nullptr, "topical");
+    CHECK(action(sc.run(), "sintilimab") == "continue");
+  }
+  SECTION("no steroid recorded: the event's resolution alone resumes, as before") {
+    Sc sc;
+    sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-02-26T00:00:00Z");
+    json out = sc.run();
+    CHECK(action(out, "sintilimab") == "continue");
+    CHECK(!out["drugs"]["sintilimab"].contains("prednisone_mg_day"));
+  }
+}
+
+TEST_CASE("the steroid clock of SI-12W starts at the first steroid for the event, from the medications") {
+  // Last sintilimab dose 2026-02-09; pneumonitis G2 on 2026-02-10; steroid for it from 2026-02-08.
+  Sc sc;
+  sc.dose("sintilimab", "2026-02-09", 200);
+  sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10").asOf("2026-03-01T00:00:00Z");
+  SECTION("without a steroid the last-dose clock: 2026-02-09 + 84 days") {
+    CHECK(sc.run()["drugs"]["sintilimab"]["discontinue_after"] == "2026-05-04T00:00:00Z");
+  }
+  SECTION("the AE's steroid_start field when no steroid is recorded") {
+    sc.lastAe()["steroid_start"] = "2026-02-08";
+    CHECK(sc.run()["drugs"]["sintilimab"]["discontinue_after"] == "2026-05-03T00:00:00Z");
+  }
+  SECTION("a medication given for the event overrides the field") {
+    sc.lastAe()["steroid_start"] = "2026-02-09";
+    sc.med("m1", "methylprednisolone", "corticosteroid", 60, "QD", "2026-02-08", nullptr, "intravenous", "ae1");
+    CHECK(sc.run()["drugs"]["sintilimab"]["discontinue_after"] == "2026-05-03T00:00:00Z");
+    sc.asOf("2026-05-03T00:00:01Z");
+    json out = sc.run();
+    CHECK(action(out, "sintilimab") == "discontinue");
+    CHECK(has(rulesOf(out, "sintilimab"), "SI-12W"));
+  }
+}
+
+TEST_CASE("an irAE needing >= 1 mg/kg/day prednisone-equivalent is an AESI (AESI-IRAE-STEROID), at the weight given") {
+  auto run = [](json weight, double mg, const std::string& name = "prednisone") {
+    Sc sc;
+    if (!weight.is_null()) sc.doc["participant"]["weight_kg"] = weight;
+    // Colitis G2 is not of special interest by itself (AESI colitis is >= G3).
+    sc.ae("Colitis", 2, "unlikely/possible", "2026-02-10").asOf("2026-02-13T00:00:00Z");
+    sc.med("m1", name, "corticosteroid", mg, "QD", "2026-02-11", nullptr, "oral", "ae1");
+    return sc.run();
+  };
+  auto aesiIds = [](const json& out) { return out["events"][0]["aesi_ids"]; };
+  json out = run(70, 70);
+  CHECK(has(aesiIds(out), "AESI-IRAE-STEROID"));
+  CHECK(out["events"][0]["aesi"] == true);
+  CHECK(out["events"][0]["steroid_peak_mg_day"] == 70.0);
+  // Non-serious: the 24 h clock runs from the steroid's start, the moment it became an AESI.
+  bool clock = false;
+  for (const auto& d : out["deadlines"])
+    if (d["ref"] == "ae1" && d["kind"] == "aesi_24h") {
+      clock = true;
+      CHECK(d["due"] == "2026-02-12T00:00:00Z");
+      CHECK(d["anchor"] == "steroid_start");
+    }
+  CHECK(clock);
+  CHECK(!has(aesiIds(run(70, 69.9)), "AESI-IRAE-STEROID"));
+  CHECK(has(aesiIds(run(56, 56)), "AESI-IRAE-STEROID"));
+  CHECK(has(aesiIds(run(70, 56, "methylprednisolone")), "AESI-IRAE-STEROID"));  // 56 mg = prednisone 70 mg
+  CHECK(!has(aesiIds(run(70, 55.9, "methylprednisolone")), "AESI-IRAE-STEROID"));
+  json unweighed = run(nullptr, 200);  // no weight: not judged
+  CHECK(unweighed["events"][0]["aesi"] == false);
+  CHECK(unweighed["events"][0]["steroid_peak_mg_day"] == 200.0);
+
+  // Not an irAE: a steroid for a non-immune event does not make it one.
+  Sc other;
+  other.doc["participant"]["weight_kg"] = 50;
+  other.ae("Hypertension", 2, "possible/unlikely", "2026-02-10").asOf("2026-02-13T00:00:00Z");
+  other.med("m1", "prednisone", "corticosteroid", 60, "QD", "2026-02-11", nullptr, "oral", "ae1");
+  CHECK(!has(other.run()["events"][0]["aesi_ids"], "AESI-IRAE-STEROID"));
+}
+
+TEST_CASE("a steroid taper for an irAE shorter than 4 weeks is a finding (SI-TAPER)") {
+  auto findings = [](const json& last_day) {
+    Sc sc;
+    sc.ae("Colitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-04-01T00:00:00Z");
+    sc.med("m1", "prednisone", "corticosteroid", 60, "QD", "2026-02-10", "2026-02-20", "oral", "ae1");
+    sc.med("m2", "prednisone", "corticosteroid", 20, "QD", "2026-02-21", last_day, "oral", "ae1");
+    json out = sc.run();
+    json list = json::array();
+    for (const auto& f : out["findings"])
+      if (f["code"] == "steroid_taper_short") list.push_back(f);
+    return list;
+  };
+  CHECK(findings("2026-03-09").empty());  // 2026-02-10 to 2026-03-09: 28 days
+  json f = findings("2026-03-08");        // 27 days
+  REQUIRE(f.size() == 1);
+  CHECK(f[0]["ref"] == "ae1");
+  CHECK(f[0]["kind"] == "protocol_deviation");
+  CHECK(f[0]["rule_ids"] == json::array({"SI-TAPER"}));
+  CHECK(f[0]["date"] == "2026-03-08");
+  CHECK(findings(nullptr).empty());  // still tapering
+}
+
+TEST_CASE("INR is graded on its anticoagulated branch while an anticoagulant is recorded") {
+  auto inrGrade = [](bool warfarin) {
+    Sc sc;
+    // On warfarin at baseline (INR 2.0): 2.8 is 1.4 x baseline (G1 anticoagulated), > 2.5 (G3 otherwise).
+    sc.doc["participant"]["baseline_labs"] = {{{"test", "INR"}, {"value", 2.0}, {"unit", "ratio"}, {"lln", 0.8}, {"uln", 1.2}}};
+    sc.lab("l1", "INR", 2.8, "ratio", 0.8, 1.2, "2026-02-10T08:00:00Z").asOf("2026-02-11T00:00:00Z");
+    if (warfarin) sc.med("m1", "warfarin", "anticoagulant", 3, "QD", "2026-02-01");
+    json out = sc.run();
+    for (const auto& e : out["events"])
+      if (e["ref"] == "l1") return e["grade"].get<int>();
+    return 0;
+  };
+  core::Participant p;
+  p.baseline_labs.push_back({"INR", 2.0, "ratio", 0.8, 1.2, std::nullopt});
+  auto expected = [&](bool anticoagulated) {
+    auto g = grading::gradeMeasurement(k().grader, "INR", 2.8, "ratio", 0.8, 1.2, p, anticoagulated);
+    REQUIRE(g.isOk());
+    return g.value().at(0).grade.value_or(0);
+  };
+  CHECK(expected(false) == 3);
+  CHECK(expected(true) == 1);
+  CHECK(inrGrade(false) == expected(false));
+  CHECK(inrGrade(true) == expected(true));
+}
+
+TEST_CASE("AN-VTE-2 resumes anlotinib once anticoagulation has been stable for 7 days") {
+  Sc sc;
+  sc.ae("Thromboembolic event", 2, "possible/unlikely", "2026-02-10");
+  SECTION("7 days of one record from the hold: at 00:00 of day 7 exactly") {
+    sc.med("m1", "enoxaparin", "anticoagulant", 80, "BID", "2026-02-10", nullptr, "subcutaneous");
+    sc.asOf("2026-02-16T23:59:59Z");
+    json out = sc.run();
+    CHECK(action(out, "anlotinib") == "hold");
+    CHECK(has(rulesOf(out, "anlotinib"), "AN-VTE-2"));
+    sc.asOf("2026-02-17T00:00:00Z");
+    CHECK(action(sc.run(), "anlotinib") == "continue");
+  }
+  SECTION("a dose change is a new record: stability counts again from it") {
+    sc.med("m1", "enoxaparin", "anticoagulant", 60, "BID", "2026-02-10", "2026-02-13", "subcutaneous");
+    sc.med("m2", "enoxaparin", "anticoagulant", 80, "BID", "2026-02-14", nullptr, "subcutaneous");
+    sc.asOf("2026-02-20T23:59:59Z");
+    CHECK(action(sc.run(), "anlotinib") == "hold");
+    sc.asOf("2026-02-21T00:00:00Z");
+    CHECK(action(sc.run(), "anlotinib") == "continue");
+  }
+  SECTION("anticoagulation begun before the event counts from the event") {
+    sc.med("m1", "rivaroxaban", "anticoagulant", 20, "QD", "2026-01-20");
+    sc.asOf("2026-02-16T23:59:59Z");
+    CHECK(action(sc.run(), "anlotinib") == "hold");
+  }
+  SECTION("no anticoagulant: the hold stays until the event resolves") {
+    sc.asOf("2026-02-20T00:00:00Z");
+    CHECK(action(sc.run(), "anlotinib") == "hold");
+  }
+}
+
+TEST_CASE("every hypertension grade shows the antihypertensive classes in use") {
+  auto classes = [](Sc sc) {
+    sc.vital("v1", 165, 95, "2026-02-10T08:00:00Z").asOf("2026-02-11T00:00:00Z");
+    json out = sc.run();
+    for (const auto& e : out["events"])
+      if (e["term"] == "Hypertension") return e["antihypertensive_classes"];
+    return json();
+  };
+  CHECK(classes(Sc()) == 0);
+  Sc two;
+  two.med("m1", "amlodipine", "antihypertensive", 5, "QD", "2026-01-20").med("m2", "losartan", "antihypertensive", 50, "QD", "2026-02-01");
+  two.doc["concomitant_medications"][0]["drug_class"] = "calcium_channel_blocker";
+  two.doc["concomitant_medications"][1]["drug_class"] = "ARB";
+  CHECK(classes(two) == 2);
+  Sc same;
+  same.med("m1", "amlodipine", "antihypertensive", 5, "QD", "2026-01-20").med("m2", "nifedipine", "antihypertensive", 30, "QD", "2026-02-01");
+  same.doc["concomitant_medications"][0]["drug_class"] = "calcium_channel_blocker";
+  same.doc["concomitant_medications"][1]["drug_class"] = "calcium_channel_blocker";
+  CHECK(classes(same) == 1);
+  Sc stopped;  // stopped the day before the reading
+  stopped.med("m1", "amlodipine", "antihypertensive", 5, "QD", "2026-01-20", "2026-02-09");
+  CHECK(classes(stopped) == 0);
+}
+
+TEST_CASE("concomitant medications in a scenario: each bad field named") {
+  Sc sc;
+  sc.ae("Pneumonitis", 2);
+  sc.med("m1", "budesonide", "corticosteroid", 9, "QD", "2026-02-10");            // not in the table, systemic
+  sc.med("m2", "prednisone", "corticosteroid", nullptr, "QD", "2026-02-10");       // no dose
+  sc.med("m3", "warfarin", "anticoagulant", 3, "daily", "2026-02-10", "2026-02-09");  // bad frequency, end before start
+  sc.med("m4", "aspirin", "analgesic", 100, "QD", "2026-02-10", nullptr, "oral", "ae9");  // bad category, unknown AE
+  auto parsed = rules::parseScenario(sc.doc, k().catalogue, k().grader, k().dose);
+  REQUIRE(!parsed.isOk());
+  std::set<std::string> fields;
+  for (const auto& f : parsed.status().fields()) fields.insert(f.field);
+  CHECK(fields == std::set<std::string>{"concomitant_medications[0].name", "concomitant_medications[1].dose",
+                                        "concomitant_medications[1].unit", "concomitant_medications[2].frequency",
+                                        "concomitant_medications[2].end", "concomitant_medications[3].category",
+                                        "concomitant_medications[3].indication_ref"});
+}
+
+// ---- HBV monitoring (issue 14) ---------------------------------------------------------------------
+
+TEST_CASE("SI-HBV: an HBV-DNA rise to >= 2000 IU/mL or >= 1 log10 over baseline in a carrier withholds both (AESI, 24 h)") {
+  auto run = [](double value, const std::string& unit, json baseline, const char* hbsag = "positive",
+                const char* anti_hbc = "negative") {
+    Sc sc;
+    sc.doc["participant"]["hbsag"] = hbsag;
+    sc.doc["participant"]["anti_hbc"] = anti_hbc;
+    if (!baseline.is_null()) sc.doc["participant"]["hbv_dna_iu_ml"] = baseline;
+    sc.lab("h1", "HBVDNA", value, unit, nullptr, nullptr, "2026-02-10T08:00:00Z").asOf("2026-02-11T00:00:00Z");
+    return sc.run();
+  };
+  auto reactivated = [](const json& out) { return has(rulesOf(out, "anlotinib"), "SI-HBV"); };
+  SECTION("1 log10 over a baseline of 100 IU/mL: 999 no, 1000 yes") {
+    CHECK_FALSE(reactivated(run(999, "IU/mL", 100)));
+    json out = run(1000, "IU/mL", 100);
+    REQUIRE(reactivated(out));
+    CHECK(action(out, "anlotinib") == "hold");
+    CHECK(action(out, "sintilimab") == "hold");
+    CHECK(has(rulesOf(out, "sintilimab"), "SI-HBV"));
+    CHECK(rulesOf(out, "anlotinib") == json::array({"SI-HBV"}));
+    REQUIRE(out["events"].size() == 1);
+    CHECK(out["events"][0]["term"] == "Hepatitis B reactivation");
+    CHECK(out["events"][0]["aesi"] == true);
+    CHECK(has(out["events"][0]["aesi_ids"], "AESI-HBV"));
+    REQUIRE(out["deadlines"].size() == 1);
+    CHECK(out["deadlines"][0]["kind"] == "aesi_24h");
+    CHECK(out["deadlines"][0]["due"] == "2026-02-11T08:00:00Z");
+    CHECK(out["deadlines"][0]["anchor"] == "measured");
+  }
+  SECTION("2000 IU/mL whatever the baseline; 1999 is not, over a baseline of 1000") {
+    CHECK(reactivated(run(2000, "IU/mL", 1000)));
+    CHECK(reactivated(run(2000, "IU/mL", nullptr)));
+    CHECK_FALSE(reactivated(run(1999, "IU/mL", 1000)));
+    CHECK_FALSE(reactivated(run(1999, "IU/mL", nullptr)));  // no baseline: the level alone
+  }
+  SECTION("copies/mL convert at 5 copies per IU (10^4 copies/mL = 2000 IU/mL)") {
+    CHECK(reactivated(run(10000, "copies/mL", 1000)));
+    CHECK_FALSE(reactivated(run(9999, "COPIES/ML", 1000)));
+  }
+  SECTION("an undetectable baseline counts as 20 IU/mL: 199 no, 200 yes") {
+    CHECK_FALSE(reactivated(run(199, "IU/mL", 0)));
+    CHECK(reactivated(run(200, "IU/mL", 0)));
+  }
+  SECTION("anti-HBc-positive counts as a carrier; a participant negative for both is not monitored") {
+    CHECK(reactivated(run(5000, "IU/mL", 100, "negative", "positive")));
+    json out = run(5000, "IU/mL", 100, "negative", "negative");
+    CHECK_FALSE(reactivated(out));
+    CHECK(out["events"].empty());
+  }
+}
+
+TEST_CASE("a reactivation found by HBV-DNA resolves at a later result below both limits") {
+  Sc sc;
+  sc.doc["participant"]["hbsag"] = "positive";
+  sc.doc["participant"]["hbv_dna_iu_ml"] = 100;
+  sc.lab("h1", "HBVDNA", 3000, "IU/mL", nullptr, nullptr, "2026-02-10T08:00:00Z");
+  sc.lab("h2", "HBVDNA", 900, "IU/mL", nullptr, nullptr, "2026-02-20T08:00:00Z");
+  sc.asOf("2026-02-20T07:59:59Z");
+  CHECK(action(sc.run(), "anlotinib") == "hold");
+  sc.asOf("2026-02-20T08:00:00Z");
+  json out = sc.run();
+  CHECK(action(out, "anlotinib") == "continue");
+  CHECK(action(out, "sintilimab") == "continue");
+}
+
+TEST_CASE("MON-HBV: HBV-DNA every 6 weeks for carriers only (UNVERIFIED)") {
+  auto hbvDue = [](const char* hbsag) {
+    Sc sc;
+    sc.doc["participant"]["hbsag"] = hbsag;
+    sc.dose("anlotinib", "2026-02-01", 12);
+    sc.lab("h1", "HBVDNA", 50, "IU/mL", nullptr, nullptr, "2026-02-03T08:00:00Z").asOf("2026-03-20T00:00:00Z");
+    json out = sc.run();
+    for (const auto& m : out["monitoring"])
+      if (m["rule_id"] == "MON-HBV") return m;
+    return json();
+  };
+  json due = hbvDue("positive");
+  REQUIRE(due.is_object());
+  CHECK(due["test"] == "HBVDNA");
+  CHECK(due["last"] == "2026-02-03T08:00:00Z");
+  CHECK(due["due"] == "2026-03-17T08:00:00Z");
+  CHECK(due["overdue"] == true);
+  CHECK(due["unverified"] == true);
+  CHECK(hbvDue("negative").is_null());
+}
+
+TEST_CASE("HBV-DNA in a scenario: IU/mL or copies/mL, never negative or impossible") {
+  Sc sc;
+  sc.lab("h1", "HBVDNA", 100, "mg/L", nullptr, nullptr, "2026-02-10T08:00:00Z");
+  sc.lab("h2", "hbvdna", -1, "IU/mL", nullptr, nullptr, "2026-02-10T08:00:00Z");
+  sc.lab("h3", "HBVDNA", 2e10, "IU/mL", nullptr, nullptr, "2026-02-10T08:00:00Z");
+  auto parsed = rules::parseScenario(sc.doc, k().catalogue, k().grader, k().dose);
+  REQUIRE(!parsed.isOk());
+  std::set<std::string> fields;
+  for (const auto& f : parsed.status().fields()) fields.insert(f.field);
+  CHECK(fields == std::set<std::string>{"labs[0].unit", "labs[1].value", "labs[2].value"});
 }
