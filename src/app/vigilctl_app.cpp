@@ -114,6 +114,7 @@ int VigilctlApp::usage(const std::string& problem) {
       "  user disable NAME | user enable NAME        refuse (or accept again) NAME's token from the next request\n"
       "  user rotate-token NAME                      replace NAME's token; print the new one once\n"
       "  audit verify [--manifest=FILE]              check the keyed audit chain, its anchor and the data\n"
+      "  audit show ENTITY ID                        one record's audit history (e.g. audit show lab_result 17)\n"
       "  audit init-key                              create the audit key (0600; or use VIGIL_AUDIT_KEY) and seal\n"
       "                                              the chain of a database from before keyed chains\n"
       "  audit anchor                                re-anchor the verified chain's head after an investigation\n"
@@ -151,11 +152,11 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   if (args[0] == "grade" && args.size() == 1) return grade();
   if (args[0] == "evaluate" && args.size() == 1) return evaluate();
   static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "audit init-key",
-                                                  "audit anchor", "export dsmb",
+                                                  "audit anchor", "audit show", "export dsmb",
                                                   "alerts list", "alerts retry", "user list", "user disable", "user enable",
                                                   "user rotate-token"};
   static const std::set<std::string> kTakesName = {"alerts retry", "user disable", "user enable", "user rotate-token"};
-  const size_t max_args = kTakesName.count(command) ? 3 : 2;
+  const size_t max_args = command == "audit show" ? 4 : kTakesName.count(command) ? 3 : 2;
   if (!kCommands.count(command) || args.size() > max_args) return usage("unknown command '" + command + "'");
 
   Settings settings;
@@ -244,7 +245,65 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     return alertsRetry(*store, args.size() == 3 ? args[2] : "", option("all-dead") == "true", operatorName(),
                        clock.nowMs());
   if (command == "audit anchor") return anchorAudit(*store, settings);
+  if (command == "audit show") {
+    if (args.size() != 4) return usage("audit show needs ENTITY and ID, e.g. audit show lab_result 17");
+    return showAudit(*store, args[2], args[3]);
+  }
   return verifyAudit(*store, settings);
+}
+
+// One record's history as a table: each audit entry with what it changed (issue 16). The read is
+// itself audited, like a read of GET /api/v1/audit.
+int VigilctlApp::showAudit(store::SqliteStore& store, const std::string& entity, const std::string& id) {
+  store::AuditFilter f;
+  f.entity = entity;
+  f.entity_id = id;
+  f.limit = 1000;
+  std::vector<store::AuditRow> rows;
+  while (true) {
+    auto page = store.auditRows(f);
+    if (!page.isOk()) return fromStatus(page.status());
+    for (auto& r : page.value()) rows.push_back(std::move(r));
+    if (page.value().size() < static_cast<size_t>(f.limit)) break;
+    f.after_seq = rows.back().entry.seq;
+  }
+  const nlohmann::json query = {{"entity", entity}, {"id", id}, {"returned", rows.size()}};
+  if (int rc = fromStatus(store.write([&](store::Transaction& tx) {
+        tx.appendAudit({operatorName(), "read", "audit", "", "", query.dump()});
+        return core::Status::ok();
+      })))
+    return rc;
+  if (rows.empty()) {
+    std::cerr << "vigilctl: no audit entry for " << entity << " " << id << "\n";
+    return 1;
+  }
+  auto shortText = [](const nlohmann::json& v) {
+    std::string t = v.is_string() ? v.get<std::string>() : v.dump();
+    return t.size() > 60 ? t.substr(0, 57) + "..." : t;
+  };
+  std::cout << "seq\tat\tactor\taction\tchanges\n";
+  for (const auto& r : rows) {
+    const auto& e = r.entry;
+    const auto before = nlohmann::json::parse(e.before.empty() ? "null" : e.before, nullptr, false);
+    const auto after = nlohmann::json::parse(e.after.empty() ? "null" : e.after, nullptr, false);
+    std::string changes;
+    if (before.is_object() && after.is_object()) {
+      for (auto it = after.begin(); it != after.end(); ++it)
+        if (!before.contains(it.key()) || before[it.key()] != it.value())
+          changes += (changes.empty() ? "" : "; ") + it.key() + ": " +
+                     (before.contains(it.key()) ? shortText(before[it.key()]) : std::string("(none)")) + " -> " +
+                     shortText(it.value());
+      for (auto it = before.begin(); it != before.end(); ++it)
+        if (!after.contains(it.key())) changes += (changes.empty() ? "" : "; ") + it.key() + ": removed";
+      if (changes.empty()) changes = "(no field changed)";
+    } else if (e.before.empty()) {
+      changes = "created";
+    } else {
+      changes = shortText(after.is_discarded() ? nlohmann::json(e.after) : after);
+    }
+    std::cout << e.seq << "\t" << e.at << "\t" << e.actor << "\t" << e.action << "\t" << changes << "\n";
+  }
+  return 0;
 }
 
 int VigilctlApp::verifyAudit(store::SqliteStore& store, const Settings& settings) {

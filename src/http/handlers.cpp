@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/crypto.h"
+#include "core/time.h"
 #include "core/version.h"
 #include "http/api.h"
 #include "intake/access.h"
@@ -286,6 +287,34 @@ Response dismissCandidate(Api& api, const Request& req) {
   return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.dismissCandidate(ctx, *id, body); });
 }
 
+// GET /api/v1/audit (issue 16): from and to are zoned timestamps or dates (a date `to` covers its day).
+Response listAudit(Api& api, const Request& req) {
+  Response error;
+  Query q(req, {"entity", "id", "study_id", "actor", "from", "to", "after_seq", "limit"});
+  store::AuditFilter f;
+  f.entity = q.text("entity");
+  f.entity_id = q.text("id");
+  f.study_id = q.text("study_id");
+  f.actor = q.text("actor");
+  f.after_seq = q.integer("after_seq", 0, INT64_MAX).value_or(0);
+  f.limit = static_cast<int>(q.integer("limit", 1, 1000).value_or(100));
+  if (!q.ok(error)) return error;
+  std::vector<core::FieldError> errors;
+  auto instant = [&](const char* name, bool end_of_day) -> std::optional<std::string> {
+    const auto t = q.text(name);
+    if (!t) return std::nullopt;
+    if (auto day = core::parseDate(*t)) return core::formatTimestamp((*day + (end_of_day ? 1 : 0)) * core::kDayMs - (end_of_day ? 1 : 0));
+    if (auto ms = core::parseTimestamp(*t)) return core::formatTimestamp(*ms);
+    errors.push_back({name, "must be a date YYYY-MM-DD or a timestamp with its zone"});
+    return std::nullopt;
+  };
+  f.from = instant("from", false);
+  f.to = instant("to", true);
+  if (f.entity_id && !f.entity) errors.push_back({"id", "needs entity"});
+  if (!errors.empty()) return problem(Status::invalid("invalid query parameters", errors), 400);
+  return fromRead(api.intake().auditTrail(*req.user, f));
+}
+
 Response listDeadlines(Api& api, const Request& req) {
   Response error;
   Query q(req, {"participant", "state", "after_id", "limit"});
@@ -458,6 +487,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/pregnancies/{id}/outcome", {recordPregnancyOutcome, true});
   router_.add("POST", "/api/v1/concomitant-medications", {recordMedication, true});
   router_.add("GET", "/api/v1/concomitant-medications", {listMedications, true});
+  router_.add("GET", "/api/v1/audit", {listAudit, true});
   router_.add("GET", "/api/v1/alerts", {listAlerts, true});
   router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
   router_.add("GET", "/api/v1/exports/dsmb", {exportDsmb, true});

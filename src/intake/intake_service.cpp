@@ -28,11 +28,17 @@ using grading::worseThanBaseline;
 constexpr int64_t kTimestampSkewMs = 5 * 60 * 1000;  // tolerated client clock drift
 
 // Baseline labs as for results: a unit that fits the test and a physically possible value.
-void checkBaselineLabs(const grading::LabGrader& grader, const core::Participant& p, Errors& errors) {
+// A baseline HBV-DNA (rules/hbv.h) as for results: IU/mL or copies/mL and a possible value.
+void checkBaselineLabs(const grading::LabGrader& grader, const rules::HbvSettings* hbv, const core::Participant& p,
+                       Errors& errors) {
   for (size_t i = 0; i < p.baseline_labs.size(); ++i) {
     const core::BaselineLab& b = p.baseline_labs[i];
-    if (b.test.empty() || b.unit.empty()) continue;
     const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
+    if (hbv && !b.test.empty() && rules::isHbvTest(*hbv, b.test)) {
+      if (auto bad = rules::checkHbvLab(*hbv, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
+      continue;
+    }
+    if (b.test.empty() || b.unit.empty()) continue;
     if (auto bad = checkLab(grader, b.test, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
   }
 }
@@ -218,7 +224,7 @@ Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const js
   Errors errors;
   core::Participant p = decodeParticipant(body, errors);
   if (!p.enrolled_on.empty() && inFuture(p.enrolled_on)) errors.push_back({"enrolled_on", "is in the future"});
-  checkBaselineLabs(grader_, p, errors);
+  checkBaselineLabs(grader_, safety_ ? &safety_->evaluator().doseRules().hbv() : nullptr, p, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   if (!canWrite(ctx.user, p.site)) return Status::forbidden("you may not register participants at site " + p.site);
   return commit(ctx, {p.study_id}, "create participant", [&](store::Transaction& tx, Reply& reply) -> Status {
@@ -276,6 +282,27 @@ Status IntakeService::insertAe(store::Transaction& tx, const WriteContext& ctx, 
   return Status::ok();
 }
 
+// The steroids given for the AE per kg of the participant's weight (AESI-IRAE-STEROID), as the rules
+// link them (rules/medications.h): the stored clocks then agree with the evaluation.
+void IntakeService::addSteroids(store::Transaction& tx, int64_t ae_id, const core::AeVersion& v,
+                                rules::ReportableEvent& event) const {
+  if (!safety_) return;
+  const auto report = tx.adverseEvent(ae_id);
+  if (!report) return;
+  const auto p = tx.participant(report->study_id);
+  if (!p || !p->facts.weight_kg || *p->facts.weight_kg <= 0) return;
+  const auto meds = tx.medicationsOf(report->study_id);
+  if (meds.empty()) return;
+  std::vector<rules::ScenarioMedication> known;
+  for (const auto& m : meds) known.push_back(rules::scenarioMedication(m, "medication/" + std::to_string(m.id)));
+  const rules::MedicationTimeline timeline(safety_->evaluator().doseRules().medications(), known);
+  const bool irae = reporting_.assess(event).classification.irae;
+  const int64_t onset = core::parseInstant(v.start).value_or(0);
+  const auto resolved = v.end ? core::parseInstant(v.end->substr(0, 10)) : std::nullopt;
+  for (const auto& [t, mg] : timeline.steroidSteps(timeline.steroidsFor("ae/" + std::to_string(ae_id), onset, resolved, irae)))
+    event.steroid_mg_per_kg_steps.emplace_back(t, mg / *p->facts.weight_kg);
+}
+
 json IntakeService::syncDeadlines(store::Transaction& tx, const core::User& user, int64_t ae_id,
                                   const core::AeVersion& v) {
   rules::ReportableEvent event;
@@ -288,6 +315,7 @@ json IntakeService::syncDeadlines(store::Transaction& tx, const core::User& user
   event.sponsor = v.sponsor_relatedness;
   event.site_aware_ms = core::parseTimestamp(v.site_aware_at);
   if (v.sponsor_aware_at) event.sponsor_aware_ms = core::parseTimestamp(*v.sponsor_aware_at);
+  addSteroids(tx, ae_id, v, event);
   const auto assessment = reporting_.assess(event);
   const auto computed = reporting_.deadlines(event, assessment);
 
@@ -734,6 +762,11 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
     m.recorded_at = tx.now();
     m.recorded_by = ctx.user.name;
     m.id = tx.insertMedication(m);
+    // A systemic corticosteroid may make an AE of special interest (AESI-IRAE-STEROID): its stored
+    // clocks follow, as they do for a new AE version.
+    if (m.category == "corticosteroid")
+      if (auto h = tx.history(m.study_id))
+        for (const auto& ae : h->adverse_events) (void)syncDeadlines(tx, ctx.user, ae.id, ae.current());
     reply = {201, toJson(m).dump(), false};
     tx.appendAudit(auditOf(ctx.user, "create", "concomitant_medication", std::to_string(m.id), "", reply.body));
     return Status::ok();
@@ -954,6 +987,67 @@ Result<std::string> IntakeService::alerts(const core::User& user, core::AlertFil
   for (const auto& a : rows.value()) items.push_back(alertToJson(a));
   json out{{"items", std::move(items)}};
   out["next_after_id"] = rows.value().empty() ? json(nullptr) : json(rows.value().back().id);
+  return out.dump();
+}
+
+Result<std::string> IntakeService::auditTrail(const core::User& user, store::AuditFilter filter) {
+  if (user.role == core::Role::kDsmb) return Status::forbidden("the DSMB receives review exports, not the audit trail");
+  if (filter.study_id)
+    if (auto s = readableParticipant(user, *filter.study_id); !s.isOk()) return s;
+  if (user.role == core::Role::kInvestigator) {
+    filter.restrict_sites = true;
+    filter.sites = user.sites;
+  }
+  auto rows = store_.auditRows(filter);
+  if (!rows.isOk()) return rows.status();
+  json query = json::object();
+  auto put = [&](const char* key, const std::optional<std::string>& v) {
+    if (v) query[key] = *v;
+  };
+  put("entity", filter.entity);
+  put("id", filter.entity_id);
+  put("study_id", filter.study_id);
+  put("actor", filter.actor);
+  put("from", filter.from);
+  put("to", filter.to);
+  query["after_seq"] = filter.after_seq;
+  query["limit"] = filter.limit;
+  query["returned"] = rows.value().size();
+  // The read is on the record before it is answered: no answer without its audit entry.
+  const Status audited = store_.write([&](store::Transaction& tx) {
+    tx.appendAudit({user.name, "read", "audit", "", "", query.dump()});
+    return Status::ok();
+  });
+  if (!audited.isOk()) return audited;
+  auto parsed = [](const std::string& text) {
+    if (text.empty()) return json(nullptr);
+    json j = json::parse(text, nullptr, false);
+    return j.is_discarded() ? json(text) : j;
+  };
+  json items = json::array();
+  for (const auto& r : rows.value()) {
+    const auto& e = r.entry;
+    json after = parsed(e.after);
+    json reason = after.is_object() && after.contains("reason") && after["reason"].is_string() &&
+                          !after["reason"].get<std::string>().empty()
+                      ? after["reason"]
+                      : json(nullptr);
+    items.push_back({{"seq", e.seq},
+                     {"at", e.at},
+                     {"actor", e.actor},
+                     {"action", e.action},
+                     {"entity", e.entity},
+                     {"id", e.entity_id},
+                     {"study_id", r.study_id ? json(*r.study_id) : json(nullptr)},
+                     {"before", parsed(e.before)},
+                     {"after", std::move(after)},
+                     {"reason", std::move(reason)},
+                     {"hash", e.hash}});
+  }
+  json out{{"items", std::move(items)}};
+  out["next_after_seq"] = rows.value().size() < static_cast<size_t>(filter.limit) || rows.value().empty()
+                              ? json(nullptr)
+                              : json(rows.value().back().entry.seq);
   return out.dump();
 }
 

@@ -94,6 +94,10 @@ class IntakeService {
   core::Result<std::string> candidates(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> pregnancies(const core::User& user, const std::string& study_id, store::Page page);
   core::Result<std::string> medications(const core::User& user, const std::string& study_id, store::Page page);
+  // The audit trail (issue 16, docs/api.md "Audit trail"): safety officers and admins every entry,
+  // investigators the entries about participants of their sites, the DSMB none. Each read is
+  // itself audited (action "read", entity "audit", the query as its after).
+  core::Result<std::string> auditTrail(const core::User& user, store::AuditFilter filter);
   // Reporting deadlines with their state at the current time (due, overdue, met).
   core::Result<std::string> deadlines(const core::User& user, core::DeadlineFilter filter);
   // The participant's whole stored history evaluated now by the safety rules: per drug the current
@@ -136,6 +140,7 @@ class IntakeService {
   // Assesses the AE's current version (seriousness, AESI, suspected SUSAR) and brings its stored
   // deadlines in line: new clocks open, earlier due dates win, clocks no longer required are
   // marked, never dropped. Returns the "safety" object of the AE answer.
+  void addSteroids(store::Transaction& tx, int64_t ae_id, const core::AeVersion& v, rules::ReportableEvent& event) const;
   nlohmann::json syncDeadlines(store::Transaction& tx, const core::User& user, int64_t ae_id,
                                const core::AeVersion& version);
 

@@ -172,12 +172,20 @@ void addUnique(std::vector<std::string>& list, const std::string& id) {
   if (std::find(list.begin(), list.end(), id) == list.end()) list.push_back(id);
 }
 
+// A medication recorded as starting after as_of is not yet known to the rules.
+std::vector<ScenarioMedication> knownBy(const Scenario& s) {
+  std::vector<ScenarioMedication> out;
+  for (const auto& m : s.medications)
+    if (m.start_ms <= s.as_of_ms) out.push_back(m);
+  return out;
+}
+
 class Run {
  public:
   Run(const DoseRules& dose, const ReportingRules& reporting, const CategorySet& categories,
       const grading::LabGrader& grader, const Scenario& s)
       : dose_(dose), reporting_(reporting), categories_(categories), grader_(grader), s_(s),
-        meds_(dose.medications(), s.medications) {}
+        meds_in_(knownBy(s)), meds_(dose.medications(), meds_in_) {}
 
   Evaluation run() {
     const auto& levels = dose_.settings().anlotinib_levels_mg;
@@ -459,6 +467,13 @@ class Run {
       const auto iu = hbvIuPerMl(hbv, l.value, l.unit);
       if (!iu) continue;
       const bool met = hbvReactivation(hbv, *iu, baseline).has_value();
+      // A result that still meets the criterion is a follow-up of the open reactivation, not a new
+      // one: it joins the series (keeping the episode unresolved) without a new episode, clock or alert.
+      auto& series = series_[kHbvTerm];
+      if (met && !series.empty() && series.back().grade >= 1) {
+        series.push_back({l.collected_ms, 1});
+        continue;
+      }
       if (Episode* e = addMeasured(EventKind::kLab, l.ref, kHbvTerm, met ? 1 : 0, l.collected_ms)) e->lab = &labs_[i];
     }
   }
@@ -752,21 +767,6 @@ class Run {
     if (released) maybeResume(1 - d);
   }
 
-  // The highest daily prednisone-equivalent of the systemic corticosteroids given for an AE (summed
-  // over those running together) and the start of the record that reached it.
-  std::optional<std::pair<double, int64_t>> steroidPeak(const Episode& e) const {
-    if (!e.ae) return std::nullopt;
-    const auto steroids = meds_.steroidsFor(e.ref, e.onset, e.resolved, e.cls.irae);
-    std::optional<std::pair<double, int64_t>> best;
-    for (const ScenarioMedication* m : steroids) {
-      double total = 0;
-      for (const ScenarioMedication* o : steroids)
-        if (o->start_ms <= m->start_ms && (!o->end_ms || m->start_ms < *o->end_ms)) total += meds_.prednisoneOf(*o);
-      if (!best || total > best->first + 1e-9) best = std::make_pair(total, m->start_ms);
-    }
-    return best;
-  }
-
   // SI-TAPER: a systemic corticosteroid course for an immune-related AE that has ended, first start to
   // last day, in fewer than medications.taper_min_days days.
   void steroidFindings() {
@@ -842,8 +842,9 @@ class Run {
             return resolved && *resolved <= s_.as_of_ms;
           });
           if (kept_by_steroid) addUnique(r.rule_ids, "SI-RESUME-STEROID");
-          addUnique(r.resume, "prednisone-equivalent <= " + findingNumber(ms.resume_prednisone_max_mg_day) +
-                                  " mg/day (now " + findingNumber(meds_.prednisoneAt(s_.as_of_ms)) + " mg/day)");
+          if (meds_.anySystemicSteroid())
+            addUnique(r.resume, "prednisone-equivalent <= " + findingNumber(ms.resume_prednisone_max_mg_day) +
+                                    " mg/day (now " + findingNumber(meds_.prednisoneAt(s_.as_of_ms)) + " mg/day)");
         }
         r.since_ms = s.since;
         r.awaiting_rechallenge = std::all_of(s.items.begin(), s.items.end(), [](const Item& it) {
@@ -863,10 +864,7 @@ class Run {
       r.unverified = std::any_of(r.rule_ids.begin(), r.rule_ids.end(), [&](const std::string& id) {
         return !dose_.verified(id);
       });
-      if (d == kSin && meds_.any()) {
-        const double now = meds_.prednisoneAt(s_.as_of_ms);
-        if (now > 0 || r.action == DrugAction::kHold) r.prednisone_mg_day = now;
-      }
+      if (d == kSin && meds_.anySystemicSteroid()) r.prednisone_mg_day = meds_.prednisoneAt(s_.as_of_ms);
     }
     steroidFindings();
 
@@ -885,13 +883,11 @@ class Run {
         ev.sponsor = e.ae->sponsor;
         ev.site_aware_ms = e.ae->site_aware_ms;
         ev.sponsor_aware_ms = e.ae->sponsor_aware_ms;
-        if (auto peak = steroidPeak(e)) {
-          r.steroid_peak_mg_day = peak->first;
-          if (const auto& w = s_.participant.facts.weight_kg; w && *w > 0) {
-            ev.steroid_mg_per_kg = peak->first / *w;
-            ev.steroid_start_ms = peak->second;
-          }
-        }
+        const auto steps = meds_.steroidSteps(meds_.steroidsFor(e.ref, e.onset, e.resolved, e.cls.irae));
+        for (const auto& [t, mg] : steps)
+          if (!r.steroid_peak_mg_day || mg > *r.steroid_peak_mg_day) r.steroid_peak_mg_day = mg;
+        if (const auto& w = s_.participant.facts.weight_kg; w && *w > 0)
+          for (const auto& [t, mg] : steps) ev.steroid_mg_per_kg_steps.emplace_back(t, mg / *w);
       } else if (e.lab && e.term == kHbvTerm) {
         // An HBV-DNA result meeting the reactivation criterion: the site knows it from the result.
         ev.reading = true;
@@ -950,6 +946,7 @@ class Run {
   const CategorySet& categories_;
   const grading::LabGrader& grader_;
   const Scenario& s_;
+  std::vector<ScenarioMedication> meds_in_;  // the medications started by as_of
   MedicationTimeline meds_;
   std::vector<Episode> eps_;
   std::vector<LabInfo> labs_;

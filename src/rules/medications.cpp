@@ -164,6 +164,7 @@ ScenarioMedication scenarioMedication(const core::ConcomitantMedication& m, cons
   else if (m.end)
     if (auto d = core::parseDate(*m.end)) out.end_ms = (*d + 1) * kDayMs;
   if (m.indication_ae_id) out.indication_ref = "ae/" + std::to_string(*m.indication_ae_id);
+  out.has_indication = m.indication_ae_id.has_value() || !m.indication.empty();
   return out;
 }
 
@@ -226,6 +227,22 @@ std::optional<int64_t> MedicationTimeline::stableAnticoagulationFrom(int64_t fro
   return best;
 }
 
+std::vector<std::pair<int64_t, double>> MedicationTimeline::steroidSteps(
+    const std::vector<const ScenarioMedication*>& steroids) const {
+  std::vector<std::pair<int64_t, double>> out;
+  for (const ScenarioMedication* m : steroids) {
+    double total = 0;
+    for (const ScenarioMedication* o : steroids)
+      if (activeAt(*o, m->start_ms)) total += prednisoneOf(*o);
+    out.emplace_back(m->start_ms, total);
+  }
+  return out;
+}
+
+bool MedicationTimeline::anySystemicSteroid() const {
+  return std::any_of(meds_.begin(), meds_.end(), [&](const ScenarioMedication& m) { return systemicSteroid(m); });
+}
+
 int MedicationTimeline::antihypertensiveClassesAt(int64_t t) const {
   std::set<std::string> classes;
   for (const auto& m : meds_)
@@ -241,7 +258,7 @@ std::vector<const ScenarioMedication*> MedicationTimeline::steroidsFor(const std
   for (const auto& m : meds_) {
     if (!systemicSteroid(m)) continue;
     const bool linked = !m.indication_ref.empty() && m.indication_ref == ref;
-    const bool during = irae && m.indication_ref.empty() && m.start_ms >= onset_day &&
+    const bool during = irae && !m.has_indication && m.start_ms >= onset_day &&
                         (!resolved_ms || m.start_ms <= *resolved_ms);
     if (linked || during) out.push_back(&m);
   }

@@ -50,8 +50,8 @@ struct MedicationSettings {
 MedicationSettings parseMedicationSettings(const nlohmann::json& section);
 
 // Checks one medication as intake and `vigilctl evaluate` take it, canonicalising its spellings
-// (category and route lower case, frequency upper case, a corticosteroid's dose in mg). Each
-// problem goes to errors with its field name prefixed by `prefix`.
+// (category and route lower case, frequency upper case, "once" lower case; the dose stays as
+// given). Each problem goes to errors with its field name prefixed by `prefix`.
 void checkMedication(const MedicationSettings& settings, core::ConcomitantMedication& m,
                      std::vector<core::FieldError>& errors, const std::string& prefix = "");
 
@@ -67,6 +67,7 @@ struct ScenarioMedication {
   int64_t start_ms = 0;                // 00:00 UTC of the start day
   std::optional<int64_t> end_ms;       // 00:00 UTC of the day after the last day; none while it continues
   std::string indication_ref;          // the AE it treats (its ref), if given
+  bool has_indication = false;         // an indication given, as an AE or as free text
 };
 
 // The rules' view of a stored medication; the AE it treats becomes "ae/ID".
@@ -91,11 +92,14 @@ class MedicationTimeline {
   // Distinct antihypertensive classes (drug_class, else the name) active at t.
   int antihypertensiveClassesAt(int64_t t) const;
   // The systemic corticosteroids given for an event: those whose indication is the event, and
-  // for an immune-related event also those with no indication started while it was open (from
-  // its onset day to its resolution). By start.
+  // for an immune-related event also those with no indication at all (neither an AE nor free text)
+  // started while it was open (from its onset day to its resolution). By start.
   std::vector<const ScenarioMedication*> steroidsFor(const std::string& ref, int64_t onset_ms,
                                                      std::optional<int64_t> resolved_ms, bool irae) const;
-  bool any() const { return !meds_.empty(); }
+  // The daily prednisone-equivalent of `steroids` (steroidsFor) at each start among them: the
+  // totals of the records running together, by start.
+  std::vector<std::pair<int64_t, double>> steroidSteps(const std::vector<const ScenarioMedication*>& steroids) const;
+  bool anySystemicSteroid() const;
 
  private:
   bool systemicSteroid(const ScenarioMedication& m) const;

@@ -40,6 +40,15 @@ bool readingHolds(const ReadingCondition& c, const ReportableEvent& e) {
          (c.diastolic_at_least && e.diastolic && *e.diastolic >= *c.diastolic_at_least);
 }
 
+// The first moment the event's steroids reached `at_least` mg/kg/day (equal to 9 significant
+// digits counts: 70 mg for 70 kg is 1 mg/kg).
+std::optional<int64_t> steroidReached(const ReportableEvent& e, double at_least) {
+  for (const auto& [t, mg_per_kg] : e.steroid_mg_per_kg_steps)
+    if (mg_per_kg >= at_least * (1 - 1e-9)) return t;
+  return std::nullopt;
+}
+bool steroidReaches(const ReportableEvent& e, double at_least) { return steroidReached(e, at_least).has_value(); }
+
 }  // namespace
 
 bool atLeastPossible(const std::optional<core::Relatedness>& r) {
@@ -162,9 +171,7 @@ Assessment ReportingRules::assess(const ReportableEvent& e) const {
     if (!matches(rule.when, e.term, e.grade, a.classification)) continue;
     if (rule.reading && !readingHolds(*rule.reading, e)) continue;
     // Equal to 9 significant digits is equal: 70 mg for 70 kg is 1 mg/kg.
-    if (rule.steroid_mg_per_kg_at_least &&
-        (!e.steroid_mg_per_kg || *e.steroid_mg_per_kg < *rule.steroid_mg_per_kg_at_least * (1 - 1e-9)))
-      continue;
+    if (rule.steroid_mg_per_kg_at_least && !steroidReaches(e, *rule.steroid_mg_per_kg_at_least)) continue;
     a.aesi.push_back(&rule);
     a.unverified = a.unverified || !rule.verified;
   }
@@ -193,11 +200,18 @@ std::vector<Deadline> ReportingRules::deadlines(const ReportableEvent& e, const 
   } else if (!a.aesi.empty()) {
     // An event that is of special interest only by its steroid dose became so when that steroid
     // began: the 24 h run from then (or from site awareness, if later).
-    const bool by_steroid = std::all_of(a.aesi.begin(), a.aesi.end(), [](const AesiRule* r) {
-      return r->steroid_mg_per_kg_at_least.has_value();
-    });
-    if (by_steroid && e.steroid_start_ms && *e.steroid_start_ms > *e.site_aware_ms)
-      out.push_back({e.ref, DeadlineKind::kAesi24h, *e.steroid_start_ms + 24 * kHourMs, "steroid_start"});
+    std::optional<int64_t> reached;  // the earliest a steroid rule was met; none if another rule applies
+    bool by_steroid = true;
+    for (const AesiRule* r : a.aesi) {
+      if (!r->steroid_mg_per_kg_at_least) {
+        by_steroid = false;
+        break;
+      }
+      const auto t = steroidReached(e, *r->steroid_mg_per_kg_at_least);
+      if (t && (!reached || *t < *reached)) reached = t;
+    }
+    if (by_steroid && reached && *reached > *e.site_aware_ms)
+      out.push_back({e.ref, DeadlineKind::kAesi24h, *reached + 24 * kHourMs, "steroid_start"});
     else
       out.push_back({e.ref, DeadlineKind::kAesi24h, *e.site_aware_ms + 24 * kHourMs, aware});
   }

@@ -80,10 +80,10 @@ struct ReportableEvent {
   bool reading = false;
   std::optional<int> systolic;
   std::optional<int> diastolic;
-  // The peak daily prednisone-equivalent per kg given for the event, and when that steroid began
-  // (rules/medications.h); none when no steroid was given or the weight is not known.
-  std::optional<double> steroid_mg_per_kg;
-  std::optional<int64_t> steroid_start_ms;
+  // The daily prednisone-equivalent per kg of body weight given for the event at each start of its
+  // systemic corticosteroids (rules/medications.h steroidSteps), by time; empty when none was
+  // given or the weight is not known.
+  std::vector<std::pair<int64_t, double>> steroid_mg_per_kg_steps;
 };
 
 struct Assessment {

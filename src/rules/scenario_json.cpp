@@ -164,8 +164,11 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
         bl.lln = rd.number(b, "lln", path, false);
         bl.uln = rd.number(b, "uln", path, false);
         if (auto t = rd.timestamp(b, "collected", path, false)) bl.collected_at = core::formatTimestamp(*t);
-        if (!bl.test.empty())
-          if (auto bad = grading::checkLab(grader, bl.test, bl.value, bl.unit)) rd.bad(path + bad->field, bad->detail);
+        if (!bl.test.empty()) {
+          auto bad = isHbvTest(rules.hbv(), bl.test) ? checkHbvLab(rules.hbv(), bl.value, bl.unit)
+                                                     : grading::checkLab(grader, bl.test, bl.value, bl.unit);
+          if (bad) rd.bad(path + bad->field, bad->detail);
+        }
         p.baseline_labs.push_back(std::move(bl));
       }
     }
@@ -421,6 +424,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
                                      [&](const ScenarioAe& a) { return a.ref == *ind; });
       if (!known) rd.bad(path + "indication_ref", "must be the ref of one of the adverse_events");
       sm.indication_ref = *ind;
+      sm.has_indication = true;
     }
     s.medications.push_back(std::move(sm));
   }

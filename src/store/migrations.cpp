@@ -450,6 +450,23 @@ CREATE TRIGGER concomitant_medications_no_update BEFORE UPDATE ON concomitant_me
 CREATE TRIGGER concomitant_medications_no_delete BEFORE DELETE ON concomitant_medications
   BEGIN SELECT RAISE(ABORT, 'concomitant_medications is append-only'); END;
 )SQL"},
+      // Issue 16, the audit read API: the participant each entry concerns, taken from the study_id
+      // of its after (else before) JSON, or its id for a participant or its safety evaluation; the
+      // rows already written are filled once (the append-only trigger is lifted for that alone).
+      // The column is an index for reading, outside the hash: verify compares the hashed fields.
+      {15, "audit_log_study_id", R"SQL(
+ALTER TABLE audit_log ADD COLUMN study_id TEXT;
+DROP TRIGGER audit_log_no_update;
+UPDATE audit_log SET study_id = coalesce(
+  json_extract(CASE WHEN json_valid(after) THEN after END, '$.study_id'),
+  json_extract(CASE WHEN json_valid(before) THEN before END, '$.study_id'),
+  CASE WHEN entity IN ('participant', 'safety') THEN entity_id
+       WHEN entity = 'adverse_event' THEN (SELECT study_id FROM ae_reports WHERE id = CAST(audit_log.entity_id AS INTEGER)) END);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE INDEX audit_log_study ON audit_log(study_id, seq);
+CREATE INDEX audit_log_entity_id ON audit_log(entity, entity_id, seq);
+)SQL"},
   };
   return kMigrations;
 }

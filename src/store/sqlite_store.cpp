@@ -803,9 +803,16 @@ class SqliteTransaction final : public Transaction {
     audit::AuditEntry e{seq_ + 1, now_, r.actor, r.action, r.entity, r.entity_id, r.before, r.after, head_, {},
                         audit_key_.empty() ? audit::kPlainScheme : audit::kKeyedScheme};
     e.hash = audit::computeHash(e, audit_key_);
+    // study_id (migration 15) is read from the entry itself: the after (else before) JSON's
+    // study_id, or the id of a participant or of its safety evaluation; an AE version's JSON has
+    // none, so its report's.
     c_.prepare(
-          "INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+          "INSERT INTO audit_log(seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme, "
+          "study_id) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
+          "coalesce(json_extract(CASE WHEN json_valid(?8) THEN ?8 END, '$.study_id'),"
+          " json_extract(CASE WHEN json_valid(?7) THEN ?7 END, '$.study_id'),"
+          " CASE WHEN ?5 IN ('participant', 'safety') THEN ?6"
+          " WHEN ?5 = 'adverse_event' THEN (SELECT study_id FROM ae_reports WHERE id = CAST(?6 AS INTEGER)) END))")
         .bind(1, e.seq)
         .bind(2, e.at)
         .bind(3, e.actor)
@@ -1397,6 +1404,45 @@ Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntries() {
 
 Result<std::vector<audit::AuditEntry>> SqliteStore::auditEntriesFrom(int64_t first_seq) {
   return read<std::vector<audit::AuditEntry>>([&](Connection& c) { return selectAudit(c, first_seq); });
+}
+
+Result<std::vector<AuditRow>> SqliteStore::auditRows(const AuditFilter& f) {
+  return read<std::vector<AuditRow>>([&](Connection& c) {
+    std::string sql =
+        "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme, study_id "
+        "FROM audit_log WHERE seq>?";
+    std::vector<std::string> texts;
+    auto where = [&](const char* clause, const std::optional<std::string>& v) {
+      if (!v) return;
+      sql += clause;
+      texts.push_back(*v);
+    };
+    where(" AND entity=?", f.entity);
+    where(" AND entity_id=?", f.entity_id);
+    where(" AND study_id=?", f.study_id);
+    where(" AND actor=?", f.actor);
+    where(" AND at>=?", f.from);
+    where(" AND at<=?", f.to);
+    if (f.restrict_sites) {
+      sql += " AND study_id IN (SELECT study_id FROM participants WHERE site_id IN (";
+      for (size_t i = 0; i < f.sites.size(); ++i) sql += i ? ",?" : "?";
+      if (f.sites.empty()) sql += "NULL";
+      sql += "))";
+      for (const auto& site : f.sites) texts.push_back(site);
+    }
+    sql += " ORDER BY seq LIMIT ?";
+    auto& s = c.prepare(sql);
+    int i = 1;
+    s.bind(i++, f.after_seq);
+    for (const auto& t : texts) s.bind(i++, t);
+    s.bind(i, static_cast<int64_t>(f.limit));
+    std::vector<AuditRow> out;
+    while (s.step())
+      out.push_back({{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7), s.text(8),
+                      s.text(9), s.text(10)},
+                     s.optText(11)});
+    return out;
+  });
 }
 
 Result<audit::Head> SqliteStore::auditHead() {

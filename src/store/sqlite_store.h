@@ -61,6 +61,7 @@ class SqliteStore final : public Store {
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
   core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) override;
   core::Result<AuditSnapshot> auditSnapshot() override;
+  core::Result<std::vector<AuditRow>> auditRows(const AuditFilter& filter) override;
   core::Result<audit::Head> auditHead() override;
   core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) override;
   core::Result<std::optional<core::AeCandidate>> candidate(int64_t id) override;

@@ -74,6 +74,27 @@ struct AuditSnapshot {
   std::vector<core::ConcomitantMedication> medications;  // by study ID, then id
 };
 
+// What GET /api/v1/audit asks for (issue 16): every field optional; times inclusive, in
+// formatTimestamp's spelling; restrict_sites limits to entries about participants of `sites`.
+struct AuditFilter {
+  std::optional<std::string> entity;
+  std::optional<std::string> entity_id;
+  std::optional<std::string> study_id;
+  std::optional<std::string> actor;
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  bool restrict_sites = false;
+  std::vector<std::string> sites;
+  int64_t after_seq = 0;
+  int limit = 100;
+};
+
+// An audit entry with the participant it concerns (none for sites, users, alerts and the like).
+struct AuditRow {
+  audit::AuditEntry entry;
+  std::optional<std::string> study_id;
+};
+
 struct Page {
   int64_t after_id = 0;
   int limit = 1000;
@@ -182,6 +203,8 @@ class Store {
   // The entries with seq >= first_seq, by seq (the start-up head check reads from the anchor on).
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) = 0;
   virtual core::Result<AuditSnapshot> auditSnapshot() = 0;
+  // Matching audit entries by seq, at most filter.limit.
+  virtual core::Result<std::vector<AuditRow>> auditRows(const AuditFilter& filter) = 0;
   // The newest audit row's seq and hash (seq 0 and the genesis hash for an empty chain).
   virtual core::Result<audit::Head> auditHead() = 0;
   virtual core::Result<std::vector<core::AeCandidate>> candidates(const std::string& study_id, Page page) = 0;

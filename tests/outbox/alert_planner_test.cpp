@@ -837,3 +837,36 @@ TEST_CASE("an HBV-DNA result meeting SI-HBV in a carrier raises an SAE-class AES
   CHECK(refused.status().fields().size() == 1);
   CHECK(refused.status().fields()[0].field == "unit");
 }
+
+TEST_CASE("a steroid dose of >= 1 mg/kg for an irAE opens its stored AESI clock and alerts, like the evaluation", "[outbox]") {
+  Fixture f;
+  json p = {{"study_id", "S01-004"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
+            {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"weight_kg", 60}};
+  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  json ae = f.ae("S01-004", "Colitis", 2, json::array(), "colitis");
+  ae["relatedness"] = {{"anlotinib", "unlikely"}, {"sintilimab", "probable"}};
+  auto created = f.intake.createAdverseEvent(f.ctx(), ae);
+  REQUIRE(created.isOk());
+  const int64_t ae_id = json::parse(created.value().body)["id"];
+  auto clocks = [&] {
+    core::DeadlineFilter filter;
+    filter.study_id = "S01-004";
+    return f.store.deadlines(filter).value();
+  };
+  CHECK(clocks().empty());  // colitis G2 is not of special interest by itself
+  CHECK(f.alerts("sae").empty());
+  json m = {{"study_id", "S01-004"}, {"name", "prednisone"}, {"category", "corticosteroid"}, {"dose", 59},
+            {"unit", "mg"}, {"route", "oral"}, {"frequency", "QD"}, {"start", "2026-02-12"}, {"indication_ae_id", ae_id}};
+  REQUIRE(f.intake.recordMedication(f.ctx(), m).isOk());
+  CHECK(clocks().empty());  // 59 mg for 60 kg
+  m["dose"] = 60;
+  m["start"] = "2026-02-12";
+  REQUIRE(f.intake.recordMedication(f.ctx(), m).isOk());  // another 60 mg record: 119 mg/day from 02-12
+  auto stored = clocks();
+  REQUIRE(stored.size() == 1);
+  CHECK(stored[0].kind == "aesi_24h");
+  CHECK(stored[0].anchor == "site_aware");  // the steroid began before site awareness of the AE
+  auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  CHECK_THAT(sae[0].payload, Catch::Contains("AESI-IRAE-STEROID"));
+}

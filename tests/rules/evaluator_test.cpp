@@ -1683,3 +1683,53 @@ TEST_CASE("HBV-DNA in a scenario: IU/mL or copies/mL, never negative or impossib
   for (const auto& f : parsed.status().fields()) fields.insert(f.field);
   CHECK(fields == std::set<std::string>{"labs[0].unit", "labs[1].value", "labs[2].value"});
 }
+
+TEST_CASE("review mends: a persisting HBV reactivation stays one event, a free-text indication is an indication, the steroid AESI clock starts at 1 mg/kg") {
+  SECTION("3000 then 3000 IU/mL: the hold keeps its start and clocks, one AESI clock") {
+    Sc sc;
+    sc.doc["participant"]["hbsag"] = "positive";
+    sc.doc["participant"]["hbv_dna_iu_ml"] = 100;
+    sc.lab("h1", "HBVDNA", 3000, "IU/mL", nullptr, nullptr, "2026-02-10T08:00:00Z").asOf("2026-02-15T00:00:00Z");
+    const json before = sc.run();
+    sc.lab("h2", "HBVDNA", 3000, "IU/mL", nullptr, nullptr, "2026-02-20T08:00:00Z").asOf("2026-02-25T00:00:00Z");
+    const json after = sc.run();
+    CHECK(action(after, "anlotinib") == "hold");
+    CHECK(after["drugs"]["anlotinib"]["since"] == before["drugs"]["anlotinib"]["since"]);
+    CHECK(after["drugs"]["sintilimab"]["since"] == before["drugs"]["sintilimab"]["since"]);
+    CHECK(after["drugs"]["sintilimab"]["discontinue_after"] == before["drugs"]["sintilimab"]["discontinue_after"]);
+    CHECK(after["deadlines"].size() == 1);
+    CHECK(after["events"].size() == 1);
+  }
+  SECTION("dexamethasone as antiemetic premedication during an open irAE is not given for it") {
+    Sc sc;
+    sc.doc["participant"]["weight_kg"] = 50;
+    sc.ae("Hypothyroidism", 2, "unlikely/possible", "2026-02-10").asOf("2026-03-20T00:00:00Z");
+    sc.med("m1", "dexamethasone", "corticosteroid", 8, "once", "2026-02-12", nullptr, "intravenous");
+    sc.doc["concomitant_medications"][0]["indication"] = "antiemetic premedication";
+    json out = sc.run();
+    CHECK(!has(out["events"][0]["aesi_ids"], "AESI-IRAE-STEROID"));
+    for (const auto& f : out["findings"]) CHECK(f["code"] != "steroid_taper_short");
+    // The same dose with no indication at all is taken as given for the irAE.
+    sc.doc["concomitant_medications"][0].erase("indication");
+    CHECK(has(sc.run()["events"][0]["aesi_ids"], "AESI-IRAE-STEROID"));
+  }
+  SECTION("the AESI clock runs from the first record with which the total reached 1 mg/kg, not the peak") {
+    Sc sc;
+    sc.doc["participant"]["weight_kg"] = 70;
+    sc.ae("Colitis", 2, "unlikely/possible", "2026-02-10").asOf("2026-02-20T00:00:00Z");
+    sc.med("m1", "prednisone", "corticosteroid", 80, "QD", "2026-02-11", nullptr, "oral", "ae1");
+    sc.med("m2", "methylprednisolone", "corticosteroid", 40, "QD", "2026-02-14", nullptr, "intravenous", "ae1");
+    json out = sc.run();
+    CHECK(out["events"][0]["steroid_peak_mg_day"] == 130.0);
+    REQUIRE(out["deadlines"].size() == 1);
+    CHECK(out["deadlines"][0]["due"] == "2026-02-12T00:00:00Z");
+  }
+  SECTION("a medication starting after as_of is not yet known") {
+    Sc sc;
+    sc.ae("Pneumonitis", 2, "unlikely/possible", "2026-02-10", "2026-02-20").asOf("2026-02-26T00:00:00Z");
+    sc.med("m1", "prednisone", "corticosteroid", 40, "QD", "2026-03-01");
+    json out = sc.run();
+    CHECK(action(out, "sintilimab") == "continue");
+    CHECK(!out["drugs"]["sintilimab"].contains("prednisone_mg_day"));
+  }
+}
