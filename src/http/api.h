@@ -27,6 +27,7 @@ struct Request {
   std::map<std::string, std::string> params;  // from the route template
   std::map<std::string, std::string> query;
   std::string body;
+  std::string content_type;  // application/json, or text/csv where a route takes a file
   std::optional<std::string> idempotency_key;
   const core::User* user = nullptr;  // set for authenticated routes
 };

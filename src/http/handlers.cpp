@@ -10,6 +10,7 @@
 #include "http/api.h"
 #include "intake/access.h"
 #include "intake/json_body.h"
+#include "intake/lab_csv.h"
 #include "outbox/routing.h"
 
 namespace vigil::http {
@@ -54,7 +55,9 @@ Response write(Api& api, const Request& req, Fn fn) {
   if (!body) return error;
   // The request hash is only needed to recognise a retried request carrying the same key.
   std::string request_hash;
-  if (req.idempotency_key) request_hash = core::sha256Hex(req.method + " " + req.path + "\n" + req.body);
+  // It is taken over the canonical JSON (keys sorted, no whitespace): the same meaning in other
+  // bytes is the same request (issue 16).
+  if (req.idempotency_key) request_hash = core::sha256Hex(req.method + " " + req.path + "\n" + body->dump());
   intake::WriteContext ctx{*req.user, req.idempotency_key, std::move(request_hash)};
   return fromReply(fn(api.intake(), ctx, *body));
 }
@@ -213,7 +216,22 @@ Response listDoses(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.doses(u, id, pg); });
 }
 Response recordLabs(Api& api, const Request& req) {
-  return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordLabs(ctx, body); });
+  if (req.content_type != "text/csv")
+    return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.recordLabs(ctx, body); });
+  // A lab file (issue 16): each row a result of the JSON batch; problems named by line and column.
+  std::vector<size_t> lines;
+  auto batch = intake::labsFromCsv(req.body, intake::kMaxLabBatch, lines);
+  if (!batch.isOk()) return problem(batch.status(), 422);
+  std::string request_hash;
+  if (req.idempotency_key) request_hash = core::sha256Hex(req.method + " " + req.path + "\n" + batch.value().dump());
+  intake::WriteContext ctx{*req.user, req.idempotency_key, std::move(request_hash)};
+  auto reply = api.intake().recordLabs(ctx, batch.value(), true);
+  if (!reply.isOk() && !reply.status().fields().empty()) {
+    std::vector<core::FieldError> named;
+    for (const auto& f : reply.status().fields()) named.push_back({intake::csvFieldName(f.field, lines), f.detail});
+    return fromReply(core::Status::invalid(reply.status().message(), std::move(named)));
+  }
+  return fromReply(std::move(reply));
 }
 Response listLabs(Api& api, const Request& req) {
   return listForParticipant(api, req, [](auto& in, auto& u, auto& id, auto pg) { return in.labs(u, id, pg); });

@@ -172,10 +172,14 @@ class Handler {
     }
     if (req.method == "POST" || req.method == "PUT") {
       const std::string* type = in.header("Content-Type");
-      if (type == nullptr || type->rfind("application/json", 0) != 0)
+      // POST /api/v1/labs also takes the laboratory's CSV file (issue 16).
+      const bool csv = type != nullptr && type->rfind("text/csv", 0) == 0 && req.method == "POST" &&
+                       req.path == "/api/v1/labs";
+      if (!csv && (type == nullptr || type->rfind("application/json", 0) != 0))
         return problem(core::Status::invalid("unsupported media type",
                                              {{"Content-Type", "must be application/json"}}),
                        415);
+      req.content_type = csv ? "text/csv" : "application/json";
       req.body = in.body;
     }
     return match.handler->fn(shared_.api, req);

@@ -430,7 +430,7 @@ Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t
   });
 }
 
-Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& body) {
+Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& body, bool skip_recorded) {
   Errors errors;
   std::vector<core::LabResult> labs;
   const bool batch = body.is_object() && body.contains("results");
@@ -486,7 +486,13 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     if (!unknown.empty()) return Status::invalid("unknown participant", unknown);
     json ids = json::array();
     EvidenceMap evidence;
+    size_t already = 0;
     for (auto& l : labs) {
+      // A re-sent file: the same participant, test, collection time and value is already there.
+      if (skip_recorded && tx.labRecorded(l.study_id, l.test, l.collected_at, l.value)) {
+        ++already;
+        continue;
+      }
       l.recorded_at = tx.now();
       l.recorded_by = ctx.user.name;
       auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second,
@@ -500,7 +506,9 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
       tx.appendAudit(auditOf(ctx.user, "create", "lab_result", std::to_string(l.id), "", toJsonText(l)));
     }
     applyEvidence(tx, ctx.user, "lab", evidence);
-    reply = {201, batch ? json{{"stored", labs.size()}, {"ids", std::move(ids)}}.dump() : toJsonText(labs.front()), false};
+    json answer = batch ? json{{"stored", ids.size()}, {"ids", std::move(ids)}} : json();
+    if (skip_recorded) answer["already_recorded"] = already;
+    reply = {201, batch ? answer.dump() : toJsonText(labs.front()), false};
     return Status::ok();
   });
 }

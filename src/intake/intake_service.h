@@ -55,7 +55,9 @@ class IntakeService {
   // One result object, or {"results":[...]} with 1..kMaxLabBatch results, stored together. Each
   // result is graded by CTCAE v5.0 against the participant's baseline and stored with its
   // grades; a grade at least one worse than baseline creates or raises a pending AE candidate.
-  core::Result<Reply> recordLabs(const WriteContext& ctx, const nlohmann::json& body);
+  // With skip_recorded (a lab file, issue 16) a result whose participant, test, collection time and
+  // value are already stored is not stored again; the answer counts it in "already_recorded".
+  core::Result<Reply> recordLabs(const WriteContext& ctx, const nlohmann::json& body, bool skip_recorded = false);
   // Graded as labs are: Hypertension, Fever and QTc prolonged, with candidates likewise.
   core::Result<Reply> recordVitals(const WriteContext& ctx, const nlohmann::json& body);
   // Turns a pending candidate into an AE: the body is an AE report whose study_id, ctcae_term,

@@ -467,6 +467,10 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 CREATE INDEX audit_log_study ON audit_log(study_id, seq);
 CREATE INDEX audit_log_entity_id ON audit_log(entity, entity_id, seq);
 )SQL"},
+      // Issue 16, lab files: a re-sent row is found by participant, test and collection time.
+      {16, "lab_results_identity", R"SQL(
+CREATE INDEX lab_results_identity ON lab_results(study_id, test_code, collected_at);
+)SQL"},
   };
   return kMigrations;
 }

@@ -887,6 +887,15 @@ class SqliteTransaction final : public Transaction {
         .bind(3, g.id)
         .exec();
   }
+  bool labRecorded(const std::string& study_id, const std::string& test, const std::string& collected_at,
+                   double value) override {
+    auto& s = c_.prepare(
+        "SELECT 1 FROM lab_results WHERE study_id=? AND test_code=? AND collected_at=? AND value=? LIMIT 1");
+    s.bind(1, study_id).bind(2, test).bind(3, collected_at).bind(4, value);
+    const bool found = s.step();
+    s.reset();
+    return found;
+  }
   int64_t insertMedication(const core::ConcomitantMedication& m) override {
     c_.prepare(
           "INSERT INTO concomitant_medications(study_id, name, category, drug_class, dose, unit, route, frequency, "

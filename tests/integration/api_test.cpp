@@ -1,6 +1,8 @@
 // The real vigild on 127.0.0.1 with an ephemeral port and a temporary database, driven over HTTP.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -386,7 +388,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 15);
+  CHECK(health.json()["schema_version"] == 16);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);
@@ -607,4 +609,81 @@ TEST_CASE("a serious AE opens a 24 h clock that the deadline list shows until it
   CHECK(d.get("/api/v1/deadlines", officer).json()["items"].empty());
   CHECK(d.get("/api/v1/deadlines?state=met", officer).json()["items"].size() == 1);
   CHECK(d.get("/api/v1/deadlines?state=late", officer).status == 400);
+}
+
+TEST_CASE("an idempotent retry is recognised by its meaning: other whitespace and key order replay", "[integration]") {
+  Running r;
+  auto& d = r.d;
+  const std::map<std::string, std::string> key{{"Idempotency-Key", "site-S01-lab-0007"}};
+  auto first = d.request("POST", "/api/v1/labs", r.inv,
+                         R"({"study_id":"S01-001","test":"ALT","value":250,"unit":"U/L","lln":7,"uln":40,)"
+                         R"("collected_at":"2026-02-01T08:00:00Z"})",
+                         key);
+  REQUIRE(first.status == 201);
+  auto retry = d.request("POST", "/api/v1/labs", r.inv,
+                         "{ \"collected_at\": \"2026-02-01T08:00:00Z\",\n  \"uln\": 40, \"lln\": 7, \"unit\": \"U/L\",\n"
+                         "  \"value\": 250, \"test\": \"ALT\", \"study_id\": \"S01-001\" }",
+                         key);
+  CHECK(retry.status == 201);
+  CHECK(retry.body == first.body);
+  CHECK(retry.headers["Idempotent-Replayed"] == "true");
+  auto other = d.request("POST", "/api/v1/labs", r.inv,
+                         R"({"study_id":"S01-001","test":"ALT","value":251,"unit":"U/L","lln":7,"uln":40,)"
+                         R"("collected_at":"2026-02-01T08:00:00Z"})",
+                         key);
+  CHECK(other.status == 409);
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 1);
+}
+
+TEST_CASE("lab files: CSV with SDTM LB columns, all or nothing, named by line and column, a re-sent file not stored twice",
+          "[integration]") {
+  Running r;
+  auto& d = r.d;
+  const std::map<std::string, std::string> csv{{"Content-Type", "text/csv"}};
+  const std::string header = "USUBJID,LBTESTCD,LBORRES,LBORRESU,LBORNRLO,LBORNRHI,LBDTC,LBSPEC\r\n";
+  const std::string file = header + "S01-001,ALT,250,U/L,7,40,2026-02-01T08:00:00Z,serum\r\n" +
+                           "S01-001,HGB,\"85\",g/L,120,160,2026-02-01T08:00:00Z,\"whole blood, EDTA\"\r\n";
+  auto stored = d.request("POST", "/api/v1/labs", r.inv, file, csv);
+  REQUIRE(stored.status == 201);
+  CHECK(stored.json()["stored"] == 2);
+  CHECK(stored.json()["already_recorded"] == 0);
+  const json labs = d.get("/api/v1/labs?participant=S01-001", r.inv).json()["items"];
+  REQUIRE(labs.size() == 2);
+  CHECK(labs[1]["specimen"] == "whole blood, EDTA");
+  CHECK(labs[0]["grades"][0]["grade"] == 3);  // graded as JSON results are: ALT 6.25 x ULN
+  // The same file again: recognised, nothing stored twice; a new row in it is stored.
+  auto again = d.request("POST", "/api/v1/labs", r.inv, file + "S01-001,ALT,90,U/L,7,40,2026-02-08T08:00:00Z,\n", csv);
+  REQUIRE(again.status == 201);
+  CHECK(again.json()["stored"] == 1);
+  CHECK(again.json()["already_recorded"] == 2);
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 3);
+
+  // One bad row among 9,999 good stores nothing and names the row and column.
+  std::string big = header;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string minute = std::to_string(10 + i / 1000) + ":" + (i % 60 < 10 ? "0" : "") + std::to_string(i % 60);
+    big += "S01-001,K," + (i == 4321 ? std::string("-3") : std::string("4.1")) + ",mmol/L,3.5,5.1,2026-01-" +
+           (i % 28 < 9 ? "0" : "") + std::to_string(i % 28 + 1) + "T" + minute + ":" + std::to_string(10 + i % 50) +
+           "Z,serum\n";
+  }
+  auto refused = d.request("POST", "/api/v1/labs", r.inv, big, csv);
+  REQUIRE(refused.status == 422);
+  CHECK(refused.content_type == "application/problem+json");
+  const json problem = refused.json();
+  REQUIRE(problem["errors"].size() == 1);
+  CHECK(problem["errors"][0]["field"] == "line 4323 LBORRES");
+  CHECK(count(d, "/api/v1/labs?participant=S01-001", r.inv) == 3);
+
+  // The file's shape: unknown and missing columns by name, a short row by line.
+  auto bad_header = d.request("POST", "/api/v1/labs", r.inv, "USUBJID,LBTESTCD,LBORRES,COLOUR\nS01-001,ALT,3,red\n", csv);
+  REQUIRE(bad_header.status == 422);
+  std::set<std::string> fields;
+  const json header_problem = bad_header.json();
+  for (const auto& e : header_problem["errors"]) fields.insert(e["field"].get<std::string>());
+  CHECK(fields == std::set<std::string>{"columns.COLOUR", "columns.LBORRESU", "columns.LBDTC"});
+  auto short_row = d.request("POST", "/api/v1/labs", r.inv, header + "S01-001,ALT,250\n", csv);
+  REQUIRE(short_row.status == 422);
+  CHECK(short_row.json()["errors"][0]["field"] == "line 2");
+  // A CSV anywhere else is still a 415.
+  CHECK(d.request("POST", "/api/v1/vitals", r.inv, "a,b\n1,2\n", csv).status == 415);
 }
