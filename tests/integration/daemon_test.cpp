@@ -3,6 +3,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <filesystem>
@@ -225,4 +226,56 @@ TEST_CASE("a second vigild on a port already served fails with address in use", 
   CHECK_THAT(failure, Catch::Contains("already in use"));
   CHECK(first.get("/healthz", "").status == 200);  // the first is unaffected
   CHECK(first.stop() == 0);
+}
+
+TEST_CASE("/healthz turns degraded while writes fail on a full disk, and the refused write is a 503 that stores nothing",
+          "[integration][daemon]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  // A full disk for vigild alone: a file-size limit, inherited across fork and exec, that its
+  // database and WAL cannot grow past. SIGXFSZ ignored (also inherited) makes that EFBIG, not a kill.
+  ::signal(SIGXFSZ, SIG_IGN);
+  rlimit before{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &before) == 0);
+  rlimit small = before;
+  small.rlim_cur = 4 << 20;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  d.start();
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &before) == 0);
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  CHECK(d.get("/healthz", "").json()["status"] == "ok");
+
+  auto stored = [&] {
+    size_t n = 0;
+    int64_t after = 0;
+    while (true) {
+      const json page = d.get("/api/v1/labs?participant=S01-001&limit=1000&after_id=" + std::to_string(after), inv).json();
+      n += page["items"].size();
+      if (page["next_after_id"].is_null() || page["items"].empty()) return n;
+      after = page["next_after_id"];
+    }
+  };
+  // Batches of 10,000 results until the disk is full (4 MiB holds at most a couple).
+  HttpResult refused;
+  size_t before_refusal = 0;
+  for (int batch = 0; batch < 6 && refused.status != 503; ++batch) {
+    json results = json::array();
+    for (int i = 0; i < 10000; ++i) {
+      json lab = labBody("S01-001");
+      lab["value"] = 40 + batch * 10000 + i;  // distinct values: nothing is a duplicate
+      results.push_back(lab);
+    }
+    before_refusal = stored();
+    auto r = d.post("/api/v1/labs", inv, {{"results", results}});
+    if (r.status != 201) refused = r;
+  }
+  REQUIRE(refused.status == 503);
+  CHECK(refused.content_type == "application/problem+json");
+  CHECK(stored() == before_refusal);  // nothing of the refused batch
+  const json health = d.get("/healthz", "").json();
+  CHECK(health["status"] == "degraded");
+  REQUIRE(health["problems"].contains("store"));
+  CHECK_THAT(health["problems"]["store"].get<std::string>(), Catch::StartsWith("writes are failing"));
+  // Reads still work while writes fail.
+  CHECK(d.get("/api/v1/participants/S01-001", inv).status == 200);
 }
