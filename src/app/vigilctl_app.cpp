@@ -26,6 +26,10 @@
 #include "rules/scenario_json.h"
 #include "intake/audit_check.h"
 #include "intake/intake_service.h"
+#include "outbox/routing.h"
+#include "outbox/alert_planner.h"
+#include "intake/json_codec.h"
+#include "intake/lab_csv.h"
 #include "store/sqlite_store.h"
 
 namespace vigil::app {
@@ -82,6 +86,7 @@ void VigilctlApp::defineOptions(Poco::Util::OptionSet& options) {
   add("all-dead", "alerts retry: every dead delivery", nullptr);
   add("manifest", "audit verify: also check the audit anchor recorded in this DSMB manifest.json", "FILE");
   add("detail", "evaluate: add findings, flags, clocks and the events behind each recommendation", nullptr);
+  add("user", "import labs: the investigator the results are recorded for (their sites' rights apply)", "NAME");
 }
 
 void VigilctlApp::handleOption(const std::string& name, const std::string& value) {
@@ -115,6 +120,7 @@ int VigilctlApp::usage(const std::string& problem) {
       "  user rotate-token NAME                      replace NAME's token; print the new one once\n"
       "  audit verify [--manifest=FILE]              check the keyed audit chain, its anchor and the data\n"
       "  audit show ENTITY ID                        one record's audit history (e.g. audit show lab_result 17)\n"
+      "  import labs FILE.csv --user=NAME            a laboratory's CSV file (SDTM LB columns), as that investigator\n"
       "  audit init-key                              create the audit key (0600; or use VIGIL_AUDIT_KEY) and seal\n"
       "                                              the chain of a database from before keyed chains\n"
       "  audit anchor                                re-anchor the verified chain's head after an investigation\n"
@@ -154,8 +160,9 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
   static const std::set<std::string> kCommands = {"db migrate", "site add", "user add", "audit verify", "audit init-key",
                                                   "audit anchor", "audit show", "export dsmb",
                                                   "alerts list", "alerts retry", "user list", "user disable", "user enable",
-                                                  "user rotate-token"};
-  static const std::set<std::string> kTakesName = {"alerts retry", "user disable", "user enable", "user rotate-token"};
+                                                  "user rotate-token", "import labs"};
+  static const std::set<std::string> kTakesName = {"alerts retry", "user disable", "user enable", "user rotate-token",
+                                                   "import labs"};
   const size_t max_args = command == "audit show" ? 4 : kTakesName.count(command) ? 3 : 2;
   if (!kCommands.count(command) || args.size() > max_args) return usage("unknown command '" + command + "'");
 
@@ -245,11 +252,81 @@ int VigilctlApp::main(const std::vector<std::string>& args) {
     return alertsRetry(*store, args.size() == 3 ? args[2] : "", option("all-dead") == "true", operatorName(),
                        clock.nowMs());
   if (command == "audit anchor") return anchorAudit(*store, settings);
+  if (command == "import labs") {
+    if (args.size() != 3 || option("user").empty()) return usage("import labs needs FILE.csv and --user=NAME");
+    return importLabs(*store, *knowledge, settings, clock, args[2], option("user"));
+  }
   if (command == "audit show") {
     if (args.size() != 4) return usage("audit show needs ENTITY and ID, e.g. audit show lab_result 17");
     return showAudit(*store, args[2], args[3]);
   }
   return verifyAudit(*store, settings);
+}
+
+// A laboratory's CSV file (issue 16; docs/api.md "Lab files"), recorded as the named investigator
+// would record it over HTTP: the same checks, grading, re-evaluation and alerts, in one
+// transaction; the running vigild's dispatcher sends the alerts. On a terminal a bar shows the
+// rows being checked, then the store.
+int VigilctlApp::importLabs(store::SqliteStore& store, const Knowledge& knowledge, const Settings& settings,
+                            const core::Clock& clock, const std::string& file, const std::string& user_name) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "vigilctl: cannot read " << file << "\n";
+    return 66;  // EX_NOINPUT
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto users = store.users();
+  if (!users.isOk()) return fromStatus(users.status());
+  const core::User* user = nullptr;
+  for (const auto& u : users.value())
+    if (u.name == user_name) user = &u;
+  if (!user || user->disabled) {
+    std::cerr << "vigilctl: no enabled user " << user_name << "\n";
+    return 67;  // EX_NOUSER
+  }
+  std::unique_ptr<outbox::Routing> routing;
+  try {
+    routing = std::make_unique<outbox::Routing>(outbox::Routing::load(settings.recipients_file));
+  } catch (const std::exception& e) {
+    std::cerr << "vigilctl: cannot route alerts: " << e.what() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  std::vector<size_t> lines;
+  auto batch = intake::labsFromCsv(text, intake::kMaxLabBatch, lines);
+  auto report = [&](const core::Status& s) {
+    std::cerr << "vigilctl: " << s.message() << "; nothing stored\n";
+    for (const auto& f : s.fields()) std::cerr << "  " << intake::csvFieldName(f.field, lines) << ": " << f.detail << "\n";
+    return 65;  // EX_DATAERR
+  };
+  if (!batch.isOk()) return report(batch.status());
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  const auto& rows = batch.value()["results"];
+  if (terminal) {
+    // The per-row check, with a bar; the store below checks again inside its transaction.
+    intake::Errors ignored;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      (void)intake::decodeLab(rows[i], "", ignored);
+      if (i % 250 == 0 || i + 1 == rows.size()) {
+        const size_t done = (i + 1) * 40 / rows.size();
+        std::cerr << "\rchecking [" << std::string(done, '#') << std::string(40 - done, ' ') << "] " << (i + 1) << "/"
+                  << rows.size() << std::flush;
+      }
+    }
+    std::cerr << "\nstoring " << rows.size() << " rows in one transaction...\n";
+  }
+  const outbox::AlertPlanner planner(*routing, knowledge.dose, settings.alerts);
+  const rules::Evaluator evaluator(knowledge.dose, knowledge.reporting, knowledge.categories, knowledge.grader);
+  const intake::SafetyMonitor safety(evaluator, &planner);
+  intake::IntakeService intake(store, clock, knowledge.catalogue, knowledge.grader, knowledge.reporting, &safety);
+  auto reply = intake.recordLabs(intake::WriteContext{*user, std::nullopt, ""}, batch.value(), true);
+  if (!reply.isOk()) {
+    if (reply.status().code() != core::StatusCode::kInvalid) return fromStatus(reply.status());
+    return report(reply.status());
+  }
+  const auto answer = nlohmann::json::parse(reply.value().body);
+  std::cout << answer.value("stored", 0) << " stored, " << answer.value("already_recorded", 0)
+            << " already recorded (" << file << ")\n";
+  return 0;
 }
 
 // One record's history as a table: each audit entry with what it changed (issue 16). The read is

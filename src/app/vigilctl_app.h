@@ -47,6 +47,8 @@ class VigilctlApp final : public Poco::Util::Application {
   int usage(const std::string& problem);
   int grade();
   int evaluate();
+  int importLabs(store::SqliteStore& store, const Knowledge& knowledge, const Settings& settings,
+                 const core::Clock& clock, const std::string& file, const std::string& user_name);
   int showAudit(store::SqliteStore& store, const std::string& entity, const std::string& id);
   int verifyAudit(store::SqliteStore& store, const Settings& settings);
   // Creates the key file and appends a keyed "init-key" entry; the settings then carry the key.

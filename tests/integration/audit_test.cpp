@@ -342,3 +342,41 @@ TEST_CASE("GET /api/v1/audit: who changed what and when, by role and site, paged
   CHECK(d.ctl({"audit", "show", "adverse_event", "999"}).exit_code == 1);
   CHECK(d.ctl({"audit", "verify"}).exit_code == 0);
 }
+
+TEST_CASE("vigilctl import labs: a laboratory's CSV as an investigator, with their rights, re-evaluated and alerted",
+          "[integration][audit]") {
+  Daemon d;
+  const std::string inv = d.addUser("inv1", "investigator", {"S01"});
+  d.addSite("S02");
+  d.addUser("inv2", "investigator", {"S02"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", inv, participantBody("S01-001", "S01")).status == 201);
+  const std::string file = d.dir() + "/lab.csv";
+  std::ofstream(file) << "USUBJID,LBTESTCD,LBORRES,LBORRESU,LBORNRLO,LBORNRHI,LBDTC\n"
+                      << "S01-001,ALT,450,U/L,7,40,2026-02-01T08:00:00Z\n"
+                      << "S01-001,HGB,130,g/L,120,160,2026-02-01T08:00:00Z\n";
+  auto r = d.ctl({"import", "labs", file, "--user=inv1"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("2 stored, 0 already recorded"));
+  // The same file again stores nothing.
+  r = d.ctl({"import", "labs", file, "--user=inv1"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("0 stored, 2 already recorded"));
+  // The rules saw it in the same transaction: ALT 11 x ULN holds both drugs (OV-HEP-2 discontinues).
+  const json rec = d.get("/api/v1/participants/S01-001/recommendations", inv).json();
+  CHECK(rec["drugs"]["sintilimab"]["action"] != "continue");
+  const json changes = d.get("/api/v1/participants/S01-001/safety-changes", inv).json()["items"];
+  REQUIRE(!changes.empty());
+  CHECK(changes[0]["actor"] == "inv1");
+  // Another site's investigator may not; a bad row names its line and column; nothing stored.
+  r = d.ctl({"import", "labs", file, "--user=inv2"});
+  CHECK(r.exit_code != 0);
+  std::ofstream(file) << "USUBJID,LBTESTCD,LBORRES,LBORRESU,LBDTC\nS01-001,K,4.1,mmol/L,2026-02-02T08:00:00Z\n"
+                      << "S01-001,K,-3,mmol/L,2026-02-02T09:00:00Z\n";
+  r = d.ctl({"import", "labs", file, "--user=inv1"});
+  CHECK(r.exit_code == 65);
+  CHECK_THAT(r.err, Catch::Contains("line 3 LBORRES"));
+  json labs = d.get("/api/v1/labs?participant=S01-001", inv).json()["items"];
+  CHECK(labs.size() == 2);
+}
