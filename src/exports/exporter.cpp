@@ -41,7 +41,7 @@ core::Result<PackageResult> DsmbExporter::run(const ExportRequest& request, cons
   core::Status audited = store_.write([&](store::Transaction& tx) {
     tx.appendAudit({request.actor, "export", "dsmb_package", cut_text.value(), "",
                     "{\"manifest_sha256\":\"" + result.value().manifest_sha256 + "\",\"zero_rows\":" +
-                        (request.zero_rows ? "true" : "false") + "}"});
+                        (request.zero_rows ? "true" : "false") + ",\"generated_at\":\"" + options.generated_at + "\"}"});
     return core::Status::ok();
   });
   if (!audited.isOk()) return audited;

@@ -694,7 +694,6 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   nlohmann::ordered_json manifest;
   manifest["format"] = "vigil-dsmb-package/1";
   manifest["data_cut"] = cut.cut;
-  manifest["generated_at"] = options.generated_at;
   manifest["software"] = {{"name", "Vigil"}, {"version", options.software_version}};
   manifest["versions"] = {{"ctcae", ref.ctcae_version},
                           {"dose_rules", ref.dose_rules_version},
@@ -707,8 +706,10 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   manifest["participants"] = analysis.participants;
   manifest["treated"] = analysis.treated;
   manifest["zero_rows"] = options.zero_rows;
-  // The audit chain's head when the cut was read (issue 13.4): a copy outside the database, so a
-  // later cut of the chain's tail shows against any package (vigilctl audit verify --manifest).
+  // The audit chain's head as of the cut (issue 13.4): a copy outside the database, so a later cut
+  // of the chain's tail shows against any package (vigilctl audit verify --manifest). As of the
+  // cut, not as read, and no generation time: two exports of one cut are identical to the byte
+  // (issue 18); the time of generation is in the audit entry and the zip's comment.
   manifest["audit_anchor"] = {{"seq", cut.audit_head.seq}, {"hash", cut.audit_head.hash}};
   // Written and hashed on two threads, each taking the next file; listed in path order.
   std::vector<const std::pair<const std::string, std::string>*> todo;
@@ -764,6 +765,7 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
       add(path, content);
       step("zipping", 0.8 + 0.2 * static_cast<double>(++done) / static_cast<double>(files.size()));
     }
+    zip.setZipComment("Vigil DSMB package, data cut " + cut.cut + ", generated " + options.generated_at);
     zip.close();
     zip_out.close();
     if (!zip_out) return core::Status::unavailable("cannot write " + result.zip);

@@ -30,7 +30,7 @@ namespace vigil::exports {
 struct PackageOptions {
   std::string study_id = "ANLO-SINTI-ESCC";  // STUDYID of the SDTM datasets
   std::string software_version;
-  std::string generated_at;  // UTC timestamp: the only time in the package that is not the cut
+  std::string generated_at;  // UTC timestamp: only in the zip's comment (and the export's audit entry)
   bool zero_rows = false;
   size_t swimmer_max_participants = 200;  // the report's plot; every participant is in the tables
   // A record entered more than this long after it occurred is late (setting alerts.late_entry_days).

@@ -1679,7 +1679,15 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
     } finish{c};
     DataCut out;
     out.cut = cut;
-    out.audit_head = selectAuditHead(c);
+    {
+      // The chain's head as of the cut: the newest row written at or before it.
+      auto& s = c.prepare("SELECT seq, hash FROM audit_log WHERE at<=? ORDER BY seq DESC LIMIT 1");
+      s.bind(1, cut);
+      if (s.step()) {
+        out.audit_head = {s.int64(0), s.text(1)};
+        s.reset();
+      }
+    }
     {
       auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns +
                           " FROM participants WHERE created_at<=? ORDER BY study_id");

@@ -57,7 +57,7 @@ struct DataCut {
   std::vector<core::ReportingDeadline> deadlines;  // by id
   std::vector<core::SafetyChange> safety_changes;  // by id
   std::vector<core::PregnancyReport> pregnancies;  // by id, outcome as known at the cut
-  audit::Head audit_head;                          // the audit chain's newest row in that snapshot
+  audit::Head audit_head;                          // the audit chain's newest row written at or before the cut
 };
 
 // The whole audit trail and every current clinical row, read in one snapshot, so that each row

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "rules/evaluator.h"
@@ -97,6 +99,37 @@ int main(int argc, char** argv) {
     s.doses.push_back({"a" + std::to_string(cycle), core::Drug::kAnlotinib, start + cycle * 21 * kDay, 12.0, true, 1});
   }
 
+  // Concomitant medications (issue 14): a steroid taper of three steps for every tenth AE (given
+  // for it), anticoagulation, antihypertensives of two classes, and others the rules pass over.
+  auto med = [&](const std::string& ref, const char* name, const char* category, double dose, const char* freq,
+                 int64_t from, std::optional<int64_t> to, const std::string& for_ae = "") {
+    rules::ScenarioMedication m;
+    m.ref = ref;
+    m.name = name;
+    m.category = category;
+    m.dose = dose;
+    m.unit = "mg";
+    m.route = "oral";
+    m.frequency = freq;
+    m.start_ms = from;
+    m.end_ms = to;
+    m.indication_ref = for_ae;
+    m.has_indication = !for_ae.empty();
+    s.medications.push_back(m);
+  };
+  for (size_t i = 0; i < s.adverse_events.size(); i += 10) {
+    const auto& ae = s.adverse_events[i];
+    const int64_t d0 = ae.onset_ms / kDay * kDay;
+    med("m" + std::to_string(i) + "a", "prednisone", "corticosteroid", 60, "QD", d0, d0 + 7 * kDay, ae.ref);
+    med("m" + std::to_string(i) + "b", "prednisone", "corticosteroid", 30, "QD", d0 + 7 * kDay, d0 + 14 * kDay, ae.ref);
+    med("m" + std::to_string(i) + "c", "prednisone", "corticosteroid", 5, "BID", d0 + 14 * kDay, d0 + 28 * kDay, ae.ref);
+  }
+  med("ac1", "enoxaparin", "anticoagulant", 80, "BID", start + 100 * kDay, start + 200 * kDay);
+  med("ht1", "amlodipine", "antihypertensive", 5, "QD", start + 10 * kDay, std::nullopt);
+  med("ht2", "losartan", "antihypertensive", 50, "QD", start + 60 * kDay, std::nullopt);
+  s.medications.back().drug_class = "arb";
+  med("o1", "omeprazole", "other", 20, "QD", start, std::nullopt);
+
   rules::Evaluation last;
   std::vector<double> us;
   us.reserve(static_cast<size_t>(runs));
@@ -109,9 +142,10 @@ int main(int argc, char** argv) {
   std::sort(us.begin(), us.end());
   size_t events = 0;
   for (const auto& e : last.events) events += e.grade >= 1;
-  std::printf("evaluate: %zu AEs, %zu labs, %zu vitals, %zu doses -> %zu graded events, %zu deadlines, %zu findings; "
-              "anlotinib %s, sintilimab %s\n",
-              s.adverse_events.size(), s.labs.size(), s.vitals.size(), s.doses.size(), events, last.deadlines.size(),
+  std::printf("evaluate: %zu AEs, %zu labs, %zu vitals, %zu doses, %zu medications -> %zu graded events, %zu deadlines, "
+              "%zu findings; anlotinib %s, sintilimab %s\n",
+              s.adverse_events.size(), s.labs.size(), s.vitals.size(), s.doses.size(), s.medications.size(), events,
+              last.deadlines.size(),
               last.findings.size(), std::string(rules::toString(last.drugs[0].action)).c_str(),
               std::string(rules::toString(last.drugs[1].action)).c_str());
   std::printf("evaluate over %d runs: median %.0f us, p99 %.0f us, max %.0f us\n", runs, us[us.size() / 2],

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/time.h"
 #include "store/sqlite.h"
 #include "store/sqlite_store.h"
 #include "support/daemon.h"
@@ -141,7 +142,11 @@ TEST_CASE("vigild's background check turns healthz degraded when a lab value is 
 TEST_CASE("the DSMB manifest carries the audit head and verify checks it", "[integration][audit]") {
   Stopped s;
   const std::string out = s.d.dir() + "/pkg";
-  auto exported = s.d.ctl({"export", "dsmb", "--as-of=2026-12-01T00:00:00Z", "--out=" + out});
+  // A cut now (every row so far was stamped at or before it): the head as of the cut is the
+  // newest row before the export's own entry.
+  const int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto exported = s.d.ctl({"export", "dsmb", "--as-of=" + vigil::core::formatTimestamp(now_ms), "--out=" + out});
   REQUIRE(exported.exit_code == 0);
   const json manifest = json::parse(slurp(out + "/manifest.json"));
   CHECK(manifest["audit_anchor"]["seq"] == s.newestSeq() - 1);  // the export's own entry came after
