@@ -168,12 +168,34 @@ ScenarioMedication scenarioMedication(const core::ConcomitantMedication& m, cons
   return out;
 }
 
-MedicationTimeline::MedicationTimeline(const MedicationSettings& settings, const std::vector<ScenarioMedication>& meds)
-    : settings_(settings), meds_(meds) {}
-
 namespace {
 bool activeAt(const ScenarioMedication& m, int64_t t) { return m.start_ms <= t && (!m.end_ms || t < *m.end_ms); }
 }  // namespace
+
+MedicationTimeline::MedicationTimeline(const MedicationSettings& settings, const std::vector<ScenarioMedication>& meds)
+    : settings_(settings), meds_(meds) {
+  std::vector<const ScenarioMedication*> steroids;
+  std::vector<int64_t> times;
+  for (const auto& m : meds_) {
+    if (!systemicSteroid(m)) continue;
+    steroids.push_back(&m);
+    times.push_back(m.start_ms);
+    if (m.end_ms) times.push_back(*m.end_ms);
+    if (!m.indication_ref.empty()) steroids_by_ae_[m.indication_ref].push_back(&m);
+    else if (!m.has_indication) steroids_without_indication_.push_back(&m);
+  }
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  // Each total summed afresh (not by adding and taking away), so a day without steroids is 0 exactly.
+  for (int64_t t : times) {
+    double total = 0;
+    for (const ScenarioMedication* m : steroids)
+      if (activeAt(*m, t)) total += prednisoneOf(*m);
+    steroid_totals_.emplace_back(t, total);
+  }
+  auto byStart = [](const ScenarioMedication* a, const ScenarioMedication* b) { return a->start_ms < b->start_ms; };
+  std::stable_sort(steroids_without_indication_.begin(), steroids_without_indication_.end(), byStart);
+}
 
 bool MedicationTimeline::systemicSteroid(const ScenarioMedication& m) const {
   return m.category == "corticosteroid" && settings_.systemic_routes.count(m.route);
@@ -189,23 +211,19 @@ double MedicationTimeline::prednisoneOf(const ScenarioMedication& m) const {
 }
 
 double MedicationTimeline::prednisoneAt(int64_t t) const {
-  double sum = 0;
-  for (const auto& m : meds_)
-    if (activeAt(m, t)) sum += prednisoneOf(m);
-  return sum;
+  // The last change at or before t; before the first, none.
+  auto it = std::upper_bound(steroid_totals_.begin(), steroid_totals_.end(), t,
+                             [](int64_t v, const std::pair<int64_t, double>& p) { return v < p.first; });
+  return it == steroid_totals_.begin() ? 0.0 : std::prev(it)->second;
 }
 
 std::optional<int64_t> MedicationTimeline::prednisoneAtMostFrom(int64_t from, double limit) const {
+  if (sameOrBelow(prednisoneAt(from), limit)) return from;
   // The total changes only where a record starts or ends.
-  std::vector<int64_t> times{from};
-  for (const auto& m : meds_) {
-    if (!systemicSteroid(m)) continue;
-    if (m.start_ms > from) times.push_back(m.start_ms);
-    if (m.end_ms && *m.end_ms > from) times.push_back(*m.end_ms);
-  }
-  std::sort(times.begin(), times.end());
-  for (int64_t t : times)
-    if (sameOrBelow(prednisoneAt(t), limit)) return t;
+  auto it = std::upper_bound(steroid_totals_.begin(), steroid_totals_.end(), from,
+                             [](int64_t v, const std::pair<int64_t, double>& p) { return v < p.first; });
+  for (; it != steroid_totals_.end(); ++it)
+    if (sameOrBelow(it->second, limit)) return it->first;
   return std::nullopt;
 }
 
@@ -254,13 +272,14 @@ std::vector<const ScenarioMedication*> MedicationTimeline::steroidsFor(const std
                                                                        std::optional<int64_t> resolved_ms,
                                                                        bool irae) const {
   std::vector<const ScenarioMedication*> out;
-  const int64_t onset_day = onset_ms / kDayMs * kDayMs;
-  for (const auto& m : meds_) {
-    if (!systemicSteroid(m)) continue;
-    const bool linked = !m.indication_ref.empty() && m.indication_ref == ref;
-    const bool during = irae && !m.has_indication && m.start_ms >= onset_day &&
-                        (!resolved_ms || m.start_ms <= *resolved_ms);
-    if (linked || during) out.push_back(&m);
+  if (auto it = steroids_by_ae_.find(ref); it != steroids_by_ae_.end()) out = it->second;
+  if (irae) {
+    // Those with no indication that began between the onset day and the resolution.
+    const int64_t onset_day = onset_ms / kDayMs * kDayMs;
+    auto first = std::lower_bound(steroids_without_indication_.begin(), steroids_without_indication_.end(), onset_day,
+                                  [](const ScenarioMedication* m, int64_t v) { return m->start_ms < v; });
+    for (auto it = first; it != steroids_without_indication_.end() && (!resolved_ms || (*it)->start_ms <= *resolved_ms); ++it)
+      out.push_back(*it);
   }
   std::stable_sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->start_ms < b->start_ms; });
   return out;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -105,6 +106,11 @@ class MedicationTimeline {
   bool systemicSteroid(const ScenarioMedication& m) const;
   const MedicationSettings& settings_;
   const std::vector<ScenarioMedication>& meds_;
+  // Built once: the daily systemic-steroid total from each time a record starts or ends on (by
+  // time), the steroids by the AE they are given for, and those given for none (by start).
+  std::vector<std::pair<int64_t, double>> steroid_totals_;
+  std::unordered_map<std::string, std::vector<const ScenarioMedication*>> steroids_by_ae_;
+  std::vector<const ScenarioMedication*> steroids_without_indication_;
 };
 
 }  // namespace vigil::rules

@@ -101,13 +101,13 @@ int main(int argc, char** argv) {
 
   // Concomitant medications (issue 14): a steroid taper of three steps for every tenth AE (given
   // for it), anticoagulation, antihypertensives of two classes, and others the rules pass over.
-  auto med = [&](const std::string& ref, const char* name, const char* category, double dose, const char* freq,
+  auto med = [&](const std::string& ref, const char* name, const char* category, double mg, const char* freq,
                  int64_t from, std::optional<int64_t> to, const std::string& for_ae = "") {
     rules::ScenarioMedication m;
     m.ref = ref;
     m.name = name;
     m.category = category;
-    m.dose = dose;
+    m.dose = mg;
     m.unit = "mg";
     m.route = "oral";
     m.frequency = freq;
