@@ -746,14 +746,7 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
         errors.push_back({"indication_ae_id", "must be the id of an adverse event of this participant"});
       else m.indication_ae_id = body["indication_ae_id"].get<int64_t>();
     }
-    const size_t before = errors.size();
     rules::checkMedication(safety_->evaluator().doseRules().medications(), m, errors);
-    // A field already reported missing is not reported twice.
-    Errors fresh(errors.begin() + static_cast<long>(before), errors.end());
-    errors.resize(before);
-    for (auto& f : fresh)
-      if (std::none_of(errors.begin(), errors.end(), [&](const core::FieldError& e) { return e.field == f.field; }))
-        errors.push_back(std::move(f));
     if (!m.start.empty() && core::parseDate(m.start) && inFuture(m.start)) errors.push_back({"start", "is in the future"});
   }
   if (auto s = invalidIf(errors); !s.isOk()) return s;

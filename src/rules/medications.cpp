@@ -103,7 +103,12 @@ MedicationSettings parseMedicationSettings(const json& j) {
 
 void checkMedication(const MedicationSettings& s, core::ConcomitantMedication& m, std::vector<core::FieldError>& errors,
                      const std::string& prefix) {
-  auto bad = [&](const std::string& field, std::string detail) { errors.push_back({prefix + field, std::move(detail)}); };
+  // A field the caller already reported (a required one missing) is not reported twice.
+  auto bad = [&](const std::string& field, std::string detail) {
+    const std::string name = prefix + field;
+    if (std::none_of(errors.begin(), errors.end(), [&](const core::FieldError& e) { return e.field == name; }))
+      errors.push_back({name, std::move(detail)});
+  };
   auto joined = [](const auto& list) {
     std::string out;
     for (const auto& x : list) out += (out.empty() ? "" : ", ") + std::string(x);

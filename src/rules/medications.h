@@ -52,7 +52,8 @@ MedicationSettings parseMedicationSettings(const nlohmann::json& section);
 
 // Checks one medication as intake and `vigilctl evaluate` take it, canonicalising its spellings
 // (category and route lower case, frequency upper case, "once" lower case; the dose stays as
-// given). Each problem goes to errors with its field name prefixed by `prefix`.
+// given). Each problem goes to errors with its field name prefixed by `prefix`, unless errors
+// already names that field.
 void checkMedication(const MedicationSettings& settings, core::ConcomitantMedication& m,
                      std::vector<core::FieldError>& errors, const std::string& prefix = "");
 

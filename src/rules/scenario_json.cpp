@@ -410,14 +410,7 @@ core::Result<Scenario> parseScenario(const json& doc, const grading::Catalogue& 
     m.start = rd.text(mj, "start", path, true).value_or("");
     m.end = rd.text(mj, "end", path, false);
     m.indication = rd.text(mj, "indication", path, false).value_or("");
-    const size_t before = errors.size();
     checkMedication(medications, m, errors, path);
-    // checkMedication reports a missing required field again: keep the first report only.
-    std::vector<FieldError> fresh(errors.begin() + static_cast<long>(before), errors.end());
-    errors.resize(before);
-    for (auto& f : fresh)
-      if (std::none_of(errors.begin(), errors.end(), [&](const FieldError& e) { return e.field == f.field; }))
-        errors.push_back(std::move(f));
     ScenarioMedication sm = scenarioMedication(m, ref);
     if (auto ind = rd.text(mj, "indication_ref", path, false)) {
       const bool known = std::any_of(s.adverse_events.begin(), s.adverse_events.end(),
