@@ -76,6 +76,15 @@ struct BaselineFacts {
   std::optional<bool> fistula_or_perforation_6m;  // a fistula or perforation in the 6 months before
 };
 
+// Where a correctable record stands (issue 16): version 1 as first recorded, each correction the
+// next version; a void is a last version that takes the record out of evaluation, grading,
+// candidates and exports. Nothing is overwritten: every version stays readable.
+struct Revision {
+  int version = 1;
+  bool voided = false;
+  std::string reason;  // the reason for change given with this version (empty for version 1)
+};
+
 struct Participant {
   std::string study_id;  // the only identifier Vigil ever holds
   std::string site;
@@ -88,6 +97,7 @@ struct Participant {
   BaselineFacts facts;
   std::string created_at;
   std::string created_by;
+  Revision revision;  // never voided: a participant is corrected, not voided
 };
 
 // ---- dosing ---------------------------------------------------------------------------------
@@ -103,6 +113,7 @@ struct DoseRecord {
   DoseStatus status = DoseStatus::kGiven;
   std::string recorded_at;
   std::string recorded_by;
+  Revision revision;  // recorded_at and recorded_by are this version's
 };
 
 // ---- adverse events -------------------------------------------------------------------------
@@ -178,6 +189,7 @@ struct LabResult {
   // The unit as Vigil spells it (ctcae/units.json: "MG/DL" -> "mg/dL", "G/L" for a count ->
   // "10^9/L"), kept beside `unit` as it was sent; empty for a test Vigil does not grade.
   std::string unit_canonical;
+  Revision revision;  // recorded_at and recorded_by are this version's
 };
 
 struct VitalSigns {
@@ -193,6 +205,7 @@ struct VitalSigns {
   std::string recorded_at;
   std::string recorded_by;
   std::string grades_json = "[]";  // CTCAE grades computed on arrival
+  Revision revision;  // recorded_at and recorded_by are this version's
 };
 
 // A reporting clock of an AE (clinical-rules.md section 6.2), kept once opened: a later version
@@ -260,6 +273,7 @@ struct PregnancyReport {
   std::optional<std::string> outcome_aware_at;
   std::string recorded_at;
   std::string recorded_by;
+  Revision revision;  // recorded_at and recorded_by are this version's
 };
 
 // A concomitant medication (SDTM CM; issue 14): what the rules read of steroid doses,
@@ -282,6 +296,7 @@ struct ConcomitantMedication {
   std::optional<int64_t> indication_ae_id;  // the AE it treats
   std::string recorded_at;
   std::string recorded_by;
+  Revision revision;  // recorded_at and recorded_by are this version's
 };
 
 // Something the safety rules' evaluation changed for a participant, recorded when it changed (by

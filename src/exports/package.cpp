@@ -10,6 +10,7 @@
 #include <fstream>
 #include <future>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -531,6 +532,37 @@ std::string pregnancyListing(const std::vector<const core::PregnancyReport*>& ro
   return csv.take();
 }
 
+// Corrections and voids since the previous package's cut (issue 16): what a reviewer who saw that
+// package needs to know changed under it. The fields named are those whose value differs between
+// the version before and after; bookkeeping (version, when, the reason) is in its own columns. Who
+// made the change stays in the audit trail: the package names no user.
+std::string changeListing(const store::DataCut& cut) {
+  Csv csv({"study_id", "at", "action", "record", "version", "changed_fields", "reason"});
+  static const std::set<std::string> kBookkeeping = {"version",     "recorded_at", "recorded_by", "reason",
+                                                     "reason_for_change", "voided", "updated_at", "versions"};
+  for (const auto& row : cut.changes) {
+    const auto& e = row.entry;
+    const auto before = nlohmann::json::parse(e.before, nullptr, false);
+    const auto after = nlohmann::json::parse(e.after, nullptr, false);
+    std::string fields, reason, version;
+    if (before.is_object() && after.is_object() && e.action == "update") {
+      for (auto it = after.begin(); it != after.end(); ++it)
+        if (!kBookkeeping.count(it.key()) && (!before.contains(it.key()) || before[it.key()] != it.value()))
+          addItem(fields, it.key());
+    }
+    if (after.is_object()) {
+      for (const char* key : {"reason_for_change", "reason", "decision_reason"})
+        if (reason.empty() && after.contains(key) && after[key].is_string()) reason = after[key].get<std::string>();
+      if (after.contains("version") && after["version"].is_number_integer())
+        version = std::to_string(after["version"].get<int64_t>());
+    }
+    csv.field(row.study_id.value_or("")).field(e.at).field(e.action).field(e.entity + "/" + e.entity_id)
+        .field(version).field(fields).field(reason);
+    csv.end();
+  }
+  return csv.take();
+}
+
 std::string clockListing(const std::vector<ClockRow>& rows) {
   Csv csv({"study_id", "site", "ae_id", "kind", "anchor", "due_at", "met_at", "state", "hours_late"});
   for (const auto& r : rows) {
@@ -685,6 +717,7 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   files["listings/pending_lab_aes.csv"] = candidateListing(analysis.pending_candidates);
   files["listings/reporting_clocks.csv"] = clockListing(analysis.clocks);
   files["listings/pregnancies.csv"] = pregnancyListing(analysis.pregnancies);
+  files["listings/changes.csv"] = changeListing(cut);
   step("report", 0.45);
   files["report.html"] = renderReport(analysis, ref, options);
   step("SDTM datasets", 0.55);
@@ -706,6 +739,8 @@ core::Result<PackageResult> writePackage(const store::DataCut& cut, const Refere
   manifest["participants"] = analysis.participants;
   manifest["treated"] = analysis.treated;
   manifest["zero_rows"] = options.zero_rows;
+  // listings/changes.csv holds the corrections and voids made after this cut (issue 16).
+  manifest["changes_since"] = cut.previous_cut ? nlohmann::ordered_json(*cut.previous_cut) : nlohmann::ordered_json(nullptr);
   // The audit chain's head as of the cut (issue 13.4): a copy outside the database, so a later cut
   // of the chain's tail shows against any package (vigilctl audit verify --manifest). As of the
   // cut, not as read, and no generation time: two exports of one cut are identical to the byte

@@ -250,6 +250,55 @@ std::optional<int64_t> pathId(const Request& req) {
   return std::stoll(text);
 }
 
+// ---- corrections and voids (issue 16) ------------------------------------------------------
+
+// The routes of one correctable record type: GET, PUT and DELETE .../{id}, GET .../{id}/versions.
+template <intake::RecordType kType>
+struct RecordRoutes {
+  static Response get(Api& api, const Request& req) {
+    auto id = pathId(req);
+    if (!id) return problem(Status::notFound("no such record"));
+    return fromRead(api.intake().record(*req.user, kType, *id));
+  }
+  static Response versions(Api& api, const Request& req) {
+    auto id = pathId(req);
+    if (!id) return problem(Status::notFound("no such record"));
+    return fromRead(api.intake().recordVersions(*req.user, kType, *id));
+  }
+  static Response correct(Api& api, const Request& req) {
+    auto id = pathId(req);
+    if (!id) return problem(Status::notFound("no such record"));
+    return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.correctRecord(ctx, kType, *id, body); });
+  }
+  static Response remove(Api& api, const Request& req) {
+    auto id = pathId(req);
+    if (!id) return problem(Status::notFound("no such record"));
+    return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.voidRecord(ctx, kType, *id, body); });
+  }
+};
+
+Response correctParticipant(Api& api, const Request& req) {
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) {
+    return in.correctParticipant(ctx, req.params.at("study_id"), body);
+  });
+}
+Response participantVersions(Api& api, const Request& req) {
+  return fromRead(api.intake().participantVersions(*req.user, req.params.at("study_id")));
+}
+Response aeVersions(Api& api, const Request& req) {
+  auto id = pathId(req);
+  if (!id) return problem(Status::notFound("no such adverse event"));
+  return fromRead(api.intake().adverseEventVersions(*req.user, *id));
+}
+
+template <intake::RecordType kType>
+void addRecordRoutes(Router<RouteSpec>& router, const std::string& path) {
+  router.add("GET", path, {RecordRoutes<kType>::get, true});
+  router.add("PUT", path, {RecordRoutes<kType>::correct, true});
+  router.add("DELETE", path, {RecordRoutes<kType>::remove, true});
+  router.add("GET", path + "/versions", {RecordRoutes<kType>::versions, true});
+}
+
 Response createAe(Api& api, const Request& req) {
   return write(api, req, [](auto& in, auto& ctx, auto& body) { return in.createAdverseEvent(ctx, body); });
 }
@@ -509,6 +558,14 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("GET", "/api/v1/alerts", {listAlerts, true});
   router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
   router_.add("GET", "/api/v1/exports/dsmb", {exportDsmb, true});
+  router_.add("PUT", "/api/v1/participants/{study_id}", {correctParticipant, true});
+  router_.add("GET", "/api/v1/participants/{study_id}/versions", {participantVersions, true});
+  router_.add("GET", "/api/v1/adverse-events/{id}/versions", {aeVersions, true});
+  addRecordRoutes<intake::RecordType::kDose>(router_, "/api/v1/dosing/{id}");
+  addRecordRoutes<intake::RecordType::kLab>(router_, "/api/v1/labs/{id}");
+  addRecordRoutes<intake::RecordType::kVitals>(router_, "/api/v1/vitals/{id}");
+  addRecordRoutes<intake::RecordType::kPregnancy>(router_, "/api/v1/pregnancies/{id}");
+  addRecordRoutes<intake::RecordType::kMedication>(router_, "/api/v1/concomitant-medications/{id}");
 }
 
 double Api::uptimeSeconds() const { return static_cast<double>(clock_.nowMs() - started_ms_) / 1000.0; }

@@ -170,7 +170,7 @@ class Handler {
         return problem(core::Status::invalid("bad Idempotency-Key", {{"Idempotency-Key", "must be 1-200 characters"}}), 400);
       req.idempotency_key = *key;
     }
-    if (req.method == "POST" || req.method == "PUT") {
+    if (req.method == "POST" || req.method == "PUT" || req.method == "DELETE") {
       const std::string* type = in.header("Content-Type");
       // POST /api/v1/labs also takes the laboratory's CSV file (issue 16).
       const bool csv = type != nullptr && type->rfind("text/csv", 0) == 0 && req.method == "POST" &&

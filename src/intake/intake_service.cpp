@@ -8,6 +8,7 @@
 #include "core/crypto.h"
 #include "intake/access.h"
 #include "intake/json_codec.h"
+#include "intake/write_support.h"
 #include "grading/measurement_grading.h"
 #include "rules/medications.h"
 #include "rules/scenario_json.h"
@@ -27,134 +28,10 @@ using grading::worseThanBaseline;
 
 constexpr int64_t kTimestampSkewMs = 5 * 60 * 1000;  // tolerated client clock drift
 
-// Baseline labs as for results: a unit that fits the test and a physically possible value.
-// A baseline HBV-DNA (rules/hbv.h) as for results: IU/mL or copies/mL and a possible value.
-void checkBaselineLabs(const grading::LabGrader& grader, const rules::HbvSettings* hbv, const core::Participant& p,
-                       Errors& errors) {
-  for (size_t i = 0; i < p.baseline_labs.size(); ++i) {
-    const core::BaselineLab& b = p.baseline_labs[i];
-    const std::string prefix = "baseline_labs[" + std::to_string(i) + "].";
-    if (hbv && !b.test.empty() && rules::isHbvTest(*hbv, b.test)) {
-      if (auto bad = rules::checkHbvLab(*hbv, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
-      continue;
-    }
-    if (b.test.empty() || b.unit.empty()) continue;
-    if (auto bad = checkLab(grader, b.test, b.value, b.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
-  }
-}
-
-// Whether an anticoagulant was recorded as active on the day a lab was collected: INR is then
-// graded on its anticoagulated branch. Only INR needs it, so only INR reads the medications.
-bool anticoagulatedAt(store::Transaction& tx, const grading::LabGrader& grader, const core::LabResult& l) {
-  const auto* analyte = grader.find(l.test);
-  if (!analyte || analyte->code != "INR") return false;
-  const std::string day = l.collected_at.substr(0, 10);
-  for (const auto& m : tx.medicationsOf(l.study_id))
-    if (m.category == "anticoagulant" && m.start <= day && (!m.end || day <= *m.end) &&
-        (m.frequency != "once" || day == m.start))
-      return true;
-  return false;
-}
-
-Status invalidIf(const Errors& errors) {
-  if (errors.empty()) return Status::ok();
-  return Status::invalid("the request has invalid fields", errors);
-}
-
-store::AuditRecord auditOf(const core::User& user, std::string action, std::string entity, std::string id,
-                           std::string before, std::string after) {
-  return {user.name, std::move(action), std::move(entity), std::move(id), std::move(before), std::move(after)};
-}
-
 std::string joinGrades(const std::vector<int>& grades) {
   std::string out;
   for (int g : grades) out += (out.empty() ? "" : ", ") + std::to_string(g);
   return out;
-}
-
-// The strongest evidence per participant and term within one write, before it meets the
-// stored candidates.
-struct CandidateEvidence {
-  MeasurementGrade grade;
-  std::vector<int64_t> ids;
-};
-using EvidenceMap = std::map<std::pair<std::string, std::string>, CandidateEvidence>;
-
-// A candidate keeps the results that support its current grade: a higher grade replaces them, an
-// equal one adds to them, a lower one adds nothing. At most this many, the most recent.
-constexpr size_t kMaxSourceIds = 50;
-
-void keepRecent(std::vector<int64_t>& ids) {
-  if (ids.size() > kMaxSourceIds) ids.erase(ids.begin(), ids.end() - static_cast<std::ptrdiff_t>(kMaxSourceIds));
-}
-
-// Compares grades of the same term: +1 when a is stronger evidence than b, 0 when equal, -1 weaker.
-int strength(const MeasurementGrade& a, int grade, int worst) {
-  if (*a.grade != grade) return *a.grade > grade ? 1 : -1;
-  const int a_worst = a.worst_case_grade.value_or(*a.grade);
-  return a_worst > worst ? 1 : a_worst < worst ? -1 : 0;
-}
-
-void collectEvidence(EvidenceMap& map, const std::string& study_id, const std::vector<MeasurementGrade>& grades,
-                     int64_t source_id) {
-  for (const auto& g : grades) {
-    if (!worseThanBaseline(g)) continue;
-    auto [it, fresh] = map.try_emplace({study_id, g.term});
-    CandidateEvidence& e = it->second;
-    int order = fresh ? 1 : strength(g, *e.grade.grade, e.grade.worst_case_grade.value_or(*e.grade.grade));
-    // A 24-hour urine protein overrides the dipstick (CTCAE v5.0 navigational note).
-    if (!fresh && g.from_24h_urine != e.grade.from_24h_urine) order = g.from_24h_urine ? 1 : -1;
-    if (order > 0) {
-      e.grade = g;
-      e.ids = {source_id};
-    } else if (order == 0) {
-      e.ids.push_back(source_id);
-    }
-  }
-}
-
-// Creates or raises the pending candidate of each participant and term; audited.
-void applyEvidence(store::Transaction& tx, const core::User& user, const std::string& source, const EvidenceMap& map) {
-  for (const auto& [key, e] : map) {
-    const auto& g = e.grade;
-    auto existing = tx.pendingCandidate(key.first, key.second);
-    if (!existing) {
-      core::AeCandidate c;
-      c.study_id = key.first;
-      c.ctcae_term = g.term;
-      c.meddra_code = g.meddra_code;
-      c.grade = *g.grade;
-      c.worst_case_grade = g.worst_case_grade.value_or(*g.grade);
-      c.qualifier = c.worst_case_grade > c.grade ? g.qualifier : "";
-      c.baseline_grade = g.baseline_grade;
-      c.source = source;
-      c.source_ids = e.ids;
-      keepRecent(c.source_ids);
-      c.from_24h_urine = g.from_24h_urine;
-      c.created_at = c.updated_at = tx.now();
-      c.id = tx.insertCandidate(c);
-      tx.appendAudit({user.name, "create", "ae_candidate", std::to_string(c.id), "", toJson(c).dump()});
-      continue;
-    }
-    int order = strength(g, existing->grade, existing->worst_case_grade);
-    if (g.from_24h_urine != existing->from_24h_urine) order = g.from_24h_urine ? 1 : -1;
-    if (order < 0) continue;  // weaker evidence (or a dipstick after a 24-hour urine) changes nothing
-    core::AeCandidate updated = *existing;
-    if (order > 0) {
-      updated.grade = *g.grade;
-      updated.worst_case_grade = g.worst_case_grade.value_or(*g.grade);
-      updated.qualifier = updated.worst_case_grade > updated.grade ? g.qualifier : "";
-      updated.from_24h_urine = g.from_24h_urine;
-      updated.source_ids = e.ids;
-    } else {
-      updated.source_ids.insert(updated.source_ids.end(), e.ids.begin(), e.ids.end());
-    }
-    keepRecent(updated.source_ids);
-    updated.updated_at = tx.now();
-    tx.updateCandidate(updated);
-    tx.appendAudit({user.name, "update", "ae_candidate", std::to_string(updated.id), toJson(*existing).dump(),
-                    toJson(updated).dump()});
-  }
 }
 
 }  // namespace
@@ -220,11 +97,16 @@ Status IntakeService::checkWritable(const core::User& user, store::Transaction& 
   return Status::ok();
 }
 
-Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const json& body) {
-  Errors errors;
+core::Participant IntakeService::decodeParticipantBody(const json& body, Errors& errors) const {
   core::Participant p = decodeParticipant(body, errors);
   if (!p.enrolled_on.empty() && inFuture(p.enrolled_on)) errors.push_back({"enrolled_on", "is in the future"});
   checkBaselineLabs(grader_, safety_ ? &safety_->evaluator().doseRules().hbv() : nullptr, p, errors);
+  return p;
+}
+
+Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::Participant p = decodeParticipantBody(body, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   if (!canWrite(ctx.user, p.site)) return Status::forbidden("you may not register participants at site " + p.site);
   return commit(ctx, {p.study_id}, "create participant", [&](store::Transaction& tx, Reply& reply) -> Status {
@@ -239,10 +121,15 @@ Result<Reply> IntakeService::createParticipant(const WriteContext& ctx, const js
   });
 }
 
-Result<Reply> IntakeService::recordDose(const WriteContext& ctx, const json& body) {
-  Errors errors;
+core::DoseRecord IntakeService::decodeDoseBody(const json& body, Errors& errors) const {
   core::DoseRecord d = decodeDose(body, errors);
   if (!d.date.empty() && inFuture(d.date)) errors.push_back({"date", "is in the future"});
+  return d;
+}
+
+Result<Reply> IntakeService::recordDose(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::DoseRecord d = decodeDoseBody(body, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   return commit(ctx, {d.study_id}, "record dose", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
@@ -430,6 +317,19 @@ Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t
   });
 }
 
+void IntakeService::checkLabBody(const core::LabResult& l, const std::string& prefix, Errors& errors) const {
+  if (!l.collected_at.empty() && inFuture(l.collected_at)) errors.push_back({prefix + "collected_at", "is in the future"});
+  // An unknown or incompatible unit for a gradable test is refused, never guessed, and a
+  // physically impossible value is refused: never stored, graded or alerted.
+  if (safety_ && !l.test.empty() && rules::isHbvTest(safety_->evaluator().doseRules().hbv(), l.test)) {
+    // HBV-DNA (rules/hbv.h): IU/mL or copies/mL, a possible value; the rules read it.
+    if (auto bad = rules::checkHbvLab(safety_->evaluator().doseRules().hbv(), l.value, l.unit))
+      errors.push_back({prefix + bad->field, std::move(bad->detail)});
+  } else if (!l.test.empty() && !l.unit.empty()) {
+    if (auto bad = checkLab(grader_, l.test, l.value, l.unit)) errors.push_back({prefix + bad->field, std::move(bad->detail)});
+  }
+}
+
 Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& body, bool skip_recorded) {
   Errors errors;
   std::vector<core::LabResult> labs;
@@ -451,21 +351,8 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
   } else {
     labs.push_back(decodeLab(body, "", errors));
   }
-  for (size_t i = 0; i < labs.size(); ++i) {
-    const std::string prefix = batch ? "results[" + std::to_string(i) + "]." : std::string();
-    if (!labs[i].collected_at.empty() && inFuture(labs[i].collected_at))
-      errors.push_back({prefix + "collected_at", "is in the future"});
-    // An unknown or incompatible unit for a gradable test is refused, never guessed, and a
-    // physically impossible value is refused: never stored, graded or alerted.
-    if (safety_ && !labs[i].test.empty() && rules::isHbvTest(safety_->evaluator().doseRules().hbv(), labs[i].test)) {
-      // HBV-DNA (rules/hbv.h): IU/mL or copies/mL, a possible value; the rules read it.
-      if (auto bad = rules::checkHbvLab(safety_->evaluator().doseRules().hbv(), labs[i].value, labs[i].unit))
-        errors.push_back({prefix + bad->field, std::move(bad->detail)});
-    } else if (!labs[i].test.empty() && !labs[i].unit.empty()) {
-      if (auto bad = checkLab(grader_, labs[i].test, labs[i].value, labs[i].unit))
-        errors.push_back({prefix + bad->field, std::move(bad->detail)});
-    }
-  }
+  for (size_t i = 0; i < labs.size(); ++i)
+    checkLabBody(labs[i], batch ? "results[" + std::to_string(i) + "]." : std::string(), errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
 
   std::vector<std::string> evaluate;
@@ -513,10 +400,15 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
   });
 }
 
-Result<Reply> IntakeService::recordVitals(const WriteContext& ctx, const json& body) {
-  Errors errors;
+core::VitalSigns IntakeService::decodeVitalsBody(const json& body, Errors& errors) const {
   core::VitalSigns v = decodeVitals(body, errors);
   if (!v.measured_at.empty() && inFuture(v.measured_at)) errors.push_back({"measured_at", "is in the future"});
+  return v;
+}
+
+Result<Reply> IntakeService::recordVitals(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::VitalSigns v = decodeVitalsBody(body, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   return commit(ctx, {v.study_id}, "record vital signs", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
@@ -634,8 +526,7 @@ void decodeOutcome(const json& body, core::PregnancyReport& g, Errors& errors, b
 
 }  // namespace
 
-Result<Reply> IntakeService::recordPregnancy(const WriteContext& ctx, const json& body) {
-  Errors errors;
+core::PregnancyReport IntakeService::decodePregnancyBody(const json& body, Errors& errors) const {
   core::PregnancyReport g;
   if (!body.is_object()) {
     errors.push_back({"(body)", "must be a JSON object"});
@@ -660,6 +551,12 @@ Result<Reply> IntakeService::recordPregnancy(const WriteContext& ctx, const json
     decodeOutcome(body, g, errors, false);
     if (g.outcome_aware_at && inFuture(*g.outcome_aware_at)) errors.push_back({"outcome_aware_at", "is in the future"});
   }
+  return g;
+}
+
+Result<Reply> IntakeService::recordPregnancy(const WriteContext& ctx, const json& body) {
+  Errors errors;
+  core::PregnancyReport g = decodePregnancyBody(body, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   return commit(ctx, {g.study_id}, "record pregnancy", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
@@ -704,9 +601,8 @@ Result<Reply> IntakeService::recordPregnancyOutcome(const WriteContext& ctx, int
                 });
 }
 
-Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const json& body) {
-  if (!safety_) return Status::unavailable("the safety rules are not loaded");
-  Errors errors;
+// Needs the safety rules (the caller checks safety_).
+core::ConcomitantMedication IntakeService::decodeMedicationBody(const json& body, Errors& errors) const {
   core::ConcomitantMedication m;
   if (!body.is_object()) {
     errors.push_back({"(body)", "must be a JSON object"});
@@ -749,6 +645,13 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
     rules::checkMedication(safety_->evaluator().doseRules().medications(), m, errors);
     if (!m.start.empty() && core::parseDate(m.start) && inFuture(m.start)) errors.push_back({"start", "is in the future"});
   }
+  return m;
+}
+
+Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const json& body) {
+  if (!safety_) return Status::unavailable("the safety rules are not loaded");
+  Errors errors;
+  core::ConcomitantMedication m = decodeMedicationBody(body, errors);
   if (auto s = invalidIf(errors); !s.isOk()) return s;
   return commit(ctx, {m.study_id}, "record concomitant medication", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
@@ -1029,10 +932,12 @@ Result<std::string> IntakeService::auditTrail(const core::User& user, store::Aud
   for (const auto& r : rows.value()) {
     const auto& e = r.entry;
     json after = parsed(e.after);
-    json reason = after.is_object() && after.contains("reason") && after["reason"].is_string() &&
-                          !after["reason"].get<std::string>().empty()
-                      ? after["reason"]
-                      : json(nullptr);
+    // The reason for change: reason_for_change of a corrected record (issue 16), reason of an AE version.
+    json reason = nullptr;
+    for (const char* key : {"reason_for_change", "reason"})
+      if (reason.is_null() && after.is_object() && after.contains(key) && after[key].is_string() &&
+          !after[key].get<std::string>().empty())
+        reason = after[key];
     items.push_back({{"seq", e.seq},
                      {"at", e.at},
                      {"actor", e.actor},

@@ -16,6 +16,7 @@
 #include "core/time.h"
 #include "grading/catalogue.h"
 #include "grading/lab_grader.h"
+#include "grading/measurement_grading.h"
 #include "rules/reporting.h"
 #include "intake/safety_monitor.h"
 #include "store/store.h"
@@ -23,6 +24,12 @@
 namespace vigil::intake {
 
 inline constexpr size_t kMaxLabBatch = 10000;
+
+// The records that are corrected and voided by id (issue 16); participants and AEs have their own calls.
+enum class RecordType { kDose, kLab, kVitals, kPregnancy, kMedication };
+
+template <typename R>
+struct RecordEdit;  // corrections.cpp
 
 struct WriteContext {
   const core::User& user;
@@ -82,6 +89,25 @@ class IntakeService {
   // Closes a pending candidate without an AE; the body needs {"reason": ...}.
   core::Result<Reply> dismissCandidate(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
 
+  // ---- corrections and voids (issue 16; docs/api.md "Corrections and voids") ----
+  // PUT .../{id}: the record's fields as for creating it, a required reason_for_change and an
+  // optional base_version (409 when it is not the current version). The record's participant
+  // cannot change (void it and record it for the other participant). The new version is graded
+  // again (labs, vital signs); a pending AE candidate that cited the record is revised or
+  // withdrawn with the reason. Rights as for creating; audited with before and after.
+  core::Result<Reply> correctRecord(const WriteContext& ctx, RecordType type, int64_t id, const nlohmann::json& body);
+  // DELETE .../{id} with {"reason_for_change"}: the record's last version, a void. It leaves
+  // evaluation, grading, candidates and exports; its versions stay readable.
+  core::Result<Reply> voidRecord(const WriteContext& ctx, RecordType type, int64_t id, const nlohmann::json& body);
+  // PUT /participants/{study_id}: baseline facts and baseline labs, as for registering, with
+  // reason_for_change and base_version; study_id and site stay.
+  core::Result<Reply> correctParticipant(const WriteContext& ctx, const std::string& study_id, const nlohmann::json& body);
+  // The record's current version (a voided one included) and every version, oldest first.
+  core::Result<std::string> record(const core::User& user, RecordType type, int64_t id);
+  core::Result<std::string> recordVersions(const core::User& user, RecordType type, int64_t id);
+  core::Result<std::string> participantVersions(const core::User& user, const std::string& study_id);
+  core::Result<std::string> adverseEventVersions(const core::User& user, int64_t id);
+
   // Reads answer JSON text; not found and forbidden come back as Status.
   core::Result<std::string> participant(const core::User& user, const std::string& study_id);
   core::Result<std::string> participants(const core::User& user, const std::optional<std::string>& site);
@@ -132,6 +158,15 @@ class IntakeService {
                              const std::string& field, core::Participant* out);
   core::Status readableParticipant(const core::User& user, const std::string& study_id);
   bool inFuture(const std::string& date_or_timestamp) const;
+  // A record's body decoded and checked as for creating it; corrections (issue 16) check theirs
+  // the same way. Problems go to errors.
+  core::Participant decodeParticipantBody(const nlohmann::json& body, std::vector<core::FieldError>& errors) const;
+  core::DoseRecord decodeDoseBody(const nlohmann::json& body, std::vector<core::FieldError>& errors) const;
+  void checkLabBody(const core::LabResult& lab, const std::string& prefix, std::vector<core::FieldError>& errors) const;
+  core::VitalSigns decodeVitalsBody(const nlohmann::json& body, std::vector<core::FieldError>& errors) const;
+  core::PregnancyReport decodePregnancyBody(const nlohmann::json& body, std::vector<core::FieldError>& errors) const;
+  core::ConcomitantMedication decodeMedicationBody(const nlohmann::json& body,
+                                                   std::vector<core::FieldError>& errors) const;
   // Checks the AE's term and grade against CTCAE v5.0 and puts the canonical term and MedDRA
   // code into the version; problems go to errors.
   void checkTerm(struct AeInput& in, std::vector<core::FieldError>& errors) const;
@@ -145,6 +180,22 @@ class IntakeService {
   void addSteroids(store::Transaction& tx, int64_t ae_id, const core::AeVersion& v, rules::ReportableEvent& event) const;
   nlohmann::json syncDeadlines(store::Transaction& tx, const core::User& user, int64_t ae_id,
                                const core::AeVersion& version);
+
+  // A correction or void of one record (corrections.cpp): fields is the new version, or nullopt
+  // for a void.
+  template <typename R>
+  RecordEdit<R> editFor(int64_t id);
+  template <typename Fn>
+  core::Result<std::string> readRecord(const core::User& user, RecordType type, int64_t id, Fn answer);
+  template <typename R>
+  core::Result<Reply> editRecord(const WriteContext& ctx, const RecordEdit<R>& edit, int64_t id,
+                                 const std::optional<R>& fields, const std::string& reason,
+                                 std::optional<int> base_version);
+  // Revises the pending candidates that cite a corrected or voided lab result or vital-sign
+  // record, then lets the new version's grades (none for a void) raise or open candidates.
+  void reviseCandidates(store::Transaction& tx, const core::User& user, const std::string& source,
+                        const core::Participant& p, int64_t record_id,
+                        const std::vector<grading::MeasurementGrade>& grades, const std::string& why) const;
 
   store::Store& store_;
   const core::Clock& clock_;

@@ -370,7 +370,9 @@ AeInput decodeAe(const json& body, bool is_update, Errors& errors) {
   v.steroid_start = f.date("steroid_start", Need::kOptional);
   v.narrative = f.string("narrative", Need::kOptional, 20000, true).value_or("");
   if (is_update) {
-    in.reason = f.string("reason", Need::kRequired, 1000).value_or("");
+    // reason_for_change, as every correction names it (issue 16); "reason" as AE updates first did.
+    const bool legacy = body.is_object() && body.contains("reason") && !body.contains("reason_for_change");
+    in.reason = f.string(legacy ? "reason" : "reason_for_change", Need::kRequired, 1000).value_or("");
     if (auto b = f.integer("base_version", Need::kOptional, 1, 1000000)) in.base_version = static_cast<int>(*b);
   }
   f.rejectUnknown();
@@ -436,6 +438,36 @@ core::VitalSigns decodeVitals(const json& body, Errors& errors) {
   return v;
 }
 
+Correction splitCorrection(const json& body, Errors& errors) {
+  Correction out;
+  if (!body.is_object()) {
+    errors.push_back({"(body)", "must be a JSON object"});
+    return out;
+  }
+  out.fields = body;
+  Fields f(body, "", errors);
+  out.reason = f.string("reason_for_change", Need::kRequired, 1000).value_or("");
+  if (auto b = f.integer("base_version", Need::kOptional, 1, 1000000)) out.base_version = static_cast<int>(*b);
+  out.fields.erase("reason_for_change");
+  out.fields.erase("base_version");
+  return out;
+}
+
+std::string decodeVoidReason(const json& body, Errors& errors) {
+  Fields f(body, "", errors);
+  std::string reason = f.string("reason_for_change", Need::kRequired, 1000).value_or("");
+  f.rejectUnknown();
+  return reason;
+}
+
+// A correctable record's revision (issue 16): its version always; the reason for change once one
+// was given; "voided" only on a void.
+void addRevision(json& out, const core::Revision& r) {
+  out["version"] = r.version;
+  if (!r.reason.empty()) out["reason_for_change"] = r.reason;
+  if (r.voided) out["voided"] = true;
+}
+
 json toJson(const core::Participant& p) {
   json labs = json::array();
   for (const auto& b : p.baseline_labs)
@@ -451,14 +483,17 @@ json toJson(const core::Participant& p) {
               {"created_at", p.created_at},
               {"created_by", p.created_by}};
   rules::writeBaselineFacts(p.facts, out);
+  addRevision(out, p.revision);
   return out;
 }
 
 json toJson(const core::DoseRecord& d) {
-  return {{"id", d.id},         {"study_id", d.study_id},    {"drug", core::toString(d.drug)},
+  json out = {{"id", d.id},         {"study_id", d.study_id},    {"drug", core::toString(d.drug)},
           {"dose_mg", optNum(d.dose_mg)}, {"route", core::toString(d.route)}, {"date", d.date},
           {"cycle", d.cycle},   {"day", d.day},              {"status", core::toString(d.status)},
           {"recorded_at", d.recorded_at}, {"recorded_by", d.recorded_by}};
+  addRevision(out, d.revision);
+  return out;
 }
 
 json toJson(const core::AeVersion& v) {
@@ -508,12 +543,14 @@ json toJson(const core::AeReport& r, bool with_history) {
 }
 
 json toJson(const core::LabResult& l) {
-  return {{"id", l.id},           {"study_id", l.study_id},         {"test", l.test},
+  json out = {{"id", l.id},           {"study_id", l.study_id},         {"test", l.test},
           {"grades", json::parse(l.grades_json)},
           {"value", l.value},     {"unit", l.unit},                 {"lln", optNum(l.lln)},
           {"unit_canonical", l.unit_canonical.empty() ? json(nullptr) : json(l.unit_canonical)},
           {"uln", optNum(l.uln)}, {"collected_at", l.collected_at}, {"specimen", l.specimen},
           {"recorded_at", l.recorded_at}, {"recorded_by", l.recorded_by}};
+  addRevision(out, l.revision);
+  return out;
 }
 
 std::string toJsonText(const core::LabResult& l) {
@@ -522,6 +559,7 @@ std::string toJsonText(const core::LabResult& l) {
   w.raw("grades", l.grades_json);
   w.field("id", l.id);
   w.field("lln", l.lln);
+  if (!l.revision.reason.empty()) w.field("reason_for_change", l.revision.reason);
   w.field("recorded_at", l.recorded_at);
   w.field("recorded_by", l.recorded_by);
   w.field("specimen", l.specimen);
@@ -532,11 +570,13 @@ std::string toJsonText(const core::LabResult& l) {
   if (l.unit_canonical.empty()) w.raw("unit_canonical", "null");
   else w.field("unit_canonical", l.unit_canonical);
   w.field("value", l.value);
+  w.field("version", static_cast<int64_t>(l.revision.version));
+  if (l.revision.voided) w.raw("voided", "true");
   return w.finish();
 }
 
 json toJson(const core::VitalSigns& v) {
-  return {{"id", v.id},
+  json out = {{"id", v.id},
           {"study_id", v.study_id},
           {"measured_at", v.measured_at},
           {"systolic_mmhg", optNum(v.systolic_mmhg)},
@@ -548,6 +588,8 @@ json toJson(const core::VitalSigns& v) {
           {"grades", json::parse(v.grades_json)},
           {"recorded_at", v.recorded_at},
           {"recorded_by", v.recorded_by}};
+  addRevision(out, v.revision);
+  return out;
 }
 
 json toJson(const core::ReportingDeadline& d, int64_t as_of_ms) {
@@ -571,7 +613,7 @@ json toJson(const core::ReportingDeadline& d, int64_t as_of_ms) {
 }
 
 json toJson(const core::PregnancyReport& p) {
-  return {{"id", p.id},
+  json out = {{"id", p.id},
           {"study_id", p.study_id},
           {"subject", p.subject},
           {"site_aware_at", p.site_aware_at},
@@ -579,11 +621,13 @@ json toJson(const core::PregnancyReport& p) {
           {"outcome_aware_at", p.outcome_aware_at ? json(*p.outcome_aware_at) : json(nullptr)},
           {"recorded_at", p.recorded_at},
           {"recorded_by", p.recorded_by}};
+  addRevision(out, p.revision);
+  return out;
 }
 
 json toJson(const core::ConcomitantMedication& m) {
   auto opt = [](const auto& v) { return v ? json(*v) : json(nullptr); };
-  return {{"id", m.id},
+  json out = {{"id", m.id},
           {"study_id", m.study_id},
           {"name", m.name},
           {"category", m.category},
@@ -598,6 +642,8 @@ json toJson(const core::ConcomitantMedication& m) {
           {"indication_ae_id", opt(m.indication_ae_id)},
           {"recorded_at", m.recorded_at},
           {"recorded_by", m.recorded_by}};
+  addRevision(out, m.revision);
+  return out;
 }
 
 json toJson(const core::SafetyChange& c) {

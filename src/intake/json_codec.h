@@ -4,7 +4,7 @@
 // FieldError (with its JSON path) instead of stopping at the first. Coherence checks that need
 // stored data (enrolment date, current AE version) live in IntakeService.
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -32,6 +32,18 @@ AeInput decodeAe(const nlohmann::json& body, bool is_update, Errors& errors);
 // One lab result; prefix is prepended to field paths ("results[3].").
 core::LabResult decodeLab(const nlohmann::json& body, const std::string& prefix, Errors& errors);
 core::VitalSigns decodeVitals(const nlohmann::json& body, Errors& errors);
+
+// A correction (issue 16): PUT .../{id} carries the record's fields as for creating it, a
+// required reason_for_change and an optional base_version (409 when it is not the current one).
+// fields is the body without those two, for the record's own decoder.
+struct Correction {
+  std::string reason;
+  std::optional<int> base_version;
+  nlohmann::json fields;
+};
+Correction splitCorrection(const nlohmann::json& body, Errors& errors);
+// The body of a void (DELETE .../{id}): {"reason_for_change": "..."}, required.
+std::string decodeVoidReason(const nlohmann::json& body, Errors& errors);
 
 nlohmann::json toJson(const core::Participant& p);
 nlohmann::json toJson(const core::DoseRecord& d);

@@ -471,6 +471,134 @@ CREATE INDEX audit_log_entity_id ON audit_log(entity, entity_id, seq);
       {16, "lab_results_identity", R"SQL(
 CREATE INDEX lab_results_identity ON lab_results(study_id, test_code, collected_at);
 )SQL"},
+      // Issue 16: every clinical record is correctable and voidable, never overwritten. Doses,
+      // lab results, vital signs, concomitant medications and pregnancies keep one row per
+      // version: record_id is the record's id (its first row's id), version counts from 1, a void
+      // is a last version with voided = 1, and reason is the reason for change. A row's only
+      // rewrite is superseded_at, set once when the next version is stored; the current row of
+      // a record is the one without it. Participants keep their current facts in place (study_id
+      // is the key every record refers to) and every version in participant_versions; baseline
+      // labs belong to a participant version.
+      {17, "record_versions", R"SQL(
+ALTER TABLE doses ADD COLUMN record_id INTEGER;
+ALTER TABLE doses ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE doses ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE doses ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE doses ADD COLUMN superseded_at TEXT;
+DROP TRIGGER doses_no_update;
+UPDATE doses SET record_id = id;
+CREATE TRIGGER doses_no_update BEFORE UPDATE OF id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by, record_id, version, voided, reason ON doses
+  BEGIN SELECT RAISE(ABORT, 'doses is append-only: a row is only marked superseded'); END;
+CREATE TRIGGER doses_superseded_once BEFORE UPDATE OF superseded_at ON doses
+  WHEN OLD.superseded_at IS NOT NULL OR NEW.superseded_at IS NULL
+  BEGIN SELECT RAISE(ABORT, 'doses: a version is superseded once'); END;
+CREATE TRIGGER doses_has_record BEFORE INSERT ON doses WHEN NEW.record_id IS NULL
+  BEGIN SELECT RAISE(ABORT, 'doses: every row names its record'); END;
+CREATE UNIQUE INDEX doses_versions ON doses(record_id, version);
+CREATE INDEX doses_live ON doses(study_id, record_id) WHERE superseded_at IS NULL;
+ALTER TABLE lab_results ADD COLUMN record_id INTEGER;
+ALTER TABLE lab_results ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE lab_results ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lab_results ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE lab_results ADD COLUMN superseded_at TEXT;
+DROP TRIGGER lab_results_no_update;
+UPDATE lab_results SET record_id = id;
+CREATE TRIGGER lab_results_no_update BEFORE UPDATE OF id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades, unit_canonical, record_id, version, voided, reason ON lab_results
+  BEGIN SELECT RAISE(ABORT, 'lab_results is append-only: a row is only marked superseded'); END;
+CREATE TRIGGER lab_results_superseded_once BEFORE UPDATE OF superseded_at ON lab_results
+  WHEN OLD.superseded_at IS NOT NULL OR NEW.superseded_at IS NULL
+  BEGIN SELECT RAISE(ABORT, 'lab_results: a version is superseded once'); END;
+CREATE TRIGGER lab_results_has_record BEFORE INSERT ON lab_results WHEN NEW.record_id IS NULL
+  BEGIN SELECT RAISE(ABORT, 'lab_results: every row names its record'); END;
+CREATE UNIQUE INDEX lab_results_versions ON lab_results(record_id, version);
+CREATE INDEX lab_results_live ON lab_results(study_id, record_id) WHERE superseded_at IS NULL;
+ALTER TABLE vital_signs ADD COLUMN record_id INTEGER;
+ALTER TABLE vital_signs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE vital_signs ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE vital_signs ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE vital_signs ADD COLUMN superseded_at TEXT;
+DROP TRIGGER vital_signs_no_update;
+UPDATE vital_signs SET record_id = id;
+CREATE TRIGGER vital_signs_no_update BEFORE UPDATE OF id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by, grades, record_id, version, voided, reason ON vital_signs
+  BEGIN SELECT RAISE(ABORT, 'vital_signs is append-only: a row is only marked superseded'); END;
+CREATE TRIGGER vital_signs_superseded_once BEFORE UPDATE OF superseded_at ON vital_signs
+  WHEN OLD.superseded_at IS NOT NULL OR NEW.superseded_at IS NULL
+  BEGIN SELECT RAISE(ABORT, 'vital_signs: a version is superseded once'); END;
+CREATE TRIGGER vital_signs_has_record BEFORE INSERT ON vital_signs WHEN NEW.record_id IS NULL
+  BEGIN SELECT RAISE(ABORT, 'vital_signs: every row names its record'); END;
+CREATE UNIQUE INDEX vital_signs_versions ON vital_signs(record_id, version);
+CREATE INDEX vital_signs_live ON vital_signs(study_id, record_id) WHERE superseded_at IS NULL;
+ALTER TABLE concomitant_medications ADD COLUMN record_id INTEGER;
+ALTER TABLE concomitant_medications ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE concomitant_medications ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE concomitant_medications ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE concomitant_medications ADD COLUMN superseded_at TEXT;
+DROP TRIGGER concomitant_medications_no_update;
+UPDATE concomitant_medications SET record_id = id;
+CREATE TRIGGER concomitant_medications_no_update BEFORE UPDATE OF id, study_id, name, category, drug_class, dose, unit, route, frequency, start_date, end_date, indication, indication_ae_id, recorded_at, recorded_by, record_id, version, voided, reason ON concomitant_medications
+  BEGIN SELECT RAISE(ABORT, 'concomitant_medications is append-only: a row is only marked superseded'); END;
+CREATE TRIGGER concomitant_medications_superseded_once BEFORE UPDATE OF superseded_at ON concomitant_medications
+  WHEN OLD.superseded_at IS NOT NULL OR NEW.superseded_at IS NULL
+  BEGIN SELECT RAISE(ABORT, 'concomitant_medications: a version is superseded once'); END;
+CREATE TRIGGER concomitant_medications_has_record BEFORE INSERT ON concomitant_medications WHEN NEW.record_id IS NULL
+  BEGIN SELECT RAISE(ABORT, 'concomitant_medications: every row names its record'); END;
+CREATE UNIQUE INDEX concomitant_medications_versions ON concomitant_medications(record_id, version);
+CREATE INDEX concomitant_medications_live ON concomitant_medications(study_id, record_id) WHERE superseded_at IS NULL;
+ALTER TABLE pregnancies ADD COLUMN record_id INTEGER;
+ALTER TABLE pregnancies ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE pregnancies ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pregnancies ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pregnancies ADD COLUMN superseded_at TEXT;
+DROP TRIGGER pregnancies_only_outcome;
+UPDATE pregnancies SET record_id = id;
+CREATE TRIGGER pregnancies_only_outcome BEFORE UPDATE ON pregnancies
+  WHEN NEW.id IS NOT OLD.id OR NEW.study_id IS NOT OLD.study_id OR NEW.subject IS NOT OLD.subject
+    OR NEW.site_aware_at IS NOT OLD.site_aware_at OR NEW.recorded_at IS NOT OLD.recorded_at
+    OR NEW.recorded_by IS NOT OLD.recorded_by OR NEW.record_id IS NOT OLD.record_id OR NEW.version IS NOT OLD.version
+    OR NEW.voided IS NOT OLD.voided OR NEW.reason IS NOT OLD.reason
+    OR (OLD.superseded_at IS NOT NULL AND (NEW.outcome IS NOT OLD.outcome OR NEW.outcome_aware_at IS NOT OLD.outcome_aware_at))
+  BEGIN SELECT RAISE(ABORT, 'pregnancies is append-only: only the outcome is recorded later'); END;
+CREATE TRIGGER pregnancies_superseded_once BEFORE UPDATE OF superseded_at ON pregnancies
+  WHEN OLD.superseded_at IS NOT NULL OR NEW.superseded_at IS NULL
+  BEGIN SELECT RAISE(ABORT, 'pregnancies: a version is superseded once'); END;
+CREATE TRIGGER pregnancies_has_record BEFORE INSERT ON pregnancies WHEN NEW.record_id IS NULL
+  BEGIN SELECT RAISE(ABORT, 'pregnancies: every row names its record'); END;
+CREATE UNIQUE INDEX pregnancies_versions ON pregnancies(record_id, version);
+CREATE INDEX pregnancies_live ON pregnancies(study_id, record_id) WHERE superseded_at IS NULL;
+ALTER TABLE participants ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE participants ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE baseline_labs ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX baseline_labs_version ON baseline_labs(study_id, version);
+CREATE TABLE participant_versions (
+  study_id           TEXT NOT NULL REFERENCES participants(study_id),
+  version            INTEGER NOT NULL,
+  site_id            TEXT NOT NULL,
+  enrolled_on        TEXT NOT NULL,
+  liver_metastases   INTEGER NOT NULL,
+  prior_thoracic_rt  INTEGER NOT NULL,
+  anlotinib_dose_mg  INTEGER,
+  sintilimab_dose_mg INTEGER,
+  sex TEXT, age INTEGER, birth_year INTEGER, weight_kg REAL, ecog INTEGER, hbsag TEXT, anti_hbc TEXT,
+  hbv_dna_iu_ml REAL, fistula_or_perforation_6m INTEGER,
+  reason             TEXT NOT NULL,
+  recorded_at        TEXT NOT NULL,
+  recorded_by        TEXT NOT NULL,
+  PRIMARY KEY (study_id, version)
+) WITHOUT ROWID;
+INSERT INTO participant_versions
+  SELECT study_id, 1, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, anlotinib_dose_mg, sintilimab_dose_mg,
+         sex, age, birth_year, weight_kg, ecog, hbsag, anti_hbc, hbv_dna_iu_ml, fistula_or_perforation_6m, '',
+         created_at, created_by FROM participants;
+CREATE TRIGGER participant_versions_no_update BEFORE UPDATE ON participant_versions
+  BEGIN SELECT RAISE(ABORT, 'participant_versions is append-only'); END;
+CREATE TRIGGER participant_versions_no_delete BEFORE DELETE ON participant_versions
+  BEGIN SELECT RAISE(ABORT, 'participant_versions is append-only'); END;
+DROP TRIGGER participants_no_update;
+CREATE TRIGGER participants_only_next_version BEFORE UPDATE ON participants
+  WHEN NEW.study_id IS NOT OLD.study_id OR NEW.site_id IS NOT OLD.site_id OR NEW.created_at IS NOT OLD.created_at
+    OR NEW.created_by IS NOT OLD.created_by OR NEW.version IS NOT OLD.version + 1
+  BEGIN SELECT RAISE(ABORT, 'participants is append-only: a correction moves version on by one'); END;
+)SQL"},
   };
   return kMigrations;
 }

@@ -41,7 +41,7 @@ std::optional<E> optEnum(const Statement& s, int col) {
 const char* kParticipantColumns =
     "study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, anlotinib_dose_mg, sintilimab_dose_mg, "
     "created_at, created_by, sex, age, birth_year, weight_kg, ecog, hbsag, anti_hbc, hbv_dna_iu_ml, "
-    "fistula_or_perforation_6m";
+    "fistula_or_perforation_6m, version, reason";
 
 core::Participant participantFromRow(const Statement& s) {
   core::Participant p;
@@ -63,6 +63,8 @@ core::Participant participantFromRow(const Statement& s) {
   p.facts.anti_hbc = s.optText(15);
   p.facts.hbv_dna_iu_ml = s.optReal(16);
   if (!s.isNull(17)) p.facts.fistula_or_perforation_6m = s.int64(17) != 0;
+  p.revision.version = s.integer(18);
+  p.revision.reason = s.text(19);
   return p;
 }
 
@@ -73,8 +75,9 @@ core::BaselineLab baselineLabFromRow(const Statement& s, int o) {
 }
 
 void loadBaselineLabs(Connection& c, core::Participant& p) {
-  auto& s = c.prepare(std::string("SELECT ") + kBaselineLabColumns + " FROM baseline_labs WHERE study_id=? ORDER BY id");
-  s.bind(1, p.study_id);
+  auto& s = c.prepare(std::string("SELECT ") + kBaselineLabColumns +
+                      " FROM baseline_labs WHERE study_id=? AND version=? ORDER BY id");
+  s.bind(1, p.study_id).bind(2, p.revision.version);
   while (s.step()) p.baseline_labs.push_back(baselineLabFromRow(s, 0));
 }
 
@@ -86,6 +89,21 @@ std::optional<core::Participant> selectParticipant(Connection& c, const std::str
   s.reset();
   loadBaselineLabs(c, p);
   return p;
+}
+
+// A participant's versions, oldest first, each with its baseline labs (empty for no such participant).
+std::vector<ParticipantVersion> selectParticipantVersions(Connection& c, const std::string& study_id) {
+  auto& s = c.prepare(
+      "SELECT pv.study_id, pv.site_id, pv.enrolled_on, pv.liver_metastases, pv.prior_thoracic_rt, pv.anlotinib_dose_mg, "
+      "pv.sintilimab_dose_mg, p.created_at, p.created_by, pv.sex, pv.age, pv.birth_year, pv.weight_kg, pv.ecog, "
+      "pv.hbsag, pv.anti_hbc, pv.hbv_dna_iu_ml, pv.fistula_or_perforation_6m, pv.version, pv.reason, pv.recorded_at, "
+      "pv.recorded_by FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
+      "WHERE pv.study_id=? ORDER BY pv.version");
+  s.bind(1, study_id);
+  std::vector<ParticipantVersion> out;
+  while (s.step()) out.push_back({participantFromRow(s), s.text(20), s.text(21)});
+  for (auto& v : out) loadBaselineLabs(c, v.participant);
+  return out;
 }
 
 const char* kAeVersionColumns =
@@ -374,26 +392,90 @@ std::vector<T> pageOfParticipant(Connection& c, const std::string& sql, const st
   return out;
 }
 
-std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& study_id, Page page) {
-  return pageOfParticipant<core::DoseRecord>(
-      c,
-      "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
-      "FROM doses WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-      study_id, page, [](const Statement& s) {
-        core::DoseRecord d;
-        d.id = s.int64(0);
-        d.study_id = s.text(1);
-        d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
-        d.dose_mg = s.optReal(3);
-        d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
-        d.date = s.text(5);
-        d.cycle = s.integer(6);
-        d.day = s.integer(7);
-        d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
-        d.recorded_at = s.text(9);
-        d.recorded_by = s.text(10);
-        return d;
-      });
+// ---- correctable records (issue 16) -----------------------------------------------------------
+// Doses, lab results, vital signs, pregnancies and concomitant medications keep one row per
+// version (migration 17). A read names its rows: the live ones (current, not voided) for
+// evaluation, lists and exports; the current ones, voided included, where a void must show
+// (the audit check, a record read by id); every version for a record's history. The id a
+// client sees is the record id; each select list ends with version, voided and reason.
+
+enum class Rows { kLive, kCurrent };
+
+// The version of a record that stood at a data cut (?1): recorded by then, not superseded by
+// then, and not a void.
+constexpr const char* kStoodAtCut =
+    " WHERE r.recorded_at<=?1 AND (r.superseded_at IS NULL OR r.superseded_at>?1) AND r.voided=0";
+
+const char* rowsFilter(Rows rows) {
+  return rows == Rows::kLive ? " AND r.superseded_at IS NULL AND r.voided=0" : " AND r.superseded_at IS NULL";
+}
+
+core::Revision revisionFromRow(const Statement& s, int o) {
+  return core::Revision{s.integer(o), s.int64(o + 1) != 0, s.text(o + 2)};
+}
+
+template <typename T>
+struct RecordSql {
+  const char* table;
+  const char* select;  // "columns FROM table r ..." with the record table as r
+  T (*map)(const Statement&);
+};
+
+template <typename T>
+std::vector<T> recordsOf(Connection& c, const RecordSql<T>& t, const std::string& study_id, Page page, Rows rows) {
+  return pageOfParticipant<T>(c,
+                              std::string("SELECT ") + t.select + " WHERE r.study_id=? AND r.record_id>?" +
+                                  rowsFilter(rows) + " ORDER BY r.record_id LIMIT ?",
+                              study_id, page, t.map);
+}
+
+// Every version of a record, oldest first (empty for no such record).
+template <typename T>
+std::vector<T> versionsOf(Connection& c, const RecordSql<T>& t, int64_t id) {
+  auto& s = c.prepare(std::string("SELECT ") + t.select + " WHERE r.record_id=? ORDER BY r.version");
+  s.bind(1, id);
+  std::vector<T> out;
+  while (s.step()) out.push_back(t.map(s));
+  return out;
+}
+
+// The current version of a record, a voided one included.
+template <typename T>
+std::optional<T> currentOf(Connection& c, const RecordSql<T>& t, int64_t id) {
+  auto& s = c.prepare(std::string("SELECT ") + t.select + " WHERE r.record_id=? AND r.superseded_at IS NULL");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  T out = t.map(s);
+  s.reset();
+  return out;
+}
+
+core::DoseRecord doseFromRow(const Statement& s) {
+  core::DoseRecord d;
+  d.id = s.int64(0);
+  d.study_id = s.text(1);
+  d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
+  d.dose_mg = s.optReal(3);
+  d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
+  d.date = s.text(5);
+  d.cycle = s.integer(6);
+  d.day = s.integer(7);
+  d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
+  d.recorded_at = s.text(9);
+  d.recorded_by = s.text(10);
+  d.revision = revisionFromRow(s, 11);
+  return d;
+}
+
+const RecordSql<core::DoseRecord> kDoses{
+    "doses",
+    "r.record_id, r.study_id, r.drug, r.dose_mg, r.route, r.dose_date, r.cycle, r.cycle_day, r.status, r.recorded_at, "
+    "r.recorded_by, r.version, r.voided, r.reason FROM doses r",
+    doseFromRow};
+
+std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& study_id, Page page,
+                                          Rows rows = Rows::kLive) {
+  return recordsOf(c, kDoses, study_id, page, rows);
 }
 
 std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFilter& f) {
@@ -441,48 +523,58 @@ std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFil
   return out;
 }
 
-std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page) {
-  return pageOfParticipant<core::LabResult>(
-      c,
-      "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades, "
-      "unit_canonical "
-      "FROM lab_results WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-      study_id, page, [](const Statement& s) {
-        return core::LabResult{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5),
-                               s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11), s.text(12)};
-      });
+core::LabResult labFromRow(const Statement& s) {
+  core::LabResult l{s.int64(0), s.text(1), s.text(2),  s.real(3),  s.text(4),  s.optReal(5), s.optReal(6),
+                    s.text(7),  s.text(8), s.text(9), s.text(10), s.text(11), s.text(12), {}};
+  l.revision = revisionFromRow(s, 13);
+  return l;
 }
 
-std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& study_id, Page page) {
-  return pageOfParticipant<core::VitalSigns>(
-      c,
-      "SELECT id, study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, temperature_c, weight_kg, "
-      "qtc_ms, recorded_at, recorded_by, grades FROM vital_signs WHERE study_id=? AND id>? ORDER BY id LIMIT ?",
-      study_id, page, [](const Statement& s) {
-        return core::VitalSigns{s.int64(0),   s.text(1),   s.text(2),    s.optInt(3), s.optInt(4), s.optInt(5),
-                                s.optReal(6), s.optReal(7), s.optInt(8), s.text(9),   s.text(10),  s.text(11)};
-      });
+const RecordSql<core::LabResult> kLabs{
+    "lab_results",
+    "r.record_id, r.study_id, r.test_code, r.value, r.unit, r.lln, r.uln, r.collected_at, r.specimen, r.recorded_at, "
+    "r.recorded_by, r.grades, r.unit_canonical, r.version, r.voided, r.reason FROM lab_results r",
+    labFromRow};
+
+std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page, Rows rows = Rows::kLive) {
+  return recordsOf(c, kLabs, study_id, page, rows);
 }
 
-constexpr const char* kPregnancyColumns =
-    "g.id, g.study_id, p.site_id, g.subject, g.site_aware_at, g.outcome, g.outcome_aware_at, g.recorded_at, g.recorded_by "
-    "FROM pregnancies g JOIN participants p ON p.study_id=g.study_id";
+core::VitalSigns vitalsFromRow(const Statement& s) {
+  core::VitalSigns v{s.int64(0),   s.text(1),    s.text(2),   s.optInt(3), s.optInt(4), s.optInt(5), s.optReal(6),
+                     s.optReal(7), s.optInt(8), s.text(9),   s.text(10),  s.text(11), {}};
+  v.revision = revisionFromRow(s, 12);
+  return v;
+}
+
+const RecordSql<core::VitalSigns> kVitals{
+    "vital_signs",
+    "r.record_id, r.study_id, r.measured_at, r.systolic_mmhg, r.diastolic_mmhg, r.heart_rate_bpm, r.temperature_c, "
+    "r.weight_kg, r.qtc_ms, r.recorded_at, r.recorded_by, r.grades, r.version, r.voided, r.reason FROM vital_signs r",
+    vitalsFromRow};
+
+std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& study_id, Page page,
+                                           Rows rows = Rows::kLive) {
+  return recordsOf(c, kVitals, study_id, page, rows);
+}
 
 core::PregnancyReport pregnancyFromRow(const Statement& s) {
-  return core::PregnancyReport{s.int64(0), s.text(1), s.text(2),    s.text(3), s.text(4),
-                               s.text(5),  s.optText(6), s.text(7), s.text(8)};
+  core::PregnancyReport g{s.int64(0), s.text(1),    s.text(2), s.text(3), s.text(4),
+                          s.text(5),  s.optText(6), s.text(7), s.text(8), {}};
+  g.revision = revisionFromRow(s, 9);
+  return g;
 }
 
-std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::string& study_id, Page page) {
-  return pageOfParticipant<core::PregnancyReport>(
-      c, std::string("SELECT ") + kPregnancyColumns + " WHERE g.study_id=? AND g.id>? ORDER BY g.id LIMIT ?", study_id,
-      page, pregnancyFromRow);
-}
+const RecordSql<core::PregnancyReport> kPregnancies{
+    "pregnancies",
+    "r.record_id, r.study_id, p.site_id, r.subject, r.site_aware_at, r.outcome, r.outcome_aware_at, r.recorded_at, "
+    "r.recorded_by, r.version, r.voided, r.reason FROM pregnancies r JOIN participants p ON p.study_id=r.study_id",
+    pregnancyFromRow};
 
-constexpr const char* kMedicationColumns =
-    "m.id, m.study_id, p.site_id, m.name, m.category, m.drug_class, m.dose, m.unit, m.route, m.frequency, "
-    "m.start_date, m.end_date, m.indication, m.indication_ae_id, m.recorded_at, m.recorded_by "
-    "FROM concomitant_medications m JOIN participants p ON p.study_id=m.study_id";
+std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::string& study_id, Page page,
+                                                     Rows rows = Rows::kLive) {
+  return recordsOf(c, kPregnancies, study_id, page, rows);
+}
 
 core::ConcomitantMedication medicationFromRow(const Statement& s) {
   core::ConcomitantMedication m;
@@ -502,13 +594,20 @@ core::ConcomitantMedication medicationFromRow(const Statement& s) {
   m.indication_ae_id = s.optInt64(13);
   m.recorded_at = s.text(14);
   m.recorded_by = s.text(15);
+  m.revision = revisionFromRow(s, 16);
   return m;
 }
 
-std::vector<core::ConcomitantMedication> selectMedications(Connection& c, const std::string& study_id, Page page) {
-  return pageOfParticipant<core::ConcomitantMedication>(
-      c, std::string("SELECT ") + kMedicationColumns + " WHERE m.study_id=? AND m.id>? ORDER BY m.id LIMIT ?", study_id,
-      page, medicationFromRow);
+const RecordSql<core::ConcomitantMedication> kMedications{
+    "concomitant_medications",
+    "r.record_id, r.study_id, p.site_id, r.name, r.category, r.drug_class, r.dose, r.unit, r.route, r.frequency, "
+    "r.start_date, r.end_date, r.indication, r.indication_ae_id, r.recorded_at, r.recorded_by, r.version, r.voided, "
+    "r.reason FROM concomitant_medications r JOIN participants p ON p.study_id=r.study_id",
+    medicationFromRow};
+
+std::vector<core::ConcomitantMedication> selectMedications(Connection& c, const std::string& study_id, Page page,
+                                                           Rows rows = Rows::kLive) {
+  return recordsOf(c, kMedications, study_id, page, rows);
 }
 
 std::optional<History> selectHistory(Connection& c, const std::string& study_id) {
@@ -610,21 +709,33 @@ class SqliteTransaction final : public Transaction {
     c_.prepare("UPDATE users SET token_hash=? WHERE id=?").bind(1, token_hash).bind(2, user_id).exec();
   }
   void insertParticipant(const core::Participant& p) override {
-    const auto& f = p.facts;
     auto& insert = c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns +
-                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    if (f.fistula_or_perforation_6m) insert.bind(18, *f.fistula_or_perforation_6m ? 1 : 0);
-    else insert.bindNull(18);
-    insert
-        .bind(1, p.study_id)
+                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'')");
+    bindParticipant(insert, p).bind(8, p.created_at).bind(9, p.created_by).exec();
+    insertParticipantVersion(p, 1, p.created_at, p.created_by);
+  }
+  void updateParticipant(const core::Participant& p, const std::string& recorded_by) override {
+    auto& update = c_.prepare(
+        "UPDATE participants SET site_id=?2, enrolled_on=?3, liver_metastases=?4, prior_thoracic_rt=?5, "
+        "anlotinib_dose_mg=?6, sintilimab_dose_mg=?7, sex=?10, age=?11, birth_year=?12, weight_kg=?13, ecog=?14, "
+        "hbsag=?15, anti_hbc=?16, hbv_dna_iu_ml=?17, fistula_or_perforation_6m=?18, version=?19, reason=?20 "
+        "WHERE study_id=?1 AND version=?19-1");
+    bindParticipant(update, p).bind(19, p.revision.version).bind(20, p.revision.reason).exec();
+    if (c_.changes() != 1) throw SqliteError(SQLITE_CONSTRAINT, "participant version is not current + 1");
+    insertParticipantVersion(p, p.revision.version, now_, recorded_by);
+  }
+  // Binds ?1-?7 and ?10-?18 of kParticipantColumns' order (?8, ?9 are created_at and created_by).
+  static Statement& bindParticipant(Statement& s, const core::Participant& p) {
+    const auto& f = p.facts;
+    if (f.fistula_or_perforation_6m) s.bind(18, *f.fistula_or_perforation_6m ? 1 : 0);
+    else s.bindNull(18);
+    return s.bind(1, p.study_id)
         .bind(2, p.site)
         .bind(3, p.enrolled_on)
         .bind(4, p.liver_metastases ? 1 : 0)
         .bind(5, p.prior_thoracic_radiotherapy ? 1 : 0)
         .bind(6, p.anlotinib_dose_mg)
         .bind(7, p.sintilimab_dose_mg)
-        .bind(8, p.created_at)
-        .bind(9, p.created_by)
         .bind(10, f.sex)
         .bind(11, f.age)
         .bind(12, f.birth_year)
@@ -632,10 +743,20 @@ class SqliteTransaction final : public Transaction {
         .bind(14, f.ecog)
         .bind(15, f.hbsag)
         .bind(16, f.anti_hbc)
-        .bind(17, f.hbv_dna_iu_ml)
-        .exec();
+        .bind(17, f.hbv_dna_iu_ml);
+  }
+  // The version's row in participant_versions and its baseline labs.
+  void insertParticipantVersion(const core::Participant& p, int version, const std::string& at, const std::string& by) {
+    auto& s = c_.prepare(
+        "INSERT INTO participant_versions(study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, "
+        "anlotinib_dose_mg, sintilimab_dose_mg, recorded_at, recorded_by, sex, age, birth_year, weight_kg, ecog, hbsag, "
+        "anti_hbc, hbv_dna_iu_ml, fistula_or_perforation_6m, version, reason) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    bindParticipant(s, p).bind(8, at).bind(9, by).bind(19, version).bind(20, p.revision.reason).exec();
     for (const auto& b : p.baseline_labs) {
-      c_.prepare("INSERT INTO baseline_labs(study_id, test_code, value, unit, lln, uln, collected_at) VALUES (?,?,?,?,?,?,?)")
+      c_.prepare(
+            "INSERT INTO baseline_labs(study_id, test_code, value, unit, lln, uln, collected_at, version) "
+            "VALUES (?,?,?,?,?,?,?,?)")
           .bind(1, p.study_id)
           .bind(2, b.test)
           .bind(3, b.value)
@@ -643,14 +764,43 @@ class SqliteTransaction final : public Transaction {
           .bind(5, b.lln)
           .bind(6, b.uln)
           .bind(7, b.collected_at)
+          .bind(8, version)
           .exec();
     }
   }
+  // The row id of a record's new version: a first version's row id is its record id; a later one
+  // marks the record's current row superseded (it must be version - 1) and takes the next row id.
+  std::optional<int64_t> newVersionRow(const char* table, int64_t record_id, const core::Revision& r) {
+    if (r.version == 1) {
+      auto& s = c_.prepare(std::string("SELECT coalesce(max(id), 0) + 1 FROM ") + table);
+      s.step();
+      const int64_t id = s.int64(0);
+      s.reset();
+      return id;
+    }
+    c_.prepare(std::string("UPDATE ") + table +
+               " SET superseded_at=? WHERE record_id=? AND version=? AND superseded_at IS NULL AND voided=0")
+        .bind(1, now_)
+        .bind(2, record_id)
+        .bind(3, r.version - 1)
+        .exec();
+    if (c_.changes() != 1)
+      throw SqliteError(SQLITE_CONSTRAINT, std::string(table) + ": the version is not the live one + 1");
+    return std::nullopt;
+  }
+  // Binds the row id (null: the next one), record id and revision to the ?s at `at`..`at + 4`.
+  static void bindRevision(Statement& s, int at, const std::optional<int64_t>& row, int64_t record_id,
+                           const core::Revision& r) {
+    if (row) s.bind(at, *row);
+    else s.bindNull(at);
+    s.bind(at + 1, row ? *row : record_id).bind(at + 2, r.version).bind(at + 3, r.voided ? 1 : 0).bind(at + 4, r.reason);
+  }
   int64_t insertDose(const core::DoseRecord& d) override {
-    c_.prepare(
-          "INSERT INTO doses(study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, "
-          "recorded_by) VALUES (?,?,?,?,?,?,?,?,?,?)")
-        .bind(1, d.study_id)
+    const auto row = newVersionRow("doses", d.id, d.revision);
+    auto& s = c_.prepare(
+        "INSERT INTO doses(study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, "
+        "recorded_by, id, record_id, version, voided, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, d.study_id)
         .bind(2, core::toString(d.drug))
         .bind(3, d.dose_mg)
         .bind(4, core::toString(d.route))
@@ -659,9 +809,10 @@ class SqliteTransaction final : public Transaction {
         .bind(7, d.day)
         .bind(8, core::toString(d.status))
         .bind(9, d.recorded_at)
-        .bind(10, d.recorded_by)
-        .exec();
-    return c_.lastInsertRowId();
+        .bind(10, d.recorded_by);
+    bindRevision(s, 11, row, d.id, d.revision);
+    s.exec();
+    return row.value_or(d.id);
   }
   int64_t insertAdverseEvent(const std::string& study_id, const core::AeVersion& first) override {
     c_.prepare("INSERT INTO ae_reports(study_id, current_version, created_at) VALUES (?,?,?)")
@@ -680,10 +831,12 @@ class SqliteTransaction final : public Transaction {
     insertVersionRow(ae_id, v);
   }
   int64_t insertLab(const core::LabResult& l) override {
-    c_.prepare(
-          "INSERT INTO lab_results(study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, "
-          "recorded_by, grades, unit_canonical) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-        .bind(1, l.study_id)
+    const auto row = newVersionRow("lab_results", l.id, l.revision);
+    auto& s = c_.prepare(
+        "INSERT INTO lab_results(study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, "
+        "recorded_by, grades, unit_canonical, id, record_id, version, voided, reason) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, l.study_id)
         .bind(2, l.test)
         .bind(3, l.value)
         .bind(4, l.unit)
@@ -694,15 +847,18 @@ class SqliteTransaction final : public Transaction {
         .bind(9, l.recorded_at)
         .bind(10, l.recorded_by)
         .bind(11, l.grades_json)
-        .bind(12, l.unit_canonical)
-        .exec();
-    return c_.lastInsertRowId();
+        .bind(12, l.unit_canonical);
+    bindRevision(s, 13, row, l.id, l.revision);
+    s.exec();
+    return row.value_or(l.id);
   }
   int64_t insertVitals(const core::VitalSigns& v) override {
-    c_.prepare(
-          "INSERT INTO vital_signs(study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, "
-          "temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by, grades) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
-        .bind(1, v.study_id)
+    const auto row = newVersionRow("vital_signs", v.id, v.revision);
+    auto& s = c_.prepare(
+        "INSERT INTO vital_signs(study_id, measured_at, systolic_mmhg, diastolic_mmhg, heart_rate_bpm, "
+        "temperature_c, weight_kg, qtc_ms, recorded_at, recorded_by, grades, id, record_id, version, voided, reason) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, v.study_id)
         .bind(2, v.measured_at)
         .bind(3, v.systolic_mmhg)
         .bind(4, v.diastolic_mmhg)
@@ -712,10 +868,15 @@ class SqliteTransaction final : public Transaction {
         .bind(8, v.qtc_ms)
         .bind(9, v.recorded_at)
         .bind(10, v.recorded_by)
-        .bind(11, v.grades_json)
-        .exec();
-    return c_.lastInsertRowId();
+        .bind(11, v.grades_json);
+    bindRevision(s, 12, row, v.id, v.revision);
+    s.exec();
+    return row.value_or(v.id);
   }
+  std::optional<core::DoseRecord> dose(int64_t id) override { return currentOf(c_, kDoses, id); }
+  std::optional<core::LabResult> lab(int64_t id) override { return currentOf(c_, kLabs, id); }
+  std::optional<core::VitalSigns> vitalSigns(int64_t id) override { return currentOf(c_, kVitals, id); }
+  std::optional<core::ConcomitantMedication> medication(int64_t id) override { return currentOf(c_, kMedications, id); }
   std::optional<core::AeCandidate> pendingCandidate(const std::string& study_id, const std::string& term) override {
     auto& s = c_.prepare(std::string("SELECT ") + kCandidateColumns +
                          " FROM ae_candidates WHERE study_id=? AND ctcae_term=? AND status='pending'");
@@ -726,6 +887,14 @@ class SqliteTransaction final : public Transaction {
     return c;
   }
   std::optional<core::AeCandidate> candidate(int64_t id) override { return selectCandidate(c_, id); }
+  std::vector<core::AeCandidate> pendingCandidates(const std::string& study_id) override {
+    auto& s = c_.prepare(std::string("SELECT ") + kCandidateColumns +
+                         " FROM ae_candidates WHERE study_id=? AND status='pending' ORDER BY id");
+    s.bind(1, study_id);
+    std::vector<core::AeCandidate> out;
+    while (s.step()) out.push_back(candidateFromRow(s));
+    return out;
+  }
   int64_t insertCandidate(const core::AeCandidate& c) override {
     auto& s = c_.prepare(
         "INSERT INTO ae_candidates(study_id, ctcae_term, meddra_code, grade, worst_case_grade, qualifier, "
@@ -859,29 +1028,24 @@ class SqliteTransaction final : public Transaction {
     return c_.lastInsertRowId();
   }
   int64_t insertPregnancy(const core::PregnancyReport& g) override {
-    c_.prepare(
-          "INSERT INTO pregnancies(study_id, subject, site_aware_at, outcome, outcome_aware_at, recorded_at, recorded_by) "
-          "VALUES (?,?,?,?,?,?,?)")
-        .bind(1, g.study_id)
+    const auto row = newVersionRow("pregnancies", g.id, g.revision);
+    auto& s = c_.prepare(
+        "INSERT INTO pregnancies(study_id, subject, site_aware_at, outcome, outcome_aware_at, recorded_at, recorded_by, "
+        "id, record_id, version, voided, reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, g.study_id)
         .bind(2, g.subject)
         .bind(3, g.site_aware_at)
         .bind(4, g.outcome)
         .bind(5, g.outcome_aware_at)
         .bind(6, g.recorded_at)
-        .bind(7, g.recorded_by)
-        .exec();
-    return c_.lastInsertRowId();
+        .bind(7, g.recorded_by);
+    bindRevision(s, 8, row, g.id, g.revision);
+    s.exec();
+    return row.value_or(g.id);
   }
-  std::optional<core::PregnancyReport> pregnancy(int64_t id) override {
-    auto& s = c_.prepare(std::string("SELECT ") + kPregnancyColumns + " WHERE g.id=?");
-    s.bind(1, id);
-    if (!s.step()) return std::nullopt;
-    auto g = pregnancyFromRow(s);
-    s.reset();
-    return g;
-  }
+  std::optional<core::PregnancyReport> pregnancy(int64_t id) override { return currentOf(c_, kPregnancies, id); }
   void updatePregnancy(const core::PregnancyReport& g) override {
-    c_.prepare("UPDATE pregnancies SET outcome=?, outcome_aware_at=? WHERE id=?")
+    c_.prepare("UPDATE pregnancies SET outcome=?, outcome_aware_at=? WHERE record_id=? AND superseded_at IS NULL")
         .bind(1, g.outcome)
         .bind(2, g.outcome_aware_at)
         .bind(3, g.id)
@@ -897,11 +1061,12 @@ class SqliteTransaction final : public Transaction {
     return found;
   }
   int64_t insertMedication(const core::ConcomitantMedication& m) override {
-    c_.prepare(
-          "INSERT INTO concomitant_medications(study_id, name, category, drug_class, dose, unit, route, frequency, "
-          "start_date, end_date, indication, indication_ae_id, recorded_at, recorded_by) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        .bind(1, m.study_id)
+    const auto row = newVersionRow("concomitant_medications", m.id, m.revision);
+    auto& s = c_.prepare(
+        "INSERT INTO concomitant_medications(study_id, name, category, drug_class, dose, unit, route, frequency, "
+        "start_date, end_date, indication, indication_ae_id, recorded_at, recorded_by, id, record_id, version, voided, "
+        "reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    s.bind(1, m.study_id)
         .bind(2, m.name)
         .bind(3, m.category)
         .bind(4, m.drug_class)
@@ -914,9 +1079,10 @@ class SqliteTransaction final : public Transaction {
         .bind(11, m.indication)
         .bind(12, m.indication_ae_id)
         .bind(13, m.recorded_at)
-        .bind(14, m.recorded_by)
-        .exec();
-    return c_.lastInsertRowId();
+        .bind(14, m.recorded_by);
+    bindRevision(s, 15, row, m.id, m.revision);
+    s.exec();
+    return row.value_or(m.id);
   }
   std::vector<core::ConcomitantMedication> medicationsOf(const std::string& study_id) override {
     return selectMedications(c_, study_id, Page{0, -1});
@@ -1393,6 +1559,30 @@ Result<std::vector<core::ConcomitantMedication>> SqliteStore::medications(const 
   return read<std::vector<core::ConcomitantMedication>>([&](Connection& c) { return selectMedications(c, study_id, page); });
 }
 
+Result<std::vector<ParticipantVersion>> SqliteStore::participantVersions(const std::string& study_id) {
+  return read<std::vector<ParticipantVersion>>([&](Connection& c) { return selectParticipantVersions(c, study_id); });
+}
+
+Result<std::vector<core::DoseRecord>> SqliteStore::doseVersions(int64_t id) {
+  return read<std::vector<core::DoseRecord>>([&](Connection& c) { return versionsOf(c, kDoses, id); });
+}
+
+Result<std::vector<core::LabResult>> SqliteStore::labVersions(int64_t id) {
+  return read<std::vector<core::LabResult>>([&](Connection& c) { return versionsOf(c, kLabs, id); });
+}
+
+Result<std::vector<core::VitalSigns>> SqliteStore::vitalSignsVersions(int64_t id) {
+  return read<std::vector<core::VitalSigns>>([&](Connection& c) { return versionsOf(c, kVitals, id); });
+}
+
+Result<std::vector<core::PregnancyReport>> SqliteStore::pregnancyVersions(int64_t id) {
+  return read<std::vector<core::PregnancyReport>>([&](Connection& c) { return versionsOf(c, kPregnancies, id); });
+}
+
+Result<std::vector<core::ConcomitantMedication>> SqliteStore::medicationVersions(int64_t id) {
+  return read<std::vector<core::ConcomitantMedication>>([&](Connection& c) { return versionsOf(c, kMedications, id); });
+}
+
 Result<std::vector<core::SafetyChange>> SqliteStore::safetyChanges(const std::string& study_id, Page page) {
   return read<std::vector<core::SafetyChange>>([&](Connection& c) {
     return pageOfParticipant<core::SafetyChange>(
@@ -1481,11 +1671,12 @@ Result<AuditSnapshot> SqliteStore::auditSnapshot() {
     const Page all{0, -1};
     for (auto& p : out.participants) {
       loadBaselineLabs(c, p);
-      for (auto& d : selectDoses(c, p.study_id, all)) out.doses.push_back(std::move(d));
-      for (auto& l : selectLabs(c, p.study_id, all)) out.labs.push_back(std::move(l));
-      for (auto& v : selectVitals(c, p.study_id, all)) out.vitals.push_back(std::move(v));
-      for (auto& g : selectPregnancies(c, p.study_id, all)) out.pregnancies.push_back(std::move(g));
-      for (auto& m : selectMedications(c, p.study_id, all)) out.medications.push_back(std::move(m));
+      // Current rows, voided ones included: a void's audit entry is checked like any other.
+      for (auto& d : selectDoses(c, p.study_id, all, Rows::kCurrent)) out.doses.push_back(std::move(d));
+      for (auto& l : selectLabs(c, p.study_id, all, Rows::kCurrent)) out.labs.push_back(std::move(l));
+      for (auto& v : selectVitals(c, p.study_id, all, Rows::kCurrent)) out.vitals.push_back(std::move(v));
+      for (auto& g : selectPregnancies(c, p.study_id, all, Rows::kCurrent)) out.pregnancies.push_back(std::move(g));
+      for (auto& m : selectMedications(c, p.study_id, all, Rows::kCurrent)) out.medications.push_back(std::move(m));
     }
     core::AeFilter f;
     f.limit = -1;
@@ -1689,8 +1880,35 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       }
     }
     {
-      auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns +
-                          " FROM participants WHERE created_at<=? ORDER BY study_id");
+      auto& s = c.prepare(
+          "SELECT max(entity_id) FROM audit_log WHERE entity='dsmb_package' AND action='export' AND at<=?1 AND "
+          "entity_id<?1");
+      s.bind(1, cut);
+      if (s.step() && !s.isNull(0)) out.previous_cut = s.text(0);
+      s.reset();
+    }
+    {
+      // Listed by the package (issue 16): corrections and voids since the previous package's cut.
+      auto& s = c.prepare(
+          "SELECT seq, at, actor, action, entity, entity_id, before, after, prev_hash, hash, scheme, study_id "
+          "FROM audit_log WHERE at<=?1 AND at>?2 AND ((action IN ('update','void') AND entity IN ('participant',"
+          "'dose','lab_result','vital_signs','pregnancy','concomitant_medication','adverse_event')) OR "
+          "(action='withdraw' AND entity='ae_candidate')) ORDER BY seq");
+      s.bind(1, cut).bind(2, out.previous_cut.value_or(""));
+      while (s.step())
+        out.changes.push_back({{s.int64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7),
+                                s.text(8), s.text(9), s.text(10)},
+                               s.optText(11)});
+    }
+    {
+      // Each participant as its version standing at the cut stated it (issue 16).
+      auto& s = c.prepare(
+          "SELECT pv.study_id, pv.site_id, pv.enrolled_on, pv.liver_metastases, pv.prior_thoracic_rt, "
+          "pv.anlotinib_dose_mg, pv.sintilimab_dose_mg, p.created_at, p.created_by, pv.sex, pv.age, pv.birth_year, "
+          "pv.weight_kg, pv.ecog, pv.hbsag, pv.anti_hbc, pv.hbv_dna_iu_ml, pv.fistula_or_perforation_6m, pv.version, "
+          "pv.reason FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
+          "WHERE p.created_at<=?1 AND pv.recorded_at<=?1 AND NOT EXISTS (SELECT 1 FROM participant_versions n "
+          "WHERE n.study_id=pv.study_id AND n.version>pv.version AND n.recorded_at<=?1) ORDER BY pv.study_id");
       s.bind(1, cut);
       while (s.step()) out.participants.push_back(participantFromRow(s));
     }
@@ -1698,33 +1916,18 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       // Every baseline lab in one query, not one per participant.
       std::unordered_map<std::string, core::Participant*> by_id;
       for (auto& p : out.participants) by_id[p.study_id] = &p;
-      auto& s = c.prepare(std::string("SELECT study_id, ") + kBaselineLabColumns + " FROM baseline_labs ORDER BY id");
+      auto& s = c.prepare(std::string("SELECT study_id, version, ") + kBaselineLabColumns + " FROM baseline_labs ORDER BY id");
       while (s.step()) {
         auto p = by_id.find(s.text(0));
         if (p == by_id.end()) continue;  // a participant enrolled after the cut
-        p->second->baseline_labs.push_back(baselineLabFromRow(s, 1));
+        if (s.integer(1) != p->second->revision.version) continue;  // another version's
+        p->second->baseline_labs.push_back(baselineLabFromRow(s, 2));
       }
     }
     {
-      auto& s = c.prepare(
-          "SELECT id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, recorded_by "
-          "FROM doses WHERE recorded_at<=? ORDER BY study_id, dose_date, id");
+      auto& s = c.prepare(std::string("SELECT ") + kDoses.select + kStoodAtCut + " ORDER BY r.study_id, r.dose_date, r.record_id");
       s.bind(1, cut);
-      while (s.step()) {
-        core::DoseRecord d;
-        d.id = s.int64(0);
-        d.study_id = s.text(1);
-        d.drug = core::parseEnum<core::Drug>(s.text(2)).value_or(core::Drug::kAnlotinib);
-        d.dose_mg = s.optReal(3);
-        d.route = core::parseEnum<core::Route>(s.text(4)).value_or(core::Route::kOral);
-        d.date = s.text(5);
-        d.cycle = s.integer(6);
-        d.day = s.integer(7);
-        d.status = core::parseEnum<core::DoseStatus>(s.text(8)).value_or(core::DoseStatus::kGiven);
-        d.recorded_at = s.text(9);
-        d.recorded_by = s.text(10);
-        out.doses.push_back(std::move(d));
-      }
+      while (s.step()) out.doses.push_back(doseFromRow(s));
     }
     {
       // SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum: the
@@ -1746,15 +1949,10 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       }
     }
     {
-      auto& s = c.prepare(
-          "SELECT id, study_id, test_code, value, unit, lln, uln, collected_at, specimen, recorded_at, recorded_by, grades, "
-      "unit_canonical "
-          "FROM lab_results WHERE recorded_at<=? ORDER BY study_id, collected_at, id");
+      auto& s = c.prepare(std::string("SELECT ") + kLabs.select + kStoodAtCut +
+                          " ORDER BY r.study_id, r.collected_at, r.record_id");
       s.bind(1, cut);
-      while (s.step())
-        out.labs.push_back(core::LabResult{s.int64(0), s.text(1), s.text(2), s.real(3), s.text(4), s.optReal(5),
-                                           s.optReal(6), s.text(7), s.text(8), s.text(9), s.text(10), s.text(11),
-                                           s.text(12)});
+      while (s.step()) out.labs.push_back(labFromRow(s));
     }
     // Candidates and clocks are rewritten in place after they are written (a higher grade, an
     // earlier due date, a report recorded). The audit trail holds each row as it was before a
@@ -1831,7 +2029,7 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       while (s.step()) out.safety_changes.push_back(safetyChangeFromRow(s));
     }
     {
-      auto& s = c.prepare(std::string("SELECT ") + kPregnancyColumns + " WHERE g.recorded_at<=? ORDER BY g.id");
+      auto& s = c.prepare(std::string("SELECT ") + kPregnancies.select + kStoodAtCut + " ORDER BY r.record_id");
       s.bind(1, cut);
       while (s.step()) {
         auto g = pregnancyFromRow(s);

@@ -58,6 +58,12 @@ class SqliteStore final : public Store {
   core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) override;
   core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) override;
   core::Result<std::vector<core::ConcomitantMedication>> medications(const std::string& study_id, Page page) override;
+  core::Result<std::vector<ParticipantVersion>> participantVersions(const std::string& study_id) override;
+  core::Result<std::vector<core::DoseRecord>> doseVersions(int64_t id) override;
+  core::Result<std::vector<core::LabResult>> labVersions(int64_t id) override;
+  core::Result<std::vector<core::VitalSigns>> vitalSignsVersions(int64_t id) override;
+  core::Result<std::vector<core::PregnancyReport>> pregnancyVersions(int64_t id) override;
+  core::Result<std::vector<core::ConcomitantMedication>> medicationVersions(int64_t id) override;
   core::Result<std::vector<audit::AuditEntry>> auditEntries() override;
   core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) override;
   core::Result<AuditSnapshot> auditSnapshot() override;

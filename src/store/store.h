@@ -43,6 +43,12 @@ struct History {
   std::vector<core::ConcomitantMedication> medications;  // by id
 };
 
+// An audit entry with the participant it concerns (none for sites, users, alerts and the like).
+struct AuditRow {
+  audit::AuditEntry entry;
+  std::optional<std::string> study_id;
+};
+
 // What had been recorded at a data cut (issue 6), read in one consistent snapshot: only rows
 // recorded at or before the cut, each AE as the version that stood at the cut, a candidate
 // decided after the cut as still pending and with its grade at the cut, a clock met (or recorded
@@ -58,6 +64,11 @@ struct DataCut {
   std::vector<core::SafetyChange> safety_changes;  // by id
   std::vector<core::PregnancyReport> pregnancies;  // by id, outcome as known at the cut
   audit::Head audit_head;                          // the audit chain's newest row written at or before the cut
+  // Issue 16: the cut of the newest DSMB package exported at or before this cut (none before the
+  // first), and every correction and void made after it up to this cut (from the first record
+  // on without one): updates and voids of clinical records, withdrawn candidates; by seq.
+  std::optional<std::string> previous_cut;
+  std::vector<AuditRow> changes;
 };
 
 // The whole audit trail and every current clinical row, read in one snapshot, so that each row
@@ -89,10 +100,12 @@ struct AuditFilter {
   int limit = 100;
 };
 
-// An audit entry with the participant it concerns (none for sites, users, alerts and the like).
-struct AuditRow {
-  audit::AuditEntry entry;
-  std::optional<std::string> study_id;
+
+// One version of a participant (issue 16): the facts and baseline labs as that version stated them.
+struct ParticipantVersion {
+  core::Participant participant;  // revision.version and .reason are this version's
+  std::string recorded_at;
+  std::string recorded_by;
 };
 
 struct Page {
@@ -117,8 +130,20 @@ class Transaction {
   virtual std::optional<core::User> userByName(const std::string& name) = 0;
   virtual void setUserDisabled(int64_t user_id, bool disabled) = 0;
   virtual void setUserTokenHash(int64_t user_id, const std::string& token_hash) = 0;
+  // Stores version 1 of the participant (with its baseline labs).
   virtual void insertParticipant(const core::Participant& participant) = 0;
+  // Stores participant.revision.version (which must be current + 1) with its baseline labs and
+  // makes it current; study_id, site and creation stay.
+  virtual void updateParticipant(const core::Participant& participant, const std::string& recorded_by) = 0;
+  // Correctable records (issue 16). insertX with x.revision.version 1 creates a record and
+  // returns its id; with a later version it stores the next version of record x.id (it must be
+  // the live version + 1; a voided record takes no version) and returns x.id. x.revision.voided
+  // stores a void. The getters return a record's current version, a voided one included.
   virtual int64_t insertDose(const core::DoseRecord& dose) = 0;
+  virtual std::optional<core::DoseRecord> dose(int64_t id) = 0;
+  virtual std::optional<core::LabResult> lab(int64_t id) = 0;
+  virtual std::optional<core::VitalSigns> vitalSigns(int64_t id) = 0;
+  virtual std::optional<core::ConcomitantMedication> medication(int64_t id) = 0;
   // Creates the AE with its first version; returns the AE id.
   virtual int64_t insertAdverseEvent(const std::string& study_id, const core::AeVersion& first) = 0;
   // Appends version.version (which must be current + 1) and makes it current.
@@ -131,6 +156,8 @@ class Transaction {
   // The pending candidate for a participant and term, if any.
   virtual std::optional<core::AeCandidate> pendingCandidate(const std::string& study_id, const std::string& term) = 0;
   virtual std::optional<core::AeCandidate> candidate(int64_t id) = 0;
+  // The participant's pending candidates, by id.
+  virtual std::vector<core::AeCandidate> pendingCandidates(const std::string& study_id) = 0;
   virtual int64_t insertCandidate(const core::AeCandidate& candidate) = 0;
   // Rewrites grade, sources, status and decision of an existing candidate.
   virtual void updateCandidate(const core::AeCandidate& candidate) = 0;
@@ -202,6 +229,13 @@ class Store {
   virtual core::Result<std::vector<core::SafetyChange>> safetyChanges(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::PregnancyReport>> pregnancies(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::vector<core::ConcomitantMedication>> medications(const std::string& study_id, Page page) = 0;
+  // Every version of one record, oldest first; empty when there is no such record (issue 16).
+  virtual core::Result<std::vector<ParticipantVersion>> participantVersions(const std::string& study_id) = 0;
+  virtual core::Result<std::vector<core::DoseRecord>> doseVersions(int64_t id) = 0;
+  virtual core::Result<std::vector<core::LabResult>> labVersions(int64_t id) = 0;
+  virtual core::Result<std::vector<core::VitalSigns>> vitalSignsVersions(int64_t id) = 0;
+  virtual core::Result<std::vector<core::PregnancyReport>> pregnancyVersions(int64_t id) = 0;
+  virtual core::Result<std::vector<core::ConcomitantMedication>> medicationVersions(int64_t id) = 0;
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntries() = 0;
   // The entries with seq >= first_seq, by seq (the start-up head check reads from the anchor on).
   virtual core::Result<std::vector<audit::AuditEntry>> auditEntriesFrom(int64_t first_seq) = 0;

@@ -449,7 +449,8 @@ TEST_CASE("the manifest names the cut and the versions and hashes every other fi
                                "tables/event_rates.csv", "tables/stopping_monitor.csv", "listings/serious_aes.csv",
                                "listings/deaths.csv", "listings/dose_actions.csv", "listings/protocol_deviations.csv",
                                "listings/pending_lab_aes.csv", "listings/reporting_clocks.csv",
-                               "listings/pregnancies.csv", "listings/late_entries.csv", "listings/demographics.csv"})
+                               "listings/pregnancies.csv", "listings/late_entries.csv", "listings/demographics.csv",
+                               "listings/changes.csv"})
     CHECK(listed.count(required));
 
   std::ifstream zip(p.zip, std::ios::binary);
@@ -546,6 +547,51 @@ TEST_CASE("SDTM AE, SUPPAE and LB use exactly SDTMIG 3.4 variable names, in stan
   CHECK(column(ae, *htn, "AEREL") == "PROBABLY RELATED");
   CHECK(column(ae, *htn, "AEBODSYS") == "Vascular disorders");
   CHECK(column(ae, *htn, "AEOUT") == "NOT RECOVERED/NOT RESOLVED");
+}
+
+TEST_CASE("the changes listing holds the corrections and voids made since the previous package's cut", "[exports]") {
+  Trial t;
+  // The first package: no earlier one, so every change up to its cut (the AE update of 25 October).
+  const auto first = t.exportAt("2026-11-01T00:00:00Z", "first");
+  const auto before = csvOf(first, "listings/changes.csv");
+  REQUIRE(before.size() == 1 + 1);
+  const auto ae_row = findRow(before, "record", "adverse_event/" + std::to_string(t.hypertension_id));
+  REQUIRE(ae_row);
+  CHECK(column(before, *ae_row, "action") == "update");
+  CHECK(column(before, *ae_row, "version") == "2");
+  CHECK(column(before, *ae_row, "reason") == "admitted");
+  CHECK(column(before, *ae_row, "changed_fields") == "grade;serious;serious_criteria");
+  CHECK(json::parse(slurp(fs::path(first.directory) / "manifest.json"))["changes_since"].is_null());
+
+  // After it: the first ALT corrected, the pregnancy voided.
+  t.clock.set(at("2026-11-03T08:00:00Z"));
+  const auto labs = t.store.labs("P-001", {0, 10}).value();
+  REQUIRE(labs.size() == 2);
+  json lab = {{"study_id", "P-001"}, {"test", "ALT"}, {"value", 50},  {"unit", "U/L"}, {"lln", 7},
+              {"uln", 40},           {"collected_at", "2026-10-10T07:30:00Z"}, {"reason_for_change", "misread"}};
+  REQUIRE(t.intake.correctRecord(t.ctx(), intake::RecordType::kLab, labs[0].id, lab).isOk());
+  REQUIRE(t.intake.voidRecord(t.ctx(), intake::RecordType::kPregnancy, t.pregnancy_id,
+                              {{"reason_for_change", "entered for the wrong participant"}})
+              .isOk());
+  t.clock.set(at("2026-11-04T08:00:00Z"));
+  const auto second = t.exportAt("2026-11-04T00:00:00Z", "second");
+  CHECK(json::parse(slurp(fs::path(second.directory) / "manifest.json"))["changes_since"] == "2026-11-01T00:00:00.000Z");
+  const auto after = csvOf(second, "listings/changes.csv");
+  REQUIRE(after.size() == 1 + 2);
+  const auto lab_row = findRow(after, "record", "lab_result/" + std::to_string(labs[0].id));
+  REQUIRE(lab_row);
+  CHECK(column(after, *lab_row, "changed_fields") == "grades;value");
+  CHECK(column(after, *lab_row, "reason") == "misread");
+  const auto void_row = findRow(after, "record", "pregnancy/" + std::to_string(t.pregnancy_id));
+  REQUIRE(void_row);
+  CHECK(column(after, *void_row, "action") == "void");
+  CHECK(column(after, *void_row, "study_id") == "P-002");
+  // The voided pregnancy has left the pregnancy listing; the corrected value is in LB.
+  CHECK(csvOf(second, "listings/pregnancies.csv").size() == 1);
+  CHECK(csvOf(first, "listings/pregnancies.csv").size() == 1 + 1);
+  const auto lb = csvOf(second, "sdtm/lb.csv");
+  CHECK(findRow(lb, "LBORRES", "50"));
+  CHECK_FALSE(findRow(lb, "LBORRES", "150"));
 }
 
 TEST_CASE("participants appear by study ID only: no narrative, no user names in the package") {

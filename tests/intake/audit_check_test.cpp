@@ -264,8 +264,9 @@ TEST_CASE("vital signs and AEs changed in their tables are named too", "[intake]
     CHECK_THAT(t.verify(), Catch::Contains("adverse_event 1: field 'grade'"));
   }
   SECTION("a lab row inserted behind Vigil's back") {
-    raw.execute("INSERT INTO lab_results(study_id, test_code, value, unit, collected_at, specimen, recorded_at, recorded_by) "
-                "VALUES ('S01-001','ALT',20,'U/L','2026-02-01T08:00:00Z','serum','2026-03-01T00:00:00.000Z','inv1')");
+    raw.execute("INSERT INTO lab_results(id, record_id, study_id, test_code, value, unit, collected_at, specimen, "
+                "recorded_at, recorded_by) VALUES (9999, 9999, 'S01-001','ALT',20,'U/L','2026-02-01T08:00:00Z','serum',"
+                "'2026-03-01T00:00:00.000Z','inv1')");
     CHECK_THAT(t.verify(), Catch::Contains("has no audit entry"));
   }
 }

@@ -148,7 +148,13 @@ TEST_CASE("an AE update needs a reason and may carry base_version", "[intake]") 
   json body = validAe();
   intake::Errors errors;
   (void)intake::decodeAe(body, true, errors);
-  CHECK(hasError(errors, "reason", "required"));
+  CHECK(hasError(errors, "reason_for_change", "required"));
+  // reason_for_change as every correction names it (issue 16), or reason as AE updates first did.
+  body["reason_for_change"] = "grade corrected after review";
+  errors.clear();
+  CHECK(intake::decodeAe(body, true, errors).reason == "grade corrected after review");
+  CHECK(errors.empty());
+  body.erase("reason_for_change");
   body["reason"] = "grade corrected after review";
   body["base_version"] = 1;
   errors.clear();

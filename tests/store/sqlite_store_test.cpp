@@ -75,7 +75,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 16);
+  CHECK(v.value() == 17);
 }
 
 TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
@@ -87,7 +87,7 @@ TEST_CASE("committed writes survive closing and reopening, migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 16);
+  CHECK(s.schemaVersion().value() == 17);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
@@ -114,7 +114,7 @@ TEST_CASE("migration 12 keeps every alert and delivery, takes the supersede clas
                            "VALUES ('k', 'supersede', 'S01', 'r', '{}', 'x')"));
   }
   store::SqliteStore s(options(dir), clock);
-  CHECK(s.schemaVersion().value() == 16);
+  CHECK(s.schemaVersion().value() == 17);
   auto a = s.alert(7);
   REQUIRE(a.isOk());
   REQUIRE(a.value());
@@ -350,7 +350,7 @@ TEST_CASE("a version 9 database opens: its plain rows verify and the tables beco
   }
   const std::string key(32, 'k');
   store::SqliteStore s({.path = dir.file("vigil.db"), .audit_key = key}, clock);
-  CHECK(s.schemaVersion().value() == 16);
+  CHECK(s.schemaVersion().value() == 17);
   REQUIRE(s.write([&](store::Transaction& tx) {
              tx.insertParticipant(participant("S01-001", "S01"));
              tx.appendAudit({"test", "create", "participant", "S01-001", "", "{}"});
@@ -374,4 +374,64 @@ TEST_CASE("a version 9 database opens: its plain rows verify and the tables beco
     CHECK(q.int64(0) >= 2);  // UPDATE and DELETE
     q.reset();
   }
+}
+
+TEST_CASE("a version 16 database opens with every record at version 1 and its tables versioned", "[store]") {
+  test::TempDir dir;
+  test::FixedClock clock(kNow);
+  {
+    // The schema before issue 16's corrections, with one record of each correctable kind.
+    store::Connection raw(dir.file("vigil.db"), false);
+    raw.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+    for (const auto& m : store::migrations()) {
+      if (m.version > 16) break;
+      raw.execute(m.sql);
+      raw.prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,'2026-01-01')")
+          .bind(1, m.version)
+          .bind(2, m.name)
+          .exec();
+    }
+    raw.execute(
+        "INSERT INTO sites VALUES ('S01', 'Site one', '2026-01-01T00:00:00.000Z');"
+        "INSERT INTO participants(study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, "
+        "anlotinib_dose_mg, sintilimab_dose_mg, created_at, created_by, weight_kg) VALUES "
+        "('S01-001', 'S01', '2026-01-05', 0, 0, 12, 200, '2026-01-05T00:00:00.000Z', 'inv1', 61.5);"
+        "INSERT INTO baseline_labs(study_id, test_code, value, unit) VALUES ('S01-001', 'ALT', 30, 'U/L');"
+        "INSERT INTO lab_results(id, study_id, test_code, value, unit, collected_at, specimen, recorded_at, recorded_by) "
+        "VALUES (7, 'S01-001', 'ALT', 250, 'U/L', '2026-02-01T08:00:00Z', 'serum', '2026-02-01T09:00:00.000Z', 'inv1');"
+        "INSERT INTO doses(id, study_id, drug, dose_mg, route, dose_date, cycle, cycle_day, status, recorded_at, "
+        "recorded_by) VALUES (3, 'S01-001', 'anlotinib', 12, 'oral', '2026-02-01', 1, 1, 'given', "
+        "'2026-02-01T09:00:00.000Z', 'inv1');"
+        "INSERT INTO pregnancies(id, study_id, subject, site_aware_at, outcome, recorded_at, recorded_by) VALUES "
+        "(4, 'S01-001', 'partner', '2026-02-01T09:00:00Z', 'ongoing', '2026-02-01T09:00:00.000Z', 'inv1');");
+  }
+  store::SqliteStore s(options(dir), clock);
+  CHECK(s.schemaVersion().value() == 17);
+  const auto labs = s.labs("S01-001", {0, 10}).value();
+  REQUIRE(labs.size() == 1);
+  CHECK(labs[0].id == 7);
+  CHECK(labs[0].revision.version == 1);
+  CHECK(s.doseVersions(3).value().size() == 1);
+  CHECK(s.pregnancyVersions(4).value().at(0).revision.version == 1);
+  const auto versions = s.participantVersions("S01-001").value();
+  REQUIRE(versions.size() == 1);
+  CHECK(versions[0].participant.facts.weight_kg == 61.5);
+  CHECK(versions[0].participant.baseline_labs.size() == 1);
+  CHECK(versions[0].recorded_by == "inv1");
+
+  store::Connection raw(dir.file("vigil.db"), false);
+  CHECK_THROWS_WITH(raw.execute("UPDATE lab_results SET value=25"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("UPDATE doses SET record_id=4"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("DELETE FROM lab_results"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("UPDATE participant_versions SET weight_kg=1"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("UPDATE participants SET weight_kg=1"), Catch::Contains("append-only"));
+  CHECK_THROWS_WITH(raw.execute("INSERT INTO doses(study_id, drug, route, dose_date, cycle, cycle_day, status, "
+                                "recorded_at, recorded_by) VALUES ('S01-001', 'anlotinib', 'oral', '2026-02-02', 1, 2, "
+                                "'given', 'x', 'x')"),
+                    Catch::Contains("every row names its record"));
+  // A row is marked superseded once, and never unmarked.
+  raw.execute("UPDATE lab_results SET superseded_at='2026-03-01T00:00:00.000Z' WHERE id=7");
+  CHECK_THROWS_WITH(raw.execute("UPDATE lab_results SET superseded_at='2026-03-02T00:00:00.000Z'"),
+                    Catch::Contains("superseded once"));
+  CHECK_THROWS_WITH(raw.execute("UPDATE lab_results SET superseded_at=NULL"), Catch::Contains("superseded once"));
 }
