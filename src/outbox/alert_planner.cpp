@@ -321,7 +321,10 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     // resumption). The alerted recommendation is withdrawn, not fulfilled, when it was a
     // discontinuation (final by nature: late data or a correction took it back) or when a
     // correction of a record made it less restrictive.
-    const bool correction = c.cause.rfind("update ", 0) == 0;
+    // Causes as intake names them: "update adverse event N", "correct lab result N", "void dose N",
+    // "correct participant ID" (issue 16).
+    const bool correction =
+        c.cause.rfind("update ", 0) == 0 || c.cause.rfind("correct ", 0) == 0 || c.cause.rfind("void ", 0) == 0;
     if (was_action != "discontinue" && !correction) continue;
     const std::string now_text = now_action + ", dose " + doseText(now_dose_json);
     if (!individualClass(c).empty()) {

@@ -647,6 +647,41 @@ TEST_CASE("a participant registered outside the eligibility floors is registered
   CHECK(f.alerts("deviation").size() == 2);
 }
 
+TEST_CASE("a corrected or voided reading that took back a hold supersedes the dose alert it raised", "[outbox]") {
+  Fixture f;  // now 2026-02-12T09:00Z
+  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:30:00Z"}, {"systolic_mmhg", 172},
+            {"diastolic_mmhg", 104}};
+  auto created = f.intake.recordVitals(f.ctx(), v);
+  REQUIRE(created.isOk());
+  const int64_t id = json::parse(created.value().body)["id"];
+  const auto dose = f.alerts("dose");
+  REQUIRE(dose.size() == 1);
+  REQUIRE(json::parse(dose[0].payload)["action"] == "hold");
+  CHECK(f.alerts("supersede").empty());
+
+  SECTION("corrected") {
+    v["systolic_mmhg"] = 132;
+    v["diastolic_mmhg"] = 84;
+    v["reason_for_change"] = "cuff reading misentered";
+    REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, id, v).isOk());
+  }
+  SECTION("voided") {
+    REQUIRE(f.intake.voidRecord(f.ctx(), intake::RecordType::kVitals, id, {{"reason_for_change", "wrong participant"}})
+                .isOk());
+  }
+  const auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 1);
+  const json p = json::parse(sup[0].payload);
+  CHECK(p["supersedes_id"] == std::to_string(dose[0].id));
+  CHECK(p["was"] == "hold, dose 10 mg");
+  CHECK(p["now"] == "continue, dose 12 mg");
+  CHECK_THAT(p["changed"].get<std::string>(), Catch::Contains("now less restrictive"));
+  CHECK_THAT(p["cause"].get<std::string>(), Catch::StartsWith("correct vital signs") || Catch::StartsWith("void vital signs"));
+  // Once.
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("supersede").size() == 1);
+}
+
 TEST_CASE("an alert queued before the late, basis and supersedes fields existed still renders and is sent", "[outbox]") {
   // A pending delivery across the upgrade: its payload lacks the fields the new templates use.
   Fixture f;
