@@ -324,8 +324,9 @@ int VigilctlApp::importLabs(store::SqliteStore& store, const Knowledge& knowledg
     return report(reply.status());
   }
   const auto answer = nlohmann::json::parse(reply.value().body);
-  std::cout << answer.value("stored", 0) << " stored, " << answer.value("already_recorded", 0)
-            << " already recorded (" << file << ")\n";
+  std::cout << answer.value("stored", 0) << " stored, " << answer.value("already_recorded", 0) << " already recorded";
+  if (answer.value("already_voided", 0) > 0) std::cout << ", " << answer.value("already_voided", 0) << " voided since";
+  std::cout << " (" << file << ")\n";
   return 0;
 }
 

@@ -83,6 +83,9 @@ struct Revision {
   int version = 1;
   bool voided = false;
   std::string reason;  // the reason for change given with this version (empty for version 1)
+  std::string entered_at;  // when version 1 was recorded: the record's entry, whatever corrected it since
+  // When the record was entered: entered_at, or recorded_at for a record read without it.
+  const std::string& enteredOr(const std::string& recorded_at) const { return entered_at.empty() ? recorded_at : entered_at; }
 };
 
 struct Participant {

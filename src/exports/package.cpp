@@ -481,8 +481,10 @@ std::string lateEntryListing(const store::DataCut& cut, int64_t late_ms) {
     if (auto days = daysLate(occurred, entered, late_ms)) rows.push_back({study_id, record, occurred, entered, *days});
   };
   for (const auto& r : cut.adverse_events) add(r.study_id, "ae/" + std::to_string(r.id), r.versions.front().start, r.entered_at);
-  for (const auto& l : cut.labs) add(l.study_id, "lab/" + std::to_string(l.id), l.collected_at, l.recorded_at);
-  for (const auto& d : cut.doses) add(d.study_id, "dose/" + std::to_string(d.id), d.date, d.recorded_at);
+  // Entered when first recorded: a correction since does not make a record late.
+  for (const auto& l : cut.labs)
+    add(l.study_id, "lab/" + std::to_string(l.id), l.collected_at, l.revision.enteredOr(l.recorded_at));
+  for (const auto& d : cut.doses) add(d.study_id, "dose/" + std::to_string(d.id), d.date, d.revision.enteredOr(d.recorded_at));
   std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
     return a.study_id != b.study_id ? a.study_id < b.study_id : a.entered < b.entered;
   });

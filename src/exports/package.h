@@ -9,7 +9,8 @@
 //   tables/event_rates.csv, stopping_monitor.csv
 //   listings/serious_aes.csv, deaths.csv, dose_actions.csv, protocol_deviations.csv,
 //   listings/pending_lab_aes.csv, reporting_clocks.csv, pregnancies.csv, late_entries.csv,
-//   listings/changes.csv (corrections and voids since the previous package's cut: issue 16),
+//   listings/changes.csv (corrections and voids since the previous package's cut, issue 16: with
+//                 each reason for change as written, so reasons must not name a patient; no user names),
 //   listings/demographics.csv (baseline facts; eligibility findings are in protocol_deviations.csv)
 //   sdtm/ae.csv, suppae.csv, lb.csv and the same as CDISC Dataset-JSON 1.1 (ae.json, ...)
 //

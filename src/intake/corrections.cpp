@@ -71,7 +71,7 @@ Result<Reply> IntakeService::editRecord(const WriteContext& ctx, const RecordEdi
                              {{"study_id", "differs from the record's participant " + before->study_id +
                                                "; void this record and record it for the other participant"}});
     after.id = id;
-    after.revision = core::Revision{before->revision.version + 1, voiding, reason};
+    after.revision = core::Revision{before->revision.version + 1, voiding, reason, before->revision.entered_at};
     after.recorded_at = tx.now();
     after.recorded_by = ctx.user.name;
     if (!voiding)
@@ -160,6 +160,44 @@ void IntakeService::reviseCandidates(store::Transaction& tx, const core::User& u
   applyEvidence(tx, user, source, evidence);
 }
 
+void IntakeService::regrade(store::Transaction& tx, const core::User& user, const core::Participant& p, bool only_inr,
+                            const std::string& why) const {
+  const auto h = tx.history(p.study_id);
+  if (!h) return;
+  const std::string reason = "graded again: " + why;
+  auto nextVersion = [&](auto record) {
+    record.revision = core::Revision{record.revision.version + 1, false, reason, record.revision.entered_at};
+    record.recorded_at = tx.now();
+    record.recorded_by = user.name;
+    return record;
+  };
+  for (const auto& l : h->labs) {
+    const auto* analyte = grader_.find(l.test);
+    if (!analyte || (only_inr && analyte->code != "INR")) continue;
+    auto grades = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, p,
+                                            anticoagulatedAt(tx, grader_, l));
+    if (!grades.isOk()) continue;
+    const std::string text = grading::gradesToJson(grades.value());
+    if (text == l.grades_json) continue;
+    core::LabResult next = nextVersion(l);
+    next.grades_json = text;
+    tx.insertLab(next);
+    tx.appendAudit(auditOf(user, "update", "lab_result", std::to_string(l.id), toJsonText(l), toJsonText(next)));
+    reviseCandidates(tx, user, "lab", p, l.id, grades.value(), "lab_result " + std::to_string(l.id) + " " + next.revision.reason);
+  }
+  if (only_inr) return;
+  for (const auto& v : h->vitals) {
+    const auto grades = grading::gradeVitals(grader_, v, p);
+    const std::string text = grading::gradesToJson(grades);
+    if (text == v.grades_json) continue;
+    core::VitalSigns next = nextVersion(v);
+    next.grades_json = text;
+    tx.insertVitals(next);
+    tx.appendAudit(auditOf(user, "update", "vital_signs", std::to_string(v.id), toJson(v).dump(), toJson(next).dump()));
+    reviseCandidates(tx, user, "vitals", p, v.id, grades, "vital_signs " + std::to_string(v.id) + " " + next.revision.reason);
+  }
+}
+
 namespace {
 
 // The "candidates" of an answer: the participant's pending candidates after the change.
@@ -243,8 +281,15 @@ RecordEdit<core::PregnancyReport> IntakeService::editFor<core::PregnancyReport>(
   e.label = "pregnancy";
   e.versions = [this, id] { return store_.pregnancyVersions(id); };
   e.current = [id](store::Transaction& tx) { return tx.pregnancy(id); };
-  e.prepare = [](store::Transaction&, const core::Participant& p, core::PregnancyReport& g) {
+  e.prepare = [id](store::Transaction& tx, const core::Participant& p, core::PregnancyReport& g) {
     g.site = p.site;
+    // A correction that does not restate the outcome keeps the one recorded (correctRecord leaves
+    // it empty): an outcome is never lost to a fix of another field.
+    if (g.outcome.empty())
+      if (const auto before = tx.pregnancy(id)) {
+        g.outcome = before->outcome;
+        g.outcome_aware_at = before->outcome_aware_at;
+      }
     return Status::ok();
   };
   e.insert = [](store::Transaction& tx, core::PregnancyReport& g) { tx.insertPregnancy(g); };
@@ -271,8 +316,13 @@ RecordEdit<core::ConcomitantMedication> IntakeService::editFor<core::Concomitant
   e.insert = [](store::Transaction& tx, core::ConcomitantMedication& m) { tx.insertMedication(m); };
   // A systemic corticosteroid may make an AE of special interest (AESI-IRAE-STEROID), or stop
   // making it one: the stored clocks follow, as for a new medication.
-  e.effects = [this](store::Transaction& tx, const core::User& user, const core::Participant& p,
-                     const core::ConcomitantMedication& before, const core::ConcomitantMedication& after, json&) {
+  // An anticoagulant decides INR's grading branch: the INR results it covered, or covers now, are
+  // graded again.
+  e.effects = [this, id](store::Transaction& tx, const core::User& user, const core::Participant& p,
+                         const core::ConcomitantMedication& before, const core::ConcomitantMedication& after, json&) {
+    if (before.category == "anticoagulant" || after.category == "anticoagulant")
+      regrade(tx, user, p, true,
+              "concomitant_medication " + std::to_string(id) + (after.revision.voided ? " voided" : " corrected"));
     if (before.category != "corticosteroid" && after.category != "corticosteroid") return;
     if (auto h = tx.history(p.study_id))
       for (const auto& ae : h->adverse_events) (void)syncDeadlines(tx, user, ae.id, ae.current());
@@ -300,8 +350,11 @@ Result<Reply> IntakeService::correctRecord(const WriteContext& ctx, RecordType t
     }
     case RecordType::kVitals:
       return edit(decodeVitalsBody(fields, errors));
-    case RecordType::kPregnancy:
-      return edit(decodePregnancyBody(fields, errors));
+    case RecordType::kPregnancy: {
+      core::PregnancyReport g = decodePregnancyBody(fields, errors);
+      if (fields.is_object() && !fields.contains("outcome") && !fields.contains("outcome_aware_at")) g.outcome.clear();
+      return edit(std::move(g));
+    }
     case RecordType::kMedication:
       if (!safety_) return Status::unavailable("the safety rules are not loaded");
       return edit(decodeMedicationBody(fields, errors));
@@ -355,10 +408,12 @@ Result<Reply> IntakeService::correctParticipant(const WriteContext& ctx, const s
                                  {{"enrolled_on", "is after dose " + std::to_string(d.id) + " given on " + d.date}});
     next.created_at = before->created_at;
     next.created_by = before->created_by;
-    next.revision = core::Revision{before->revision.version + 1, false, c.reason};
+    next.revision = core::Revision{before->revision.version + 1, false, c.reason, ""};
     tx.updateParticipant(next, ctx.user.name);
     json answer = toJson(next);
     tx.appendAudit(auditOf(ctx.user, "update", "participant", study_id, toJson(*before).dump(), answer.dump()));
+    // Baseline labs and facts are what results are graded against: graded again.
+    regrade(tx, ctx.user, next, false, "participant " + study_id + " corrected");
     // The weight scales the steroid dose per kg (AESI-IRAE-STEROID): the stored clocks follow.
     if (auto h = tx.history(study_id))
       for (const auto& ae : h->adverse_events) (void)syncDeadlines(tx, ctx.user, ae.id, ae.current());

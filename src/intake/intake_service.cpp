@@ -373,12 +373,14 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     if (!unknown.empty()) return Status::invalid("unknown participant", unknown);
     json ids = json::array();
     EvidenceMap evidence;
-    size_t already = 0;
+    size_t already = 0, voided = 0;
     for (auto& l : labs) {
       // A re-sent file: the same participant, test, collection time and value is already there.
-      if (skip_recorded && tx.labRecorded(l.study_id, l.test, l.collected_at, l.value)) {
-        ++already;
-        continue;
+      if (skip_recorded) {
+        const store::LabSeen seen = tx.labRecorded(l.study_id, l.test, l.collected_at, l.value);
+        if (seen == store::LabSeen::kLive) ++already;
+        if (seen == store::LabSeen::kVoided) ++voided;  // voided since: a re-sent file does not undo the void
+        if (seen != store::LabSeen::kNew) continue;
       }
       l.recorded_at = tx.now();
       l.recorded_by = ctx.user.name;
@@ -394,7 +396,10 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
     }
     applyEvidence(tx, ctx.user, "lab", evidence);
     json answer = batch ? json{{"stored", ids.size()}, {"ids", std::move(ids)}} : json();
-    if (skip_recorded) answer["already_recorded"] = already;
+    if (skip_recorded) {
+      answer["already_recorded"] = already;
+      answer["already_voided"] = voided;
+    }
     reply = {201, batch ? answer.dump() : toJsonText(labs.front()), false};
     return Status::ok();
   });
@@ -590,6 +595,8 @@ Result<Reply> IntakeService::recordPregnancyOutcome(const WriteContext& ctx, int
                   auto g = tx.pregnancy(id);
                   if (!g) return Status::notFound("no pregnancy " + std::to_string(id));
                   if (!canWrite(ctx.user, g->site)) return Status::forbidden("you may not change data of site " + g->site);
+                  if (g->revision.voided)
+                    return Status::conflict("pregnancy " + std::to_string(id) + " was voided; it takes no outcome");
                   core::PregnancyReport updated = *g;
                   updated.outcome = outcome.outcome;
                   updated.outcome_aware_at = outcome.outcome_aware_at;
@@ -666,6 +673,9 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
     m.recorded_at = tx.now();
     m.recorded_by = ctx.user.name;
     m.id = tx.insertMedication(m);
+    // An anticoagulant decides INR's grading branch: results it covers are graded again.
+    if (m.category == "anticoagulant")
+      regrade(tx, ctx.user, p, true, "concomitant_medication " + std::to_string(m.id) + " recorded");
     // A systemic corticosteroid may make an AE of special interest (AESI-IRAE-STEROID): its stored
     // clocks follow, as they do for a new AE version.
     if (m.category == "corticosteroid")

@@ -197,6 +197,12 @@ class IntakeService {
                         const core::Participant& p, int64_t record_id,
                         const std::vector<grading::MeasurementGrade>& grades, const std::string& why) const;
 
+  // Grades the participant's live lab results (only INR when only_inr) and, unless only_inr, vital
+  // signs again, as they stand now (baseline, anticoagulation). A record whose grades change gets
+  // a new version with them, by user, reason "graded again: <why>"; its candidates follow.
+  void regrade(store::Transaction& tx, const core::User& user, const core::Participant& p, bool only_inr,
+               const std::string& why) const;
+
   store::Store& store_;
   const core::Clock& clock_;
   const grading::Catalogue& catalogue_;

@@ -148,7 +148,7 @@ std::vector<core::SafetyChange> SafetyMonitor::record(store::Transaction& tx, co
   }
   // Alerts look at the whole evaluation, not only at what changed: a new SAE of a term no rule
   // acts on changes no recommendation but must still reach the sponsor.
-  if (alerts_) alerts_->onEvaluation(tx, *history, full, changes, actor);
+  if (alerts_) alerts_->onEvaluation(tx, *history, full, changes, actor, cause);
   return changes;
 }
 

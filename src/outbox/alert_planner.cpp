@@ -250,13 +250,15 @@ std::string AlertPlanner::lateEntry(const store::History& h, const std::string& 
     // The onset as now known (a correction may move it), entered when first recorded.
     if (const core::AeReport* r = findAe(h, ref)) occurred = r->current().start, entered = r->entered_at, what = "onset";
   } else if (ref.rfind("vitals/", 0) == 0) {
-    if (const core::VitalSigns* v = findVital(h, ref)) occurred = v->measured_at, entered = v->recorded_at, what = "measured";
+    // Entered when first recorded (issue 16: a correction since is not a late entry).
+    if (const core::VitalSigns* v = findVital(h, ref))
+      occurred = v->measured_at, entered = v->revision.enteredOr(v->recorded_at), what = "measured";
   } else if (ref.rfind("lab/", 0) == 0) {
     for (const auto& l : h.labs)
-      if (std::to_string(l.id) == id) occurred = l.collected_at, entered = l.recorded_at, what = "collected";
+      if (std::to_string(l.id) == id) occurred = l.collected_at, entered = l.revision.enteredOr(l.recorded_at), what = "collected";
   } else if (ref.rfind("dose/", 0) == 0) {
     for (const auto& d : h.doses)
-      if (std::to_string(d.id) == id) occurred = d.date, entered = d.recorded_at, what = "dosed";
+      if (std::to_string(d.id) == id) occurred = d.date, entered = d.revision.enteredOr(d.recorded_at), what = "dosed";
   }
   const auto at = core::parseInstant(occurred);
   const auto in = core::parseTimestamp(entered);
@@ -279,7 +281,8 @@ std::string AlertPlanner::lateEntries(const store::History& h, const json& refs)
 
 void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, const json& ev,
                              const std::vector<core::SafetyChange>& changes, const std::string& actor,
-                             std::map<std::string, std::string>& supersedes, std::vector<int64_t>& raised) const {
+                             const std::string& cause, std::map<std::string, std::string>& supersedes,
+                             std::vector<int64_t>& raised) const {
   const std::string& study_id = h.participant.study_id;
   const std::string& site = h.participant.site;
   // The history holds each AE's current version only.
@@ -288,7 +291,9 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
   const bool recommendation_changed = std::any_of(changes.begin(), changes.end(), [](const core::SafetyChange& c) {
     return c.kind == "recommendation" && c.id != 0;
   });
-  if (!corrected_ae && !recommendation_changed) return;  // the common write: no lookup at all
+  // A correction or void of a record (issue 16) may take back an alert raised from a measurement.
+  const bool corrected_record = cause.rfind("correct ", 0) == 0 || cause.rfind("void ", 0) == 0;
+  if (!corrected_ae && !recommendation_changed && !corrected_record) return;  // the common write: no lookup at all
   const std::vector<core::Alert> earlier = tx.alertsOf(study_id, {"sae", "urgent", "dose", "supersede"});
   auto recipientsOf = [&](const core::Alert& a) {
     std::vector<Recipient> to;
@@ -346,6 +351,57 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
               {"link", participant_link + "/recommendations"}};
     const std::string ref = "safety_change/" + std::to_string(c.id);
     if (const int64_t id = raise(tx, "supersede", "supersede:" + ref, study_id, site, ref, p, actor, &to)) raised.push_back(id);
+  }
+
+  // SAE-class alerts raised from a measurement (a blood pressure of 180/110 or more, an HBV-DNA
+  // result meeting SI-HBV): once the record is voided, or corrected or re-based so that it is no
+  // longer an AESI, the alert no longer stands and its recipients hear so.
+  if (corrected_record) {
+    for (const auto& a : earlier) {
+      if (a.alert_class != "sae" || (a.ref.rfind("lab/", 0) != 0 && a.ref.rfind("vitals/", 0) != 0)) continue;
+      const bool stands = std::any_of(ev["events"].begin(), ev["events"].end(), [&](const json& e) {
+        return e.value("ref", "") == a.ref && e.value("aesi", false);
+      });
+      if (stands) continue;
+      const int64_t record_id = std::stoll(a.ref.substr(a.ref.find('/') + 1));
+      const bool lab = a.ref.rfind("lab/", 0) == 0;
+      std::optional<core::Revision> r;
+      if (lab) {
+        if (auto l = tx.lab(record_id)) r = l->revision;
+      } else if (auto v = tx.vitalSigns(record_id)) {
+        r = v->revision;
+      }
+      if (!r) continue;
+      const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(r->version);
+      if (tx.alertExists(key)) continue;
+      // Once per alert: a later version that still does not make it stand says nothing new.
+      const bool told = std::any_of(earlier.begin(), earlier.end(), [&](const core::Alert& s) {
+        if (s.alert_class != "supersede" || s.ref != a.ref) return false;
+        const json sp = json::parse(s.payload, nullptr, false);
+        return sp.is_object() && sp.value("supersedes_id", "") == std::to_string(a.id);
+      });
+      if (told) continue;
+      const json p = json::parse(a.payload, nullptr, false);
+      const std::string what = (lab ? "lab result " : "vital signs ") + std::to_string(record_id);
+      const std::string now = r->voided ? what + " was voided: the event it showed is not on record"
+                                        : what + " was corrected (version " + std::to_string(r->version) +
+                                              "): no longer an adverse event of special interest";
+      json q = {{"subject", what},
+                {"supersedes", earlierAlertText(a)},
+                {"supersedes_id", std::to_string(a.id)},
+                {"version", std::to_string(r->version)},
+                {"was", p.is_object() ? p.value("term", "") + " grade " + p.value("grade", "") + ", " + p.value("aesi", "")
+                                      : std::string()},
+                {"now", now},
+                {"changed", std::string(r->voided ? "voided" : "corrected to version " + std::to_string(r->version))},
+                {"rules", "- none\n"},
+                // The reason for change is free text: it stays in the record, never in an email.
+                {"cause", std::string(r->voided ? "void" : "correction") + " recorded " + tx.now()},
+                {"link", options_.link_base + (lab ? "/api/v1/labs/" : "/api/v1/vitals/") + std::to_string(record_id) +
+                             "/versions"}};
+      const std::vector<Recipient> to = recipientsOf(a);
+      if (const int64_t id = raise(tx, "supersede", key, study_id, site, a.ref, q, actor, &to)) raised.push_back(id);
+    }
   }
 
   // Corrected adverse events: what an sae or urgent alert said that the current version no longer says.
@@ -413,7 +469,7 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
 
 std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const store::History& h, const json& ev,
                                                 const std::vector<core::SafetyChange>& changes,
-                                                const std::string& actor) const {
+                                                const std::string& actor, const std::string& cause) const {
   std::vector<int64_t> raised;
   const std::string& study_id = h.participant.study_id;
   const std::string& site = h.participant.site;
@@ -558,7 +614,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
   }
   // Superseding alerts first: a dose alert below names the alert it supersedes.
   std::map<std::string, std::string> supersedes;
-  supersede(tx, h, ev, changes, actor, supersedes, raised);
+  supersede(tx, h, ev, changes, actor, cause, supersedes, raised);
   // A2 and protocol deviations, from the changes this evaluation recorded.
   for (const auto& c : changes) {
     const std::string cls = individualClass(c);

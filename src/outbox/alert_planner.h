@@ -70,10 +70,12 @@ class AlertPlanner {
   // In the unit of work of a write or of the sweep: raises the urgent, sae, dose and deviation
   // alerts that the participant's evaluation (rules::evaluationToJson with detail) and its newly
   // recorded changes (with ids) call for. Returns the ids of the alerts raised. Throws only what
-  // the Transaction throws.
+  // the Transaction throws. cause names the write ("correct lab result 12", "void vital signs 3":
+  // a correction or void may take back what an alert said).
   std::vector<int64_t> onEvaluation(store::Transaction& tx, const store::History& history,
                                     const nlohmann::json& evaluation,
-                                    const std::vector<core::SafetyChange>& changes, const std::string& actor) const;
+                                    const std::vector<core::SafetyChange>& changes, const std::string& actor,
+                                    const std::string& cause = "") const;
 
   // The clock: reminders and overdue alerts for open reporting clocks, escalation of
   // unacknowledged alerts, and each site's daily digest; each alert in its own unit of work.
@@ -109,7 +111,7 @@ class AlertPlanner {
   // Superseding alerts for this evaluation's less restrictive recommendations and corrected AEs;
   // fills `supersedes` (drug -> earlier dose alert) for changes that get a dose alert of their own.
   void supersede(store::Transaction& tx, const store::History& history, const nlohmann::json& evaluation,
-                 const std::vector<core::SafetyChange>& changes, const std::string& actor,
+                 const std::vector<core::SafetyChange>& changes, const std::string& actor, const std::string& cause,
                  std::map<std::string, std::string>& supersedes, std::vector<int64_t>& raised) const;
   size_t clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const;

@@ -410,8 +410,9 @@ const char* rowsFilter(Rows rows) {
   return rows == Rows::kLive ? " AND r.superseded_at IS NULL AND r.voided=0" : " AND r.superseded_at IS NULL";
 }
 
+// version, voided, reason and the first version's recorded_at (kEntered).
 core::Revision revisionFromRow(const Statement& s, int o) {
-  return core::Revision{s.integer(o), s.int64(o + 1) != 0, s.text(o + 2)};
+  return core::Revision{s.integer(o), s.int64(o + 1) != 0, s.text(o + 2), s.text(o + 3)};
 }
 
 template <typename T>
@@ -470,7 +471,7 @@ core::DoseRecord doseFromRow(const Statement& s) {
 const RecordSql<core::DoseRecord> kDoses{
     "doses",
     "r.record_id, r.study_id, r.drug, r.dose_mg, r.route, r.dose_date, r.cycle, r.cycle_day, r.status, r.recorded_at, "
-    "r.recorded_by, r.version, r.voided, r.reason FROM doses r",
+    "r.recorded_by, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM doses f WHERE f.id=r.record_id) FROM doses r",
     doseFromRow};
 
 std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& study_id, Page page,
@@ -533,7 +534,7 @@ core::LabResult labFromRow(const Statement& s) {
 const RecordSql<core::LabResult> kLabs{
     "lab_results",
     "r.record_id, r.study_id, r.test_code, r.value, r.unit, r.lln, r.uln, r.collected_at, r.specimen, r.recorded_at, "
-    "r.recorded_by, r.grades, r.unit_canonical, r.version, r.voided, r.reason FROM lab_results r",
+    "r.recorded_by, r.grades, r.unit_canonical, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM lab_results f WHERE f.id=r.record_id) FROM lab_results r",
     labFromRow};
 
 std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page, Rows rows = Rows::kLive) {
@@ -550,7 +551,7 @@ core::VitalSigns vitalsFromRow(const Statement& s) {
 const RecordSql<core::VitalSigns> kVitals{
     "vital_signs",
     "r.record_id, r.study_id, r.measured_at, r.systolic_mmhg, r.diastolic_mmhg, r.heart_rate_bpm, r.temperature_c, "
-    "r.weight_kg, r.qtc_ms, r.recorded_at, r.recorded_by, r.grades, r.version, r.voided, r.reason FROM vital_signs r",
+    "r.weight_kg, r.qtc_ms, r.recorded_at, r.recorded_by, r.grades, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM vital_signs f WHERE f.id=r.record_id) FROM vital_signs r",
     vitalsFromRow};
 
 std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& study_id, Page page,
@@ -568,7 +569,7 @@ core::PregnancyReport pregnancyFromRow(const Statement& s) {
 const RecordSql<core::PregnancyReport> kPregnancies{
     "pregnancies",
     "r.record_id, r.study_id, p.site_id, r.subject, r.site_aware_at, r.outcome, r.outcome_aware_at, r.recorded_at, "
-    "r.recorded_by, r.version, r.voided, r.reason FROM pregnancies r JOIN participants p ON p.study_id=r.study_id",
+    "r.recorded_by, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM pregnancies f WHERE f.id=r.record_id) FROM pregnancies r JOIN participants p ON p.study_id=r.study_id",
     pregnancyFromRow};
 
 std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::string& study_id, Page page,
@@ -602,7 +603,7 @@ const RecordSql<core::ConcomitantMedication> kMedications{
     "concomitant_medications",
     "r.record_id, r.study_id, p.site_id, r.name, r.category, r.drug_class, r.dose, r.unit, r.route, r.frequency, "
     "r.start_date, r.end_date, r.indication, r.indication_ae_id, r.recorded_at, r.recorded_by, r.version, r.voided, "
-    "r.reason FROM concomitant_medications r JOIN participants p ON p.study_id=r.study_id",
+    "r.reason, (SELECT f.recorded_at FROM concomitant_medications f WHERE f.id=r.record_id) FROM concomitant_medications r JOIN participants p ON p.study_id=r.study_id",
     medicationFromRow};
 
 std::vector<core::ConcomitantMedication> selectMedications(Connection& c, const std::string& study_id, Page page,
@@ -1051,14 +1052,17 @@ class SqliteTransaction final : public Transaction {
         .bind(3, g.id)
         .exec();
   }
-  bool labRecorded(const std::string& study_id, const std::string& test, const std::string& collected_at,
-                   double value) override {
+  LabSeen labRecorded(const std::string& study_id, const std::string& test, const std::string& collected_at,
+                      double value) override {
+    // Any version matches (a re-sent original after a correction is not stored again); the
+    // record it belongs to says whether it stands. A live match wins over a voided one.
     auto& s = c_.prepare(
-        "SELECT 1 FROM lab_results WHERE study_id=? AND test_code=? AND collected_at=? AND value=? LIMIT 1");
+        "SELECT (SELECT c.voided FROM lab_results c WHERE c.record_id=l.record_id AND c.superseded_at IS NULL) AS v "
+        "FROM lab_results l WHERE l.study_id=? AND l.test_code=? AND l.collected_at=? AND l.value=? ORDER BY v LIMIT 1");
     s.bind(1, study_id).bind(2, test).bind(3, collected_at).bind(4, value);
-    const bool found = s.step();
+    const LabSeen seen = !s.step() ? LabSeen::kNew : s.int64(0) != 0 ? LabSeen::kVoided : LabSeen::kLive;
     s.reset();
-    return found;
+    return seen;
   }
   int64_t insertMedication(const core::ConcomitantMedication& m) override {
     const auto row = newVersionRow("concomitant_medications", m.id, m.revision);

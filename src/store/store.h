@@ -113,6 +113,8 @@ struct Page {
   int limit = 1000;
 };
 
+enum class LabSeen { kNew, kLive, kVoided };
+
 // A unit of work. Reads see the unit's own writes. Methods throw on database failure; the Store
 // catches, rolls the unit back and reports Status::unavailable or internal.
 class Transaction {
@@ -149,9 +151,10 @@ class Transaction {
   // Appends version.version (which must be current + 1) and makes it current.
   virtual void insertAeVersion(int64_t ae_id, const core::AeVersion& version) = 0;
   virtual int64_t insertLab(const core::LabResult& lab) = 0;
-  // Whether a result of the participant with this test, collection time and value is stored.
-  virtual bool labRecorded(const std::string& study_id, const std::string& test, const std::string& collected_at,
-                           double value) = 0;
+  // Whether a result of the participant with this test, collection time and value was stored:
+  // kLive when its record stands, kVoided when the record was voided since (issue 16).
+  virtual LabSeen labRecorded(const std::string& study_id, const std::string& test, const std::string& collected_at,
+                              double value) = 0;
   virtual int64_t insertVitals(const core::VitalSigns& vitals) = 0;
   // The pending candidate for a participant and term, if any.
   virtual std::optional<core::AeCandidate> pendingCandidate(const std::string& study_id, const std::string& term) = 0;

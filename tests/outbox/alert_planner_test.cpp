@@ -682,6 +682,58 @@ TEST_CASE("a corrected or voided reading that took back a hold supersedes the do
   CHECK(f.alerts("supersede").size() == 1);
 }
 
+TEST_CASE("an SAE-class alert raised by a reading is superseded once the reading is voided or corrected below 180/110",
+          "[outbox]") {
+  Fixture f;  // now 2026-02-12T09:00Z
+  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:30:00Z"}, {"systolic_mmhg", 182},
+            {"diastolic_mmhg", 100}};
+  auto created = f.intake.recordVitals(f.ctx(), v);
+  REQUIRE(created.isOk());
+  const int64_t id = json::parse(created.value().body)["id"];
+  const auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  REQUIRE(sae[0].ref == "vitals/" + std::to_string(id));
+  auto supersedingSae = [&] {
+    std::vector<core::Alert> out;
+    for (auto& a : f.alerts("supersede"))
+      if (json::parse(a.payload)["supersedes_id"] == std::to_string(sae[0].id)) out.push_back(a);
+    return out;
+  };
+  v["reason_for_change"] = "systolic 182 misread";
+  SECTION("a correction that keeps it at 180 or more changes nothing alerted") {
+    v["systolic_mmhg"] = 180;
+    REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, id, v).isOk());
+    CHECK(supersedingSae().empty());
+  }
+  SECTION("a correction to 179 over 109") {
+    v["systolic_mmhg"] = 179;
+    v["diastolic_mmhg"] = 109;
+    REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, id, v).isOk());
+    const auto sup = supersedingSae();
+    REQUIRE(sup.size() == 1);
+    const json p = json::parse(sup[0].payload);
+    CHECK_THAT(p["now"].get<std::string>(), Catch::Contains("was corrected (version 2)"));
+    std::multiset<std::string> to_before, to_now;
+    for (const auto& d : sae[0].deliveries) to_before.insert(d.role + " " + d.recipient);
+    for (const auto& d : sup[0].deliveries) to_now.insert(d.role + " " + d.recipient);
+    CHECK(to_now == to_before);
+    auto r = rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0]));
+    REQUIRE(r.isOk());
+    CHECK(r.value().text.find("misread") == std::string::npos);  // the reason stays out of email
+    // Once, whatever follows.
+    v["systolic_mmhg"] = 170;
+    REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, id, v).isOk());
+    CHECK(supersedingSae().size() == 1);
+  }
+  SECTION("voided") {
+    REQUIRE(f.intake.voidRecord(f.ctx(), intake::RecordType::kVitals, id, {{"reason_for_change", "wrong participant"}})
+                .isOk());
+    const auto sup = supersedingSae();
+    REQUIRE(sup.size() == 1);
+    CHECK_THAT(json::parse(sup[0].payload)["now"].get<std::string>(), Catch::Contains("was voided"));
+  }
+}
+
 TEST_CASE("an alert queued before the late, basis and supersedes fields existed still renders and is sent", "[outbox]") {
   // A pending delivery across the upgrade: its payload lacks the fields the new templates use.
   Fixture f;
