@@ -147,6 +147,7 @@ struct AeVersion {
   std::string recorded_at;
   std::string recorded_by;
   std::string reason;  // why this version replaced the previous one; empty for version 1
+  bool voided = false;  // a void (issue 16): the report's last version, out of evaluation and exports
 
   bool serious() const { return !serious_criteria.empty(); }
   bool hasCriterion(Seriousness s) const;
@@ -171,6 +172,7 @@ struct AeFilter {
   std::optional<std::string> term;        // case-insensitive CTCAE term
   std::optional<int> grade;
   std::optional<bool> serious;
+  bool include_voided = false;  // voided reports are left out unless asked for (the audit check)
   int64_t after_id = 0;
   int limit = 100;
 };

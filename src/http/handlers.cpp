@@ -285,6 +285,11 @@ Response correctParticipant(Api& api, const Request& req) {
 Response participantVersions(Api& api, const Request& req) {
   return fromRead(api.intake().participantVersions(*req.user, req.params.at("study_id")));
 }
+Response voidAe(Api& api, const Request& req) {
+  auto id = pathId(req);
+  if (!id) return problem(Status::notFound("no such adverse event"));
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) { return in.voidAdverseEvent(ctx, *id, body); });
+}
 Response aeVersions(Api& api, const Request& req) {
   auto id = pathId(req);
   if (!id) return problem(Status::notFound("no such adverse event"));
@@ -561,6 +566,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("PUT", "/api/v1/participants/{study_id}", {correctParticipant, true});
   router_.add("GET", "/api/v1/participants/{study_id}/versions", {participantVersions, true});
   router_.add("GET", "/api/v1/adverse-events/{id}/versions", {aeVersions, true});
+  router_.add("DELETE", "/api/v1/adverse-events/{id}", {voidAe, true});
   addRecordRoutes<intake::RecordType::kDose>(router_, "/api/v1/dosing/{id}");
   addRecordRoutes<intake::RecordType::kLab>(router_, "/api/v1/labs/{id}");
   addRecordRoutes<intake::RecordType::kVitals>(router_, "/api/v1/vitals/{id}");

@@ -306,7 +306,7 @@ RecordEdit<core::ConcomitantMedication> IntakeService::editFor<core::Concomitant
   e.prepare = [](store::Transaction& tx, const core::Participant& p, core::ConcomitantMedication& m) -> Status {
     if (m.indication_ae_id) {
       const auto ae = tx.adverseEvent(*m.indication_ae_id);
-      if (!ae || ae->study_id != m.study_id)
+      if (!ae || ae->study_id != m.study_id || ae->current().voided)
         return Status::invalid("unknown adverse event",
                                {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
     }
@@ -378,6 +378,51 @@ Result<Reply> IntakeService::voidRecord(const WriteContext& ctx, RecordType type
     case RecordType::kMedication: return run(std::optional<core::ConcomitantMedication>());
   }
   return Status::internal("unknown record type");
+}
+
+Result<Reply> IntakeService::voidAdverseEvent(const WriteContext& ctx, int64_t id, const json& body) {
+  Errors errors;
+  const Correction c = splitCorrection(body, errors);
+  if (c.fields.is_object())
+    for (auto it = c.fields.begin(); it != c.fields.end(); ++it)
+      errors.push_back({it.key(), "is not a known field (a void takes reason_for_change and base_version)"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  auto found = store_.adverseEvent(id);
+  if (!found.isOk()) return found.status();
+  if (!found.value()) return Status::notFound("no adverse event " + std::to_string(id));
+  const std::string study_id = found.value()->study_id;
+  return commit(ctx, {study_id}, "void adverse event " + std::to_string(id), [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto report = tx.adverseEvent(id);
+    if (!report) return Status::notFound("no adverse event " + std::to_string(id));
+    if (!canWrite(ctx.user, report->site)) return Status::forbidden("you may not change data of site " + report->site);
+    const core::AeVersion previous = report->current();
+    if (previous.voided)
+      return Status::conflict("adverse event " + std::to_string(id) + " was voided (version " +
+                              std::to_string(previous.version) + "); a voided record takes no further version");
+    if (c.base_version && *c.base_version != previous.version)
+      return Status::conflict("the report is at version " + std::to_string(previous.version) + ", not " +
+                              std::to_string(*c.base_version) + "; reload and apply your change again");
+    core::AeVersion v = previous;
+    v.version = previous.version + 1;
+    v.voided = true;
+    v.reason = c.reason;
+    v.recorded_at = tx.now();
+    v.recorded_by = ctx.user.name;
+    tx.insertAeVersion(id, v);
+    // Its open clocks are no longer required: marked with the void's version, never dropped.
+    for (const auto& d : tx.deadlinesOf(id)) {
+      if (!d.met_at.empty() || d.no_longer_required_since_version) continue;
+      core::ReportingDeadline updated = d;
+      updated.no_longer_required_since_version = v.version;
+      tx.updateDeadline(updated);
+      tx.appendAudit(auditOf(ctx.user, "update", "deadline", std::to_string(d.id), toJson(d, clock_.nowMs()).dump(),
+                             toJson(updated, clock_.nowMs()).dump()));
+    }
+    report->versions.push_back(v);
+    reply = {200, toJson(*report, true).dump(), false};
+    tx.appendAudit(auditOf(ctx.user, "void", "adverse_event", std::to_string(id), toJson(previous).dump(), toJson(v).dump()));
+    return Status::ok();
+  });
 }
 
 Result<Reply> IntakeService::correctParticipant(const WriteContext& ctx, const std::string& study_id, const json& body) {

@@ -299,6 +299,9 @@ Result<Reply> IntakeService::updateAdverseEvent(const WriteContext& ctx, int64_t
     if (!in.study_id.empty() && in.study_id != report->study_id)
       return Status::invalid("study_id cannot change", {{"study_id", "differs from the report's participant"}});
     const core::AeVersion& previous = report->current();
+    if (previous.voided)
+      return Status::conflict("adverse event " + std::to_string(id) + " was voided (version " +
+                              std::to_string(previous.version) + "); a voided record takes no further version");
     if (in.base_version && *in.base_version != previous.version)
       return Status::conflict("the report is at version " + std::to_string(previous.version) + ", not " +
                               std::to_string(*in.base_version) + "; reload and apply your change again");
@@ -665,7 +668,7 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
     if (auto s = checkWritable(ctx.user, tx, m.study_id, "study_id", &p); !s.isOk()) return s;
     if (m.indication_ae_id) {
       const auto ae = tx.adverseEvent(*m.indication_ae_id);
-      if (!ae || ae->study_id != m.study_id)
+      if (!ae || ae->study_id != m.study_id || ae->current().voided)
         return Status::invalid("unknown adverse event",
                                {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
     }

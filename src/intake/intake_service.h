@@ -99,6 +99,10 @@ class IntakeService {
   // DELETE .../{id} with {"reason_for_change"}: the record's last version, a void. It leaves
   // evaluation, grading, candidates and exports; its versions stay readable.
   core::Result<Reply> voidRecord(const WriteContext& ctx, RecordType type, int64_t id, const nlohmann::json& body);
+  // DELETE /adverse-events/{id} with {"reason_for_change", "base_version"?}: a last version that
+  // voids the report (entered twice, or for the wrong participant). Its open reporting clocks are
+  // marked no longer required; an SAE or urgent alert it raised is superseded.
+  core::Result<Reply> voidAdverseEvent(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
   // PUT /participants/{study_id}: baseline facts and baseline labs, as for registering, with
   // reason_for_change and base_version; study_id and site stay.
   core::Result<Reply> correctParticipant(const WriteContext& ctx, const std::string& study_id, const nlohmann::json& body);

@@ -507,7 +507,7 @@ json toJson(const core::AeVersion& v) {
     rel[std::string(core::toString(drug))] = slot.relatedness ? json(core::toString(*slot.relatedness)) : json(nullptr);
     act[std::string(core::toString(drug))] = slot.action ? json(core::toString(*slot.action)) : json(nullptr);
   }
-  return {{"version", v.version},
+  json out = {{"version", v.version},
           {"verbatim", v.verbatim},
           {"ctcae_term", v.ctcae_term},
           {"meddra_code", v.meddra_code},
@@ -527,6 +527,8 @@ json toJson(const core::AeVersion& v) {
           {"recorded_at", v.recorded_at},
           {"recorded_by", v.recorded_by},
           {"reason", v.reason}};
+  if (v.voided) out["voided"] = true;  // issue 16: only on a void, so earlier versions read as before
+  return out;
 }
 
 json toJson(const core::AeReport& r, bool with_history) {

@@ -355,50 +355,65 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
 
   // SAE-class alerts raised from a measurement (a blood pressure of 180/110 or more, an HBV-DNA
   // result meeting SI-HBV): once the record is voided, or corrected or re-based so that it is no
-  // longer an AESI, the alert no longer stands and its recipients hear so.
+  // longer an AESI, the alert no longer stands and its recipients hear so. Likewise the sae or
+  // urgent alert of an AE report that was voided (issue 16).
   if (corrected_record) {
     for (const auto& a : earlier) {
-      if (a.alert_class != "sae" || (a.ref.rfind("lab/", 0) != 0 && a.ref.rfind("vitals/", 0) != 0)) continue;
-      const bool stands = std::any_of(ev["events"].begin(), ev["events"].end(), [&](const json& e) {
-        return e.value("ref", "") == a.ref && e.value("aesi", false);
-      });
-      if (stands) continue;
+      if (a.alert_class != "sae" && a.alert_class != "urgent") continue;
+      const bool lab = a.ref.rfind("lab/", 0) == 0, vitals = a.ref.rfind("vitals/", 0) == 0,
+                 ae = a.ref.rfind("ae/", 0) == 0;
+      if (!lab && !vitals && !ae) continue;
       const int64_t record_id = std::stoll(a.ref.substr(a.ref.find('/') + 1));
-      const bool lab = a.ref.rfind("lab/", 0) == 0;
       std::optional<core::Revision> r;
-      if (lab) {
-        if (auto l = tx.lab(record_id)) r = l->revision;
-      } else if (auto v = tx.vitalSigns(record_id)) {
-        r = v->revision;
+      if (ae) {
+        // An SAE that became fatal or life-threatening has its urgent alert: that one stands now.
+        if (a.alert_class == "sae" && tx.alertExists("urgent:" + a.ref)) continue;
+        const auto report = tx.adverseEvent(record_id);
+        if (!report || !report->current().voided) continue;  // corrections of AEs are handled below
+        r = core::Revision{report->current().version, true, "", ""};
+      } else {
+        if (a.alert_class != "sae") continue;
+        const bool stands = std::any_of(ev["events"].begin(), ev["events"].end(), [&](const json& e) {
+          return e.value("ref", "") == a.ref && e.value("aesi", false);
+        });
+        if (stands) continue;
+        if (lab) {
+          if (auto l = tx.lab(record_id)) r = l->revision;
+        } else if (auto v = tx.vitalSigns(record_id)) {
+          r = v->revision;
+        }
       }
       if (!r) continue;
       const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(r->version);
       if (tx.alertExists(key)) continue;
-      // Once per alert: a later version that still does not make it stand says nothing new.
+      // Once per alert for a measurement: a later version that still does not make it stand says
+      // nothing new. (A voided AE takes no later version.)
       const bool told = std::any_of(earlier.begin(), earlier.end(), [&](const core::Alert& s) {
         if (s.alert_class != "supersede" || s.ref != a.ref) return false;
         const json sp = json::parse(s.payload, nullptr, false);
         return sp.is_object() && sp.value("supersedes_id", "") == std::to_string(a.id);
       });
-      if (told) continue;
+      if (told && !ae) continue;
       const json p = json::parse(a.payload, nullptr, false);
-      const std::string what = (lab ? "lab result " : "vital signs ") + std::to_string(record_id);
-      const std::string now = r->voided ? what + " was voided: the event it showed is not on record"
+      const std::string what = (ae ? "adverse event " : lab ? "lab result " : "vital signs ") + std::to_string(record_id);
+      const std::string now = r->voided ? what + " was voided: the event is not on record"
                                         : what + " was corrected (version " + std::to_string(r->version) +
                                               "): no longer an adverse event of special interest";
       json q = {{"subject", what},
                 {"supersedes", earlierAlertText(a)},
                 {"supersedes_id", std::to_string(a.id)},
                 {"version", std::to_string(r->version)},
-                {"was", p.is_object() ? p.value("term", "") + " grade " + p.value("grade", "") + ", " + p.value("aesi", "")
+                {"was", p.is_object() ? p.value("term", "") + " grade " + p.value("grade", "") + ", " +
+                                            (ae ? p.value("seriousness", "") : "AESI " + p.value("aesi", ""))
                                       : std::string()},
                 {"now", now},
                 {"changed", std::string(r->voided ? "voided" : "corrected to version " + std::to_string(r->version))},
                 {"rules", "- none\n"},
                 // The reason for change is free text: it stays in the record, never in an email.
                 {"cause", std::string(r->voided ? "void" : "correction") + " recorded " + tx.now()},
-                {"link", options_.link_base + (lab ? "/api/v1/labs/" : "/api/v1/vitals/") + std::to_string(record_id) +
-                             "/versions"}};
+                {"link", options_.link_base +
+                             (ae ? "/api/v1/adverse-events/" : lab ? "/api/v1/labs/" : "/api/v1/vitals/") +
+                             std::to_string(record_id) + "/versions"}};
       const std::vector<Recipient> to = recipientsOf(a);
       if (const int64_t id = raise(tx, "supersede", key, study_id, site, a.ref, q, actor, &to)) raised.push_back(id);
     }

@@ -599,6 +599,10 @@ CREATE TRIGGER participants_only_next_version BEFORE UPDATE ON participants
     OR NEW.created_by IS NOT OLD.created_by OR NEW.version IS NOT OLD.version + 1
   BEGIN SELECT RAISE(ABORT, 'participants is append-only: a correction moves version on by one'); END;
 )SQL"},
+      // Issue 16: an AE report is voided by a last version that says so.
+      {18, "ae_version_void", R"SQL(
+ALTER TABLE ae_versions ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+)SQL"},
   };
   return kMigrations;
 }

@@ -110,8 +110,8 @@ const char* kAeVersionColumns =
     "v.version, v.aeterm, v.aedecod, v.aelltcd, v.aetoxgr, v.aesdth, v.aeslife, v.aeshosp, v.aesdisab, v.aescong, "
     "v.aesmie, v.aerel_anlotinib, v.aerel_sintilimab, v.aeacn_anlotinib, v.aeacn_sintilimab, v.aeout, v.aestdtc, "
     "v.aeendtc, v.site_aware_at, v.narrative, v.recorded_at, v.recorded_by, v.reason, v.sponsor_rel_anlotinib, "
-    "v.sponsor_rel_sintilimab, v.sponsor_aware_at, v.steroid_start";
-constexpr int kAeVersionColumnCount = 27;
+    "v.sponsor_rel_sintilimab, v.sponsor_aware_at, v.steroid_start, v.voided";
+constexpr int kAeVersionColumnCount = 28;
 
 core::AeVersion aeVersionFromRow(const Statement& s, int o) {
   core::AeVersion v;
@@ -138,6 +138,7 @@ core::AeVersion aeVersionFromRow(const Statement& s, int o) {
   v.sponsor_relatedness[1] = optEnum<core::Relatedness>(s, o + 24);
   v.sponsor_aware_at = s.optText(o + 25);
   v.steroid_start = s.optText(o + 26);
+  v.voided = s.int64(o + 27) != 0;
   return v;
 }
 
@@ -497,6 +498,7 @@ std::vector<core::AeReport> selectAdverseEvents(Connection& c, const core::AeFil
   if (f.term) sql += " AND v.aedecod=? COLLATE NOCASE";
   if (f.grade) sql += " AND v.aetoxgr=?";
   if (f.serious) sql += " AND v.aeser=?";
+  if (!f.include_voided) sql += " AND v.voided=0";
   sql += " ORDER BY r.id LIMIT ?";
   auto& s = c.prepare(sql);
   int i = 1;
@@ -1177,8 +1179,8 @@ class SqliteTransaction final : public Transaction {
         "INSERT INTO ae_versions(ae_id, version, aeterm, aedecod, aelltcd, aetoxgr, aeser, aesdth, aeslife, aeshosp, "
         "aesdisab, aescong, aesmie, aerel_anlotinib, aerel_sintilimab, aeacn_anlotinib, aeacn_sintilimab, aeout, "
         "aestdtc, aeendtc, site_aware_at, narrative, recorded_at, recorded_by, reason, sponsor_rel_anlotinib, "
-        "sponsor_rel_sintilimab, sponsor_aware_at, steroid_start) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "sponsor_rel_sintilimab, sponsor_aware_at, steroid_start, voided) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     s.bind(1, ae_id).bind(2, v.version).bind(3, v.verbatim).bind(4, v.ctcae_term).bind(5, v.meddra_code);
     s.bind(6, v.grade).bind(7, yn(v.serious()));
     for (size_t i = 0; i < core::kSeriousnessCriteria.size(); ++i)
@@ -1188,7 +1190,7 @@ class SqliteTransaction final : public Transaction {
     s.bind(18, core::toString(v.outcome)).bind(19, v.start).bind(20, v.end).bind(21, v.site_aware_at);
     s.bind(22, v.narrative).bind(23, v.recorded_at).bind(24, v.recorded_by).bind(25, v.reason);
     s.bind(26, opt(v.sponsor_relatedness[0])).bind(27, opt(v.sponsor_relatedness[1]));
-    s.bind(28, v.sponsor_aware_at).bind(29, v.steroid_start);
+    s.bind(28, v.sponsor_aware_at).bind(29, v.steroid_start).bind(30, v.voided ? 1 : 0);
     s.exec();
   }
 
@@ -1684,6 +1686,7 @@ Result<AuditSnapshot> SqliteStore::auditSnapshot() {
     }
     core::AeFilter f;
     f.limit = -1;
+    f.include_voided = true;  // a void's audit entry is checked like any other
     out.adverse_events = selectAdverseEvents(c, f);
     return out;
   });
@@ -1933,6 +1936,7 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       s.bind(1, cut);
       while (s.step()) out.doses.push_back(doseFromRow(s));
     }
+    std::unordered_set<int64_t> voided_at_cut;
     {
       // SQLite takes the bare columns of a MAX() aggregate from the row holding the maximum: the
       // latest version recorded by the cut.
@@ -1949,6 +1953,10 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
         r.site = s.text(2);
         r.versions.push_back(aeVersionFromRow(s, 3));
         r.entered_at = s.text(3 + kAeVersionColumnCount + 1);  // after the version columns and MAX(v.version)
+        if (r.current().voided) {  // voided by the cut (issue 16): out of the package, its clocks too
+          voided_at_cut.insert(r.id);
+          continue;
+        }
         out.adverse_events.push_back(std::move(r));
       }
     }
@@ -2011,6 +2019,7 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
       s.bind(1, cut);
       while (s.step()) {
         auto d = deadlineFromRow(s);
+        if (voided_at_cut.count(d.ae_id)) continue;
         if (auto due = due_at_cut.find(d.id); due != due_at_cut.end()) {
           d.due_at = due->second.first;
           d.anchor = due->second.second;

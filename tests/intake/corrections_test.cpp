@@ -555,3 +555,51 @@ TEST_CASE("a corrected baseline lab grades the results against the new baseline"
   CHECK(f.versions(RecordType::kLab, id).size() == 2);
   f.auditHolds();
 }
+
+TEST_CASE("a voided AE report leaves lists, evaluation and the cut, and its open clocks are no longer required",
+          "[intake][corrections]") {
+  Fixture f;
+  json ae = {{"study_id", "S01-001"},
+             {"verbatim", "haematemesis"},
+             {"ctcae_term", "Esophageal hemorrhage"},
+             {"grade", 3},
+             {"serious_criteria", {"hospitalization"}},
+             {"relatedness", {{"anlotinib", "possible"}, {"sintilimab", "unlikely"}}},
+             {"action_taken", {{"anlotinib", "drug_interrupted"}, {"sintilimab", "dose_not_changed"}}},
+             {"outcome", "not_recovered"},
+             {"start", "2026-02-27"},
+             {"site_aware_at", "2026-02-28T08:00:00Z"}};
+  const int64_t id = f.created(f.intake.createAdverseEvent(f.ctx(f.inv1), ae));
+  core::DeadlineFilter open;
+  open.study_id = "S01-001";
+  REQUIRE(f.store.deadlines(open).value().size() == 1);
+  const size_t audits = f.auditCount();
+  CHECK(f.intake.voidAdverseEvent(f.ctx(f.inv1), id, json::object()).status().code() == StatusCode::kInvalid);
+  CHECK(f.intake.voidAdverseEvent(f.ctx(f.inv2), id, {{"reason_for_change", "x"}}).status().code() ==
+        StatusCode::kForbidden);
+  CHECK(f.intake.voidAdverseEvent(f.ctx(f.inv1), id, {{"reason_for_change", "x"}, {"base_version", 2}}).status().code() ==
+        StatusCode::kConflict);
+  CHECK(f.auditCount() == audits);
+
+  json a = f.answer(f.intake.voidAdverseEvent(f.ctx(f.inv1), id, {{"reason_for_change", "entered twice"}, {"base_version", 1}}));
+  CHECK(a["voided"] == true);
+  CHECK(a["version"] == 2);
+  CHECK(a["versions"].size() == 2);
+  core::AeFilter all;
+  CHECK(f.store.adverseEvents(all).value().empty());
+  CHECK(f.store.history("S01-001").value()->adverse_events.empty());
+  const auto clocks = f.store.deadlines(open).value();
+  REQUIRE(clocks.size() == 1);
+  CHECK(clocks[0].no_longer_required_since_version == 2);
+  CHECK(f.store.dataCut(core::formatTimestamp(f.clock.nowMs())).value().adverse_events.empty());
+  CHECK(f.store.dataCut(core::formatTimestamp(f.clock.nowMs())).value().deadlines.empty());
+  // Read by id it is there, voided; it takes no further version.
+  auto read = f.intake.adverseEvent(f.inv1, id);
+  REQUIRE(read.isOk());
+  CHECK(json::parse(read.value())["voided"] == true);
+  ae["reason_for_change"] = "undo";
+  CHECK(f.intake.updateAdverseEvent(f.ctx(f.inv1), id, ae).status().code() == StatusCode::kConflict);
+  CHECK(f.intake.voidAdverseEvent(f.ctx(f.inv1), id, {{"reason_for_change", "again"}}).status().code() ==
+        StatusCode::kConflict);
+  f.auditHolds();
+}

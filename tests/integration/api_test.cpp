@@ -388,7 +388,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 17);
+  CHECK(health.json()["schema_version"] == 18);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);
@@ -423,7 +423,7 @@ TEST_CASE("a refused request leaves its keep-alive connection usable", "[integra
 TEST_CASE("unknown routes and methods get problem+json", "[integration]") {
   Running r;
   CHECK(r.d.get("/api/v1/nothing", r.inv).status == 404);
-  auto res = r.d.request("DELETE", "/api/v1/adverse-events/1", r.inv);
+  auto res = r.d.request("PATCH", "/api/v1/adverse-events/1", r.inv);
   CHECK(res.status == 405);
   CHECK(res.content_type == "application/problem+json");
 }
@@ -444,11 +444,11 @@ TEST_CASE("status lines carry the reason phrase and a 405 lists the allowed meth
   CHECK(anonymous.status == 401);
   CHECK(anonymous.reason == "Unauthorized");
 
-  auto wrong = d.request("DELETE", "/api/v1/adverse-events/1", r.inv);
+  auto wrong = d.request("PATCH", "/api/v1/adverse-events/1", r.inv);
   CHECK(wrong.status == 405);
   CHECK(wrong.reason == "Method Not Allowed");
   REQUIRE(wrong.headers.count("Allow"));
-  CHECK(wrong.headers.at("Allow") == "GET, PUT");
+  CHECK(wrong.headers.at("Allow") == "GET, PUT, DELETE");
   auto labs = d.request("PATCH", "/api/v1/labs", r.inv);
   CHECK(labs.status == 405);
   REQUIRE(labs.headers.count("Allow"));
@@ -776,6 +776,17 @@ TEST_CASE("every record is corrected and voided over HTTP: versions, reasons, st
     CHECK(trail["items"].back()["reason"] == "entered for the wrong participant");
     CHECK(actions == std::vector<std::string>{"create", "update", "void"});
   }
+  // An AE report is voided the same way, and its versions read alike.
+  auto ae = d.post("/api/v1/adverse-events", inv, aeBody("S01-001"));
+  REQUIRE(ae.status == 201);
+  const std::string ae_path = "/api/v1/adverse-events/" + std::to_string(ae.json()["id"].get<int64_t>());
+  CHECK(d.request("DELETE", ae_path, other, R"({"reason_for_change":"x"})").status == 403);
+  CHECK(d.request("DELETE", ae_path, inv, "{}").status == 422);
+  auto voided = d.request("DELETE", ae_path, inv, R"({"reason_for_change":"entered twice","base_version":1})");
+  REQUIRE(voided.status == 200);
+  CHECK(voided.json()["voided"] == true);
+  CHECK(count(d, "/api/v1/adverse-events?participant=S01-001", inv) == 0);
+  CHECK(d.get(ae_path + "/versions", officer).json()["items"].size() == 2);
   CHECK(d.get("/api/v1/labs/99999", inv).status == 404);
   CHECK(d.get("/api/v1/labs/x1", inv).status == 404);
 

@@ -734,6 +734,28 @@ TEST_CASE("an SAE-class alert raised by a reading is superseded once the reading
   }
 }
 
+TEST_CASE("a voided SAE report supersedes its SAE alert once", "[outbox]") {
+  Fixture f;
+  auto created = f.intake.createAdverseEvent(
+      f.ctx(), f.ae("S01-001", "Sepsis", 3, {"hospitalization"}, "sepsis, admitted"));
+  REQUIRE(created.isOk());
+  const int64_t id = json::parse(created.value().body)["id"];
+  const auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  REQUIRE(f.intake.voidAdverseEvent(f.ctx(), id, {{"reason_for_change", "entered for the wrong participant"}}).isOk());
+  const auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 1);
+  const json p = json::parse(sup[0].payload);
+  CHECK(p["supersedes_id"] == std::to_string(sae[0].id));
+  CHECK(p["now"] == "adverse event " + std::to_string(id) + " was voided: the event is not on record");
+  CHECK(sup[0].deliveries.size() == sae[0].deliveries.size());
+  auto r = rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0]));
+  REQUIRE(r.isOk());
+  CHECK(r.value().text.find("wrong participant") == std::string::npos);  // the reason stays out of email
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("supersede").size() == 1);
+}
+
 TEST_CASE("an alert queued before the late, basis and supersedes fields existed still renders and is sent", "[outbox]") {
   // A pending delivery across the upgrade: its payload lacks the fields the new templates use.
   Fixture f;
