@@ -282,6 +282,11 @@ Response correctParticipant(Api& api, const Request& req) {
     return in.correctParticipant(ctx, req.params.at("study_id"), body);
   });
 }
+Response voidParticipant(Api& api, const Request& req) {
+  return write(api, req, [&](auto& in, auto& ctx, auto& body) {
+    return in.voidParticipant(ctx, req.params.at("study_id"), body);
+  });
+}
 Response participantVersions(Api& api, const Request& req) {
   return fromRead(api.intake().participantVersions(*req.user, req.params.at("study_id")));
 }
@@ -564,6 +569,7 @@ Api::Api(intake::IntakeService& intake, store::Store& store, Metrics& metrics, c
   router_.add("POST", "/api/v1/alerts/{id}/ack", {ackAlert, true});
   router_.add("GET", "/api/v1/exports/dsmb", {exportDsmb, true});
   router_.add("PUT", "/api/v1/participants/{study_id}", {correctParticipant, true});
+  router_.add("DELETE", "/api/v1/participants/{study_id}", {voidParticipant, true});
   router_.add("GET", "/api/v1/participants/{study_id}/versions", {participantVersions, true});
   router_.add("GET", "/api/v1/adverse-events/{id}/versions", {aeVersions, true});
   router_.add("DELETE", "/api/v1/adverse-events/{id}", {voidAe, true});

@@ -425,6 +425,49 @@ Result<Reply> IntakeService::voidAdverseEvent(const WriteContext& ctx, int64_t i
   });
 }
 
+Result<Reply> IntakeService::voidParticipant(const WriteContext& ctx, const std::string& study_id, const json& body) {
+  Errors errors;
+  const Correction c = splitCorrection(body, errors);
+  if (c.fields.is_object())
+    for (auto it = c.fields.begin(); it != c.fields.end(); ++it)
+      errors.push_back({it.key(), "is not a known field (a void takes reason_for_change and base_version)"});
+  if (auto s = invalidIf(errors); !s.isOk()) return s;
+  return commit(ctx, {}, "void participant " + study_id, [&](store::Transaction& tx, Reply& reply) -> Status {
+    auto before = tx.participant(study_id);
+    if (!before) return Status::notFound("no participant " + study_id);
+    if (!canWrite(ctx.user, before->site)) return Status::forbidden("you may not change data of site " + before->site);
+    if (before->revision.voided)
+      return Status::conflict("participant " + study_id + " was voided; a voided record takes no further version");
+    if (c.base_version && *c.base_version != before->revision.version)
+      return Status::conflict("participant " + study_id + " is at version " + std::to_string(before->revision.version) +
+                              ", not " + std::to_string(*c.base_version) + "; reload and apply your change again");
+    // Only a registration with nothing standing on it is voided: each record is voided first,
+    // with its own reason.
+    const auto h = tx.history(study_id);
+    std::string remaining;
+    auto count = [&](size_t n, const char* what) {
+      if (n) remaining += (remaining.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+    };
+    if (h) {
+      count(h->doses.size(), "doses");
+      count(h->adverse_events.size(), "adverse events");
+      count(h->labs.size(), "lab results");
+      count(h->vitals.size(), "vital signs");
+      count(h->pregnancies.size(), "pregnancies");
+      count(h->medications.size(), "concomitant medications");
+    }
+    if (!remaining.empty())
+      return Status::conflict("participant " + study_id + " still has " + remaining + "; void them first");
+    core::Participant next = *before;
+    next.revision = core::Revision{before->revision.version + 1, true, c.reason, ""};
+    tx.updateParticipant(next, ctx.user.name);
+    json answer = toJson(next);
+    tx.appendAudit(auditOf(ctx.user, "void", "participant", study_id, toJson(*before).dump(), answer.dump()));
+    reply = {200, answer.dump(), false};
+    return Status::ok();
+  });
+}
+
 Result<Reply> IntakeService::correctParticipant(const WriteContext& ctx, const std::string& study_id, const json& body) {
   Errors errors;
   const Correction c = splitCorrection(body, errors);
@@ -438,6 +481,8 @@ Result<Reply> IntakeService::correctParticipant(const WriteContext& ctx, const s
     auto before = tx.participant(study_id);
     if (!before) return Status::notFound("no participant " + study_id);
     if (!canWrite(ctx.user, before->site)) return Status::forbidden("you may not change data of site " + before->site);
+    if (before->revision.voided)
+      return Status::conflict("participant " + study_id + " was voided; a voided record takes no further version");
     if (c.base_version && *c.base_version != before->revision.version)
       return Status::conflict("participant " + study_id + " is at version " + std::to_string(before->revision.version) +
                               ", not " + std::to_string(*c.base_version) + "; reload and apply your change again");

@@ -93,6 +93,8 @@ Status IntakeService::checkWritable(const core::User& user, store::Transaction& 
   auto p = tx.participant(study_id);
   if (!p) return Status::invalid("unknown participant", {{field, "no participant with this study ID"}});
   if (!canWrite(user, p->site)) return Status::forbidden("you may not record data for site " + p->site);
+  if (p->revision.voided)
+    return Status::invalid("voided participant", {{field, "participant " + study_id + " was voided: registered in error"}});
   if (out) *out = std::move(*p);
   return Status::ok();
 }

@@ -103,6 +103,10 @@ class IntakeService {
   // voids the report (entered twice, or for the wrong participant). Its open reporting clocks are
   // marked no longer required; an SAE or urgent alert it raised is superseded.
   core::Result<Reply> voidAdverseEvent(const WriteContext& ctx, int64_t id, const nlohmann::json& body);
+  // DELETE /participants/{study_id} with {"reason_for_change", "base_version"?}: a participant
+  // registered in error, once every record of theirs is voided (409 naming what remains). The
+  // study ID is not registered again; nothing is recorded for it any more.
+  core::Result<Reply> voidParticipant(const WriteContext& ctx, const std::string& study_id, const nlohmann::json& body);
   // PUT /participants/{study_id}: baseline facts and baseline labs, as for registering, with
   // reason_for_change and base_version; study_id and site stay.
   core::Result<Reply> correctParticipant(const WriteContext& ctx, const std::string& study_id, const nlohmann::json& body);

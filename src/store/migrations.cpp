@@ -599,9 +599,12 @@ CREATE TRIGGER participants_only_next_version BEFORE UPDATE ON participants
     OR NEW.created_by IS NOT OLD.created_by OR NEW.version IS NOT OLD.version + 1
   BEGIN SELECT RAISE(ABORT, 'participants is append-only: a correction moves version on by one'); END;
 )SQL"},
-      // Issue 16: an AE report is voided by a last version that says so.
-      {18, "ae_version_void", R"SQL(
+      // Issue 16: an AE report, and a participant registered in error, are voided by a last
+      // version that says so.
+      {18, "ae_and_participant_void", R"SQL(
 ALTER TABLE ae_versions ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE participants ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE participant_versions ADD COLUMN voided INTEGER NOT NULL DEFAULT 0;
 )SQL"},
   };
   return kMigrations;

@@ -41,7 +41,7 @@ std::optional<E> optEnum(const Statement& s, int col) {
 const char* kParticipantColumns =
     "study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, anlotinib_dose_mg, sintilimab_dose_mg, "
     "created_at, created_by, sex, age, birth_year, weight_kg, ecog, hbsag, anti_hbc, hbv_dna_iu_ml, "
-    "fistula_or_perforation_6m, version, reason";
+    "fistula_or_perforation_6m, version, reason, voided";
 
 core::Participant participantFromRow(const Statement& s) {
   core::Participant p;
@@ -65,6 +65,7 @@ core::Participant participantFromRow(const Statement& s) {
   if (!s.isNull(17)) p.facts.fistula_or_perforation_6m = s.int64(17) != 0;
   p.revision.version = s.integer(18);
   p.revision.reason = s.text(19);
+  p.revision.voided = s.int64(20) != 0;
   return p;
 }
 
@@ -96,12 +97,12 @@ std::vector<ParticipantVersion> selectParticipantVersions(Connection& c, const s
   auto& s = c.prepare(
       "SELECT pv.study_id, pv.site_id, pv.enrolled_on, pv.liver_metastases, pv.prior_thoracic_rt, pv.anlotinib_dose_mg, "
       "pv.sintilimab_dose_mg, p.created_at, p.created_by, pv.sex, pv.age, pv.birth_year, pv.weight_kg, pv.ecog, "
-      "pv.hbsag, pv.anti_hbc, pv.hbv_dna_iu_ml, pv.fistula_or_perforation_6m, pv.version, pv.reason, pv.recorded_at, "
-      "pv.recorded_by FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
+      "pv.hbsag, pv.anti_hbc, pv.hbv_dna_iu_ml, pv.fistula_or_perforation_6m, pv.version, pv.reason, pv.voided, "
+      "pv.recorded_at, pv.recorded_by FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
       "WHERE pv.study_id=? ORDER BY pv.version");
   s.bind(1, study_id);
   std::vector<ParticipantVersion> out;
-  while (s.step()) out.push_back({participantFromRow(s), s.text(20), s.text(21)});
+  while (s.step()) out.push_back({participantFromRow(s), s.text(21), s.text(22)});
   for (auto& v : out) loadBaselineLabs(c, v.participant);
   return out;
 }
@@ -713,7 +714,7 @@ class SqliteTransaction final : public Transaction {
   }
   void insertParticipant(const core::Participant& p) override {
     auto& insert = c_.prepare(std::string("INSERT INTO participants(") + kParticipantColumns +
-                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'')");
+                              ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1,'',0)");
     bindParticipant(insert, p).bind(8, p.created_at).bind(9, p.created_by).exec();
     insertParticipantVersion(p, 1, p.created_at, p.created_by);
   }
@@ -721,9 +722,10 @@ class SqliteTransaction final : public Transaction {
     auto& update = c_.prepare(
         "UPDATE participants SET site_id=?2, enrolled_on=?3, liver_metastases=?4, prior_thoracic_rt=?5, "
         "anlotinib_dose_mg=?6, sintilimab_dose_mg=?7, sex=?10, age=?11, birth_year=?12, weight_kg=?13, ecog=?14, "
-        "hbsag=?15, anti_hbc=?16, hbv_dna_iu_ml=?17, fistula_or_perforation_6m=?18, version=?19, reason=?20 "
-        "WHERE study_id=?1 AND version=?19-1");
-    bindParticipant(update, p).bind(19, p.revision.version).bind(20, p.revision.reason).exec();
+        "hbsag=?15, anti_hbc=?16, hbv_dna_iu_ml=?17, fistula_or_perforation_6m=?18, version=?19, reason=?20, "
+        "voided=?21 WHERE study_id=?1 AND version=?19-1 AND voided=0");
+    bindParticipant(update, p).bind(19, p.revision.version).bind(20, p.revision.reason).bind(21, p.revision.voided ? 1 : 0);
+    update.exec();
     if (c_.changes() != 1) throw SqliteError(SQLITE_CONSTRAINT, "participant version is not current + 1");
     insertParticipantVersion(p, p.revision.version, now_, recorded_by);
   }
@@ -753,9 +755,10 @@ class SqliteTransaction final : public Transaction {
     auto& s = c_.prepare(
         "INSERT INTO participant_versions(study_id, site_id, enrolled_on, liver_metastases, prior_thoracic_rt, "
         "anlotinib_dose_mg, sintilimab_dose_mg, recorded_at, recorded_by, sex, age, birth_year, weight_kg, ecog, hbsag, "
-        "anti_hbc, hbv_dna_iu_ml, fistula_or_perforation_6m, version, reason) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    bindParticipant(s, p).bind(8, at).bind(9, by).bind(19, version).bind(20, p.revision.reason).exec();
+        "anti_hbc, hbv_dna_iu_ml, fistula_or_perforation_6m, version, reason, voided) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    bindParticipant(s, p).bind(8, at).bind(9, by).bind(19, version).bind(20, p.revision.reason);
+    s.bind(21, p.revision.voided ? 1 : 0).exec();
     for (const auto& b : p.baseline_labs) {
       c_.prepare(
             "INSERT INTO baseline_labs(study_id, test_code, value, unit, lln, uln, collected_at, version) "
@@ -1524,10 +1527,11 @@ Result<std::vector<core::Participant>> SqliteStore::participants(const std::opti
       while (s.step()) out.push_back(participantFromRow(s));
     };
     if (!sites) {
-      collect(c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants ORDER BY study_id"));
+      collect(c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants WHERE voided=0 ORDER BY study_id"));
     } else {
       for (const auto& site : *sites) {
-        auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns + " FROM participants WHERE site_id=? ORDER BY study_id");
+        auto& s = c.prepare(std::string("SELECT ") + kParticipantColumns +
+                            " FROM participants WHERE site_id=? AND voided=0 ORDER BY study_id");
         s.bind(1, site);
         collect(s);
       }
@@ -1913,11 +1917,14 @@ Result<DataCut> SqliteStore::dataCut(const std::string& cut) {
           "SELECT pv.study_id, pv.site_id, pv.enrolled_on, pv.liver_metastases, pv.prior_thoracic_rt, "
           "pv.anlotinib_dose_mg, pv.sintilimab_dose_mg, p.created_at, p.created_by, pv.sex, pv.age, pv.birth_year, "
           "pv.weight_kg, pv.ecog, pv.hbsag, pv.anti_hbc, pv.hbv_dna_iu_ml, pv.fistula_or_perforation_6m, pv.version, "
-          "pv.reason FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
+          "pv.reason, pv.voided FROM participant_versions pv JOIN participants p ON p.study_id=pv.study_id "
           "WHERE p.created_at<=?1 AND pv.recorded_at<=?1 AND NOT EXISTS (SELECT 1 FROM participant_versions n "
           "WHERE n.study_id=pv.study_id AND n.version>pv.version AND n.recorded_at<=?1) ORDER BY pv.study_id");
       s.bind(1, cut);
-      while (s.step()) out.participants.push_back(participantFromRow(s));
+      while (s.step()) {
+        auto p = participantFromRow(s);
+        if (!p.revision.voided) out.participants.push_back(std::move(p));  // voided by the cut: not in it
+      }
     }
     {
       // Every baseline lab in one query, not one per participant.

@@ -219,7 +219,7 @@ class Store {
   virtual core::Result<std::optional<core::Participant>> participant(const std::string& study_id) = 0;
   // Every site id, sorted.
   virtual core::Result<std::vector<std::string>> siteIds() = 0;
-  // Participants of the given sites, or of all sites when sites is nullopt.
+  // Participants of the given sites, or of all sites when sites is nullopt; voided ones left out.
   virtual core::Result<std::vector<core::Participant>> participants(const std::optional<std::vector<std::string>>& sites) = 0;
   virtual core::Result<std::vector<core::DoseRecord>> doses(const std::string& study_id, Page page) = 0;
   virtual core::Result<std::optional<core::AeReport>> adverseEvent(int64_t id) = 0;

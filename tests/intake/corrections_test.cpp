@@ -603,3 +603,36 @@ TEST_CASE("a voided AE report leaves lists, evaluation and the cut, and its open
         StatusCode::kConflict);
   f.auditHolds();
 }
+
+TEST_CASE("a participant registered in error is voided once each of their records is", "[intake][corrections]") {
+  Fixture f;
+  const int64_t dose = f.created(f.intake.recordDose(f.ctx(f.inv1), Fixture::dose("2026-02-01")));
+  auto early = f.intake.voidParticipant(f.ctx(f.inv1), "S01-001", {{"reason_for_change", "registered in error"}});
+  CHECK(early.status().code() == StatusCode::kConflict);
+  CHECK(early.status().message() == "participant S01-001 still has 1 doses; void them first");
+  CHECK(f.intake.voidParticipant(f.ctx(f.inv2), "S01-001", {{"reason_for_change", "x"}}).status().code() ==
+        StatusCode::kForbidden);
+  CHECK(f.intake.voidParticipant(f.ctx(f.inv1), "S01-001", json::object()).status().code() == StatusCode::kInvalid);
+  f.answer(f.intake.voidRecord(f.ctx(f.inv1), RecordType::kDose, dose, {{"reason_for_change", "registered in error"}}));
+  json a = f.answer(f.intake.voidParticipant(f.ctx(f.inv1), "S01-001", {{"reason_for_change", "registered in error"}}));
+  CHECK(a["voided"] == true);
+  CHECK(a["version"] == 2);
+
+  CHECK(f.store.participants(std::nullopt).value().empty());
+  CHECK(f.store.participant("S01-001").value()->revision.voided);
+  CHECK(f.store.dataCut(core::formatTimestamp(f.clock.nowMs())).value().participants.empty());
+  auto v = f.intake.participantVersions(f.inv1, "S01-001");
+  REQUIRE(v.isOk());
+  CHECK(json::parse(v.value())["items"].size() == 2);
+  // Nothing more is recorded for them, they are not registered again, and nothing undoes the void.
+  auto late = f.intake.recordDose(f.ctx(f.inv1), Fixture::dose("2026-02-02"));
+  CHECK(late.status().code() == StatusCode::kInvalid);
+  CHECK(late.status().fields().at(0).field == "study_id");
+  CHECK(f.intake.createParticipant(f.ctx(f.inv1), Fixture::participant()).status().code() == StatusCode::kConflict);
+  CHECK(f.intake.correctParticipant(f.ctx(f.inv1), "S01-001", Fixture::with(Fixture::participant(), "undo"))
+            .status()
+            .code() == StatusCode::kConflict);
+  CHECK(f.intake.voidParticipant(f.ctx(f.inv1), "S01-001", {{"reason_for_change", "again"}}).status().code() ==
+        StatusCode::kConflict);
+  f.auditHolds();
+}

@@ -803,6 +803,13 @@ TEST_CASE("every record is corrected and voided over HTTP: versions, reasons, st
   REQUIRE(pv.status == 200);
   CHECK(pv.json()["items"].size() == 2);
   CHECK(d.get("/api/v1/participants/S01-001", inv).json()["weight_kg"] == 64.0);
+  // Every record of theirs is voided now: the registration itself can be.
+  CHECK(d.request("DELETE", "/api/v1/participants/S01-001", other, R"({"reason_for_change":"x"})").status == 403);
+  auto gone = d.request("DELETE", "/api/v1/participants/S01-001", inv, R"({"reason_for_change":"registered in error"})");
+  REQUIRE(gone.status == 200);
+  CHECK(gone.json()["voided"] == true);
+  CHECK(count(d, "/api/v1/participants", officer) == 0);
+  CHECK(d.post("/api/v1/dosing", inv, doseBody("S01-001")).status == 422);
   // The trail still verifies against every table after the corrections and voids.
   CHECK(d.ctl({"audit", "verify"}).exit_code == 0);
 }
