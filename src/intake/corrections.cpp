@@ -566,12 +566,10 @@ Result<std::string> IntakeService::participantVersions(const core::User& user, c
 }
 
 Result<std::string> IntakeService::adverseEventVersions(const core::User& user, int64_t id) {
-  auto r = store_.adverseEvent(id);
+  auto r = readableAe(user, id);
   if (!r.isOk()) return r.status();
-  if (!r.value()) return Status::notFound("no adverse event " + std::to_string(id));
-  if (!canRead(user, r.value()->site)) return Status::forbidden("you may not read data of site " + r.value()->site);
   json items = json::array();
-  for (const auto& v : r.value()->versions) items.push_back(toJson(v));
+  for (const auto& v : r.value().versions) items.push_back(toJson(v));
   return json{{"items", std::move(items)}}.dump();
 }
 

@@ -1006,12 +1006,18 @@ std::string IntakeService::searchTerms(const std::string& query, size_t limit) c
   return json{{"items", std::move(items)}}.dump();
 }
 
-Result<std::string> IntakeService::adverseEvent(const core::User& user, int64_t id) {
+Result<core::AeReport> IntakeService::readableAe(const core::User& user, int64_t id) {
   auto r = store_.adverseEvent(id);
   if (!r.isOk()) return r.status();
   if (!r.value()) return Status::notFound("no adverse event " + std::to_string(id));
   if (!canRead(user, r.value()->site)) return Status::forbidden("you may not read data of site " + r.value()->site);
-  return toJson(*r.value(), true).dump();
+  return std::move(*r.value());
+}
+
+Result<std::string> IntakeService::adverseEvent(const core::User& user, int64_t id) {
+  auto r = readableAe(user, id);
+  if (!r.isOk()) return r.status();
+  return toJson(r.value(), true).dump();
 }
 
 Result<std::string> IntakeService::adverseEvents(const core::User& user, core::AeFilter filter) {

@@ -165,6 +165,8 @@ class IntakeService {
   core::Status checkWritable(const core::User& user, store::Transaction& tx, const std::string& study_id,
                              const std::string& field, core::Participant* out);
   core::Status readableParticipant(const core::User& user, const std::string& study_id);
+  // The AE with every version, when the user may read its site.
+  core::Result<core::AeReport> readableAe(const core::User& user, int64_t id);
   bool inFuture(const std::string& date_or_timestamp) const;
   // A record's body decoded and checked as for creating it; corrections (issue 16) check theirs
   // the same way. Problems go to errors.

@@ -403,6 +403,11 @@ std::vector<T> pageOfParticipant(Connection& c, const std::string& sql, const st
 
 enum class Rows { kLive, kCurrent };
 
+// When the record was entered: its first version's recorded_at (a rowid lookup, only for a record
+// corrected since). A macro, to be pasted into the select lists' string literals.
+#define VIGIL_ENTERED_AT(table) \
+  "CASE WHEN r.version=1 THEN r.recorded_at ELSE (SELECT f.recorded_at FROM " table " f WHERE f.id=r.record_id) END"
+
 // The version of a record that stood at a data cut (?1): recorded by then, not superseded by
 // then, and not a void.
 constexpr const char* kStoodAtCut =
@@ -412,7 +417,7 @@ const char* rowsFilter(Rows rows) {
   return rows == Rows::kLive ? " AND r.superseded_at IS NULL AND r.voided=0" : " AND r.superseded_at IS NULL";
 }
 
-// version, voided, reason and the first version's recorded_at (kEntered).
+// version, voided, reason and the first version's recorded_at (VIGIL_ENTERED_AT).
 core::Revision revisionFromRow(const Statement& s, int o) {
   return core::Revision{s.integer(o), s.int64(o + 1) != 0, s.text(o + 2), s.text(o + 3)};
 }
@@ -473,7 +478,7 @@ core::DoseRecord doseFromRow(const Statement& s) {
 const RecordSql<core::DoseRecord> kDoses{
     "doses",
     "r.record_id, r.study_id, r.drug, r.dose_mg, r.route, r.dose_date, r.cycle, r.cycle_day, r.status, r.recorded_at, "
-    "r.recorded_by, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM doses f WHERE f.id=r.record_id) FROM doses r",
+    "r.recorded_by, r.version, r.voided, r.reason, " VIGIL_ENTERED_AT("doses") " FROM doses r",
     doseFromRow};
 
 std::vector<core::DoseRecord> selectDoses(Connection& c, const std::string& study_id, Page page,
@@ -537,7 +542,7 @@ core::LabResult labFromRow(const Statement& s) {
 const RecordSql<core::LabResult> kLabs{
     "lab_results",
     "r.record_id, r.study_id, r.test_code, r.value, r.unit, r.lln, r.uln, r.collected_at, r.specimen, r.recorded_at, "
-    "r.recorded_by, r.grades, r.unit_canonical, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM lab_results f WHERE f.id=r.record_id) FROM lab_results r",
+    "r.recorded_by, r.grades, r.unit_canonical, r.version, r.voided, r.reason, " VIGIL_ENTERED_AT("lab_results") " FROM lab_results r",
     labFromRow};
 
 std::vector<core::LabResult> selectLabs(Connection& c, const std::string& study_id, Page page, Rows rows = Rows::kLive) {
@@ -554,7 +559,7 @@ core::VitalSigns vitalsFromRow(const Statement& s) {
 const RecordSql<core::VitalSigns> kVitals{
     "vital_signs",
     "r.record_id, r.study_id, r.measured_at, r.systolic_mmhg, r.diastolic_mmhg, r.heart_rate_bpm, r.temperature_c, "
-    "r.weight_kg, r.qtc_ms, r.recorded_at, r.recorded_by, r.grades, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM vital_signs f WHERE f.id=r.record_id) FROM vital_signs r",
+    "r.weight_kg, r.qtc_ms, r.recorded_at, r.recorded_by, r.grades, r.version, r.voided, r.reason, " VIGIL_ENTERED_AT("vital_signs") " FROM vital_signs r",
     vitalsFromRow};
 
 std::vector<core::VitalSigns> selectVitals(Connection& c, const std::string& study_id, Page page,
@@ -572,7 +577,7 @@ core::PregnancyReport pregnancyFromRow(const Statement& s) {
 const RecordSql<core::PregnancyReport> kPregnancies{
     "pregnancies",
     "r.record_id, r.study_id, p.site_id, r.subject, r.site_aware_at, r.outcome, r.outcome_aware_at, r.recorded_at, "
-    "r.recorded_by, r.version, r.voided, r.reason, (SELECT f.recorded_at FROM pregnancies f WHERE f.id=r.record_id) FROM pregnancies r JOIN participants p ON p.study_id=r.study_id",
+    "r.recorded_by, r.version, r.voided, r.reason, " VIGIL_ENTERED_AT("pregnancies") " FROM pregnancies r JOIN participants p ON p.study_id=r.study_id",
     pregnancyFromRow};
 
 std::vector<core::PregnancyReport> selectPregnancies(Connection& c, const std::string& study_id, Page page,
@@ -606,7 +611,7 @@ const RecordSql<core::ConcomitantMedication> kMedications{
     "concomitant_medications",
     "r.record_id, r.study_id, p.site_id, r.name, r.category, r.drug_class, r.dose, r.unit, r.route, r.frequency, "
     "r.start_date, r.end_date, r.indication, r.indication_ae_id, r.recorded_at, r.recorded_by, r.version, r.voided, "
-    "r.reason, (SELECT f.recorded_at FROM concomitant_medications f WHERE f.id=r.record_id) FROM concomitant_medications r JOIN participants p ON p.study_id=r.study_id",
+    "r.reason, " VIGIL_ENTERED_AT("concomitant_medications") " FROM concomitant_medications r JOIN participants p ON p.study_id=r.study_id",
     medicationFromRow};
 
 std::vector<core::ConcomitantMedication> selectMedications(Connection& c, const std::string& study_id, Page page,
