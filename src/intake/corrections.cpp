@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <tuple>
 #include <functional>
 
 #include "intake/access.h"
@@ -160,6 +161,27 @@ void IntakeService::reviseCandidates(store::Transaction& tx, const core::User& u
   applyEvidence(tx, user, source, evidence);
 }
 
+namespace {
+
+// The grades a record carries against the ones computed now: equal when each term has the same
+// grade, worst-case grade and baseline grade, whatever else an older spelling stored beside them.
+bool sameGrades(const std::string& now, const std::string& stored) {
+  auto key = [](const std::string& text) {
+    std::vector<std::tuple<std::string, json, json, json>> out;
+    const json parsed = json::parse(text, nullptr, false);
+    if (!parsed.is_array()) return out;
+    for (const auto& g : parsed)
+      if (g.is_object())
+        out.emplace_back(g.value("term", ""), g.value("grade", json()), g.value("worst_case_grade", g.value("grade", json())),
+                         g.value("baseline_grade", json(0)));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return key(now) == key(stored);
+}
+
+}  // namespace
+
 void IntakeService::regrade(store::Transaction& tx, const core::User& user, const core::Participant& p, bool only_inr,
                             const std::string& why) const {
   const auto h = tx.history(p.study_id);
@@ -178,7 +200,7 @@ void IntakeService::regrade(store::Transaction& tx, const core::User& user, cons
                                             anticoagulatedAt(tx, grader_, l));
     if (!grades.isOk()) continue;
     const std::string text = grading::gradesToJson(grades.value());
-    if (text == l.grades_json) continue;
+    if (sameGrades(text, l.grades_json)) continue;
     core::LabResult next = nextVersion(l);
     next.grades_json = text;
     tx.insertLab(next);
@@ -189,7 +211,7 @@ void IntakeService::regrade(store::Transaction& tx, const core::User& user, cons
   for (const auto& v : h->vitals) {
     const auto grades = grading::gradeVitals(grader_, v, p);
     const std::string text = grading::gradesToJson(grades);
-    if (text == v.grades_json) continue;
+    if (sameGrades(text, v.grades_json)) continue;
     core::VitalSigns next = nextVersion(v);
     next.grades_json = text;
     tx.insertVitals(next);
@@ -288,7 +310,7 @@ RecordEdit<core::PregnancyReport> IntakeService::editFor<core::PregnancyReport>(
     if (g.outcome.empty())
       if (const auto before = tx.pregnancy(id)) {
         g.outcome = before->outcome;
-        g.outcome_aware_at = before->outcome_aware_at;
+        if (!g.outcome_aware_at) g.outcome_aware_at = before->outcome_aware_at;  // unless this one corrects it
       }
     return Status::ok();
   };
@@ -352,7 +374,7 @@ Result<Reply> IntakeService::correctRecord(const WriteContext& ctx, RecordType t
       return edit(decodeVitalsBody(fields, errors));
     case RecordType::kPregnancy: {
       core::PregnancyReport g = decodePregnancyBody(fields, errors);
-      if (fields.is_object() && !fields.contains("outcome") && !fields.contains("outcome_aware_at")) g.outcome.clear();
+      if (fields.is_object() && !fields.contains("outcome")) g.outcome.clear();  // kept from the current version
       return edit(std::move(g));
     }
     case RecordType::kMedication:

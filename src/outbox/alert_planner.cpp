@@ -384,6 +384,9 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
         }
       }
       if (!r) continue;
+      // Only a record that was itself corrected or voided: a reading that merely stopped being its
+      // own event (an HBV result that became a follow-up of an earlier one) still stands.
+      if (r->version < 2) continue;
       const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(r->version);
       if (tx.alertExists(key)) continue;
       // Once per alert for a measurement: a later version that still does not make it stand says

@@ -485,6 +485,12 @@ TEST_CASE("a pregnancy correction keeps the recorded outcome unless it restates 
   json a = f.answer(f.intake.correctRecord(f.ctx(f.inv1), RecordType::kPregnancy, g, Fixture::with(p, "date")));
   CHECK(a["outcome"] == "congenital_anomaly");
   CHECK(a["outcome_aware_at"] == "2026-02-25T10:00:00.000Z");
+  // Correcting only when the site learnt the outcome keeps the outcome.
+  p["outcome_aware_at"] = "2026-02-24T10:00:00Z";
+  a = f.answer(f.intake.correctRecord(f.ctx(f.inv1), RecordType::kPregnancy, g, Fixture::with(p, "aware a day earlier")));
+  CHECK(a["outcome"] == "congenital_anomaly");
+  CHECK(a["outcome_aware_at"] == "2026-02-24T10:00:00.000Z");
+  p.erase("outcome_aware_at");
   p["outcome"] = "ongoing";
   a = f.answer(f.intake.correctRecord(f.ctx(f.inv1), RecordType::kPregnancy, g, Fixture::with(p, "outcome was wrong")));
   CHECK(a["outcome"] == "ongoing");
@@ -552,6 +558,10 @@ TEST_CASE("a corrected baseline lab grades the results against the new baseline"
   CHECK(lab.grades_json.find("\"grade\":1") != std::string::npos);
   CHECK(f.candidates().at(0).status == core::CandidateStatus::kPending);  // revised to the new grade
   CHECK(f.candidates().at(0).grade == 1);
+  CHECK(f.versions(RecordType::kLab, id).size() == 2);
+  // A second correction that changes no grade makes no version.
+  p["weight_kg"] = 61;
+  f.answer(f.intake.correctParticipant(f.ctx(f.inv1), "S01-001", Fixture::with(p, "weighed again")));
   CHECK(f.versions(RecordType::kLab, id).size() == 2);
   f.auditHolds();
 }

@@ -388,7 +388,7 @@ TEST_CASE("healthz and metrics report the daemon's state", "[integration]") {
   auto health = d.get("/healthz", "");
   REQUIRE(health.status == 200);
   CHECK(health.json()["status"] == "ok");
-  CHECK(health.json()["schema_version"] == 18);
+  CHECK(health.json()["schema_version"] == 19);
   CHECK(health.json()["database"] == "ok");
   CHECK(d.get("/metrics", "").status == 401);
   auto metrics = d.get("/metrics", r.inv);

@@ -75,7 +75,7 @@ TEST_CASE("opening a new database applies the migrations in WAL mode with synchr
   CHECK(s.synchronous() == 2);  // FULL
   auto v = s.schemaVersion();
   REQUIRE(v.isOk());
-  CHECK(v.value() == 18);
+  CHECK(v.value() == 19);
 }
 
 TEST_CASE("committed writes survive closing and reopening, migrations are not re-run", "[store]") {
@@ -87,7 +87,7 @@ TEST_CASE("committed writes survive closing and reopening, migrations are not re
   }
   store::SqliteStore s(options(dir), clock);
   CHECK(siteExists(s, "S01"));
-  CHECK(s.schemaVersion().value() == 18);
+  CHECK(s.schemaVersion().value() == 19);
   auto audit = s.auditEntries();
   REQUIRE(audit.isOk());
   CHECK(audit.value().size() == 1);
@@ -114,7 +114,7 @@ TEST_CASE("migration 12 keeps every alert and delivery, takes the supersede clas
                            "VALUES ('k', 'supersede', 'S01', 'r', '{}', 'x')"));
   }
   store::SqliteStore s(options(dir), clock);
-  CHECK(s.schemaVersion().value() == 18);
+  CHECK(s.schemaVersion().value() == 19);
   auto a = s.alert(7);
   REQUIRE(a.isOk());
   REQUIRE(a.value());
@@ -350,7 +350,7 @@ TEST_CASE("a version 9 database opens: its plain rows verify and the tables beco
   }
   const std::string key(32, 'k');
   store::SqliteStore s({.path = dir.file("vigil.db"), .audit_key = key}, clock);
-  CHECK(s.schemaVersion().value() == 18);
+  CHECK(s.schemaVersion().value() == 19);
   REQUIRE(s.write([&](store::Transaction& tx) {
              tx.insertParticipant(participant("S01-001", "S01"));
              tx.appendAudit({"test", "create", "participant", "S01-001", "", "{}"});
@@ -406,7 +406,7 @@ TEST_CASE("a version 16 database opens with every record at version 1 and its ta
         "(4, 'S01-001', 'partner', '2026-02-01T09:00:00Z', 'ongoing', '2026-02-01T09:00:00.000Z', 'inv1');");
   }
   store::SqliteStore s(options(dir), clock);
-  CHECK(s.schemaVersion().value() == 18);
+  CHECK(s.schemaVersion().value() == 19);
   const auto labs = s.labs("S01-001", {0, 10}).value();
   REQUIRE(labs.size() == 1);
   CHECK(labs[0].id == 7);
@@ -420,6 +420,10 @@ TEST_CASE("a version 16 database opens with every record at version 1 and its ta
   CHECK(versions[0].recorded_by == "inv1");
 
   store::Connection raw(dir.file("vigil.db"), false);
+  auto& old_index = raw.prepare("SELECT count(*) FROM sqlite_master WHERE type='index' AND name='lab_results_participant'");
+  REQUIRE(old_index.step());
+  CHECK(old_index.int64(0) == 0);  // the live rows' index replaced it (migration 19)
+  old_index.reset();
   CHECK_THROWS_WITH(raw.execute("UPDATE lab_results SET value=25"), Catch::Contains("append-only"));
   CHECK_THROWS_WITH(raw.execute("UPDATE doses SET record_id=4"), Catch::Contains("append-only"));
   CHECK_THROWS_WITH(raw.execute("DELETE FROM lab_results"), Catch::Contains("append-only"));
