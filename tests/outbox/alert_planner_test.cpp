@@ -677,8 +677,13 @@ TEST_CASE("a corrected or voided reading that took back a hold supersedes the do
   CHECK(p["now"] == "continue, dose 12 mg");
   CHECK_THAT(p["changed"].get<std::string>(), Catch::Contains("now less restrictive"));
   CHECK_THAT(p["cause"].get<std::string>(), Catch::StartsWith("correct vital signs") || Catch::StartsWith("void vital signs"));
-  // Once.
-  REQUIRE(f.monitor.sweep(f.store).isOk());
+  // Once: a later correction of another record runs the supersede rules again and raises nothing.
+  json other = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
+  auto second = f.intake.recordVitals(f.ctx(), other);
+  REQUIRE(second.isOk());
+  other["heart_rate_bpm"] = 82;
+  other["reason_for_change"] = "recounted";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(second.value().body)["id"], other).isOk());
   CHECK(f.alerts("supersede").size() == 1);
 }
 
@@ -752,7 +757,13 @@ TEST_CASE("a voided SAE report supersedes its SAE alert once", "[outbox]") {
   auto r = rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0]));
   REQUIRE(r.isOk());
   CHECK(r.value().text.find("wrong participant") == std::string::npos);  // the reason stays out of email
-  REQUIRE(f.monitor.sweep(f.store).isOk());
+  // Once: a later correction of another record runs the supersede rules again and raises nothing.
+  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
+  auto reading = f.intake.recordVitals(f.ctx(), v);
+  REQUIRE(reading.isOk());
+  v["heart_rate_bpm"] = 82;
+  v["reason_for_change"] = "recounted";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(reading.value().body)["id"], v).isOk());
   CHECK(f.alerts("supersede").size() == 1);
 }
 
