@@ -97,8 +97,7 @@ std::vector<grading::MeasurementGrade> currentGrades(store::Transaction& tx, con
   if (source == "lab") {
     const auto l = tx.lab(id);
     if (!l || l->revision.voided) return {};
-    auto g = grading::gradeMeasurement(grader, l->test, l->value, l->unit, l->lln, l->uln, p,
-                                       anticoagulatedAt(tx, grader, *l));
+    auto g = labGrades(tx, grader, p, *l);
     return g.isOk() ? g.value() : std::vector<grading::MeasurementGrade>{};
   }
   const auto v = tx.vitalSigns(id);
@@ -196,8 +195,7 @@ void IntakeService::regrade(store::Transaction& tx, const core::User& user, cons
   for (const auto& l : h->labs) {
     const auto* analyte = grader_.find(l.test);
     if (!analyte || (only_inr && analyte->code != "INR")) continue;
-    auto grades = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, p,
-                                            anticoagulatedAt(tx, grader_, l));
+    auto grades = labGrades(tx, grader_, p, l);
     if (!grades.isOk()) continue;
     const std::string text = grading::gradesToJson(grades.value());
     if (sameGrades(text, l.grades_json)) continue;
@@ -235,6 +233,13 @@ std::string whyText(const char* entity, int64_t id, const core::Revision& r) {
 
 }  // namespace
 
+void IntakeService::measurementChanged(store::Transaction& tx, const core::User& user, const core::Participant& p,
+                                       const char* source, const char* entity, int64_t id, const core::Revision& r,
+                                       json& answer) const {
+  reviseCandidates(tx, user, source, p, id, currentGrades(tx, grader_, source, p, id), whyText(entity, id, r));
+  answer["pending_candidates"] = pendingOf(tx, p.study_id);
+}
+
 template <>
 RecordEdit<core::DoseRecord> IntakeService::editFor<core::DoseRecord>(int64_t id) {
   RecordEdit<core::DoseRecord> e;
@@ -259,7 +264,7 @@ RecordEdit<core::LabResult> IntakeService::editFor<core::LabResult>(int64_t id) 
   e.versions = [this, id] { return store_.labVersions(id); };
   e.current = [id](store::Transaction& tx) { return tx.lab(id); };
   e.prepare = [this](store::Transaction& tx, const core::Participant& p, core::LabResult& l) -> Status {
-    auto grades = grading::gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, p, anticoagulatedAt(tx, grader_, l));
+    auto grades = labGrades(tx, grader_, p, l);
     if (!grades.isOk()) return grades.status();  // the unit was checked before; kept as a guard
     l.grades_json = grading::gradesToJson(grades.value());
     l.unit_canonical = grading::canonicalUnit(grader_, l.test, l.unit);
@@ -268,9 +273,7 @@ RecordEdit<core::LabResult> IntakeService::editFor<core::LabResult>(int64_t id) 
   e.insert = [](store::Transaction& tx, core::LabResult& l) { tx.insertLab(l); };
   e.effects = [this, id](store::Transaction& tx, const core::User& user, const core::Participant& p,
                          const core::LabResult&, const core::LabResult& after, json& answer) {
-    reviseCandidates(tx, user, "lab", p, id, currentGrades(tx, grader_, "lab", p, id),
-                     whyText("lab_result", id, after.revision));
-    answer["pending_candidates"] = pendingOf(tx, p.study_id);
+    measurementChanged(tx, user, p, "lab", "lab_result", id, after.revision, answer);
   };
   return e;
 }
@@ -289,9 +292,7 @@ RecordEdit<core::VitalSigns> IntakeService::editFor<core::VitalSigns>(int64_t id
   e.insert = [](store::Transaction& tx, core::VitalSigns& v) { tx.insertVitals(v); };
   e.effects = [this, id](store::Transaction& tx, const core::User& user, const core::Participant& p,
                          const core::VitalSigns&, const core::VitalSigns& after, json& answer) {
-    reviseCandidates(tx, user, "vitals", p, id, currentGrades(tx, grader_, "vitals", p, id),
-                     whyText("vital_signs", id, after.revision));
-    answer["pending_candidates"] = pendingOf(tx, p.study_id);
+    measurementChanged(tx, user, p, "vitals", "vital_signs", id, after.revision, answer);
   };
   return e;
 }
@@ -326,12 +327,7 @@ RecordEdit<core::ConcomitantMedication> IntakeService::editFor<core::Concomitant
   e.versions = [this, id] { return store_.medicationVersions(id); };
   e.current = [id](store::Transaction& tx) { return tx.medication(id); };
   e.prepare = [](store::Transaction& tx, const core::Participant& p, core::ConcomitantMedication& m) -> Status {
-    if (m.indication_ae_id) {
-      const auto ae = tx.adverseEvent(*m.indication_ae_id);
-      if (!ae || ae->study_id != m.study_id || ae->current().voided)
-        return Status::invalid("unknown adverse event",
-                               {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
-    }
+    if (Status s = checkIndication(tx, m); !s.isOk()) return s;
     m.site = p.site;
     return Status::ok();
   };

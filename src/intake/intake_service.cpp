@@ -389,8 +389,7 @@ Result<Reply> IntakeService::recordLabs(const WriteContext& ctx, const json& bod
       }
       l.recorded_at = tx.now();
       l.recorded_by = ctx.user.name;
-      auto grades = gradeMeasurement(grader_, l.test, l.value, l.unit, l.lln, l.uln, checked.at(l.study_id).second,
-                                     anticoagulatedAt(tx, grader_, l));
+      auto grades = labGrades(tx, grader_, checked.at(l.study_id).second, l);
       if (!grades.isOk()) return grades.status();  // units were checked before; kept as a guard
       l.grades_json = gradesToJson(grades.value());
       l.unit_canonical = grading::canonicalUnit(grader_, l.test, l.unit);
@@ -668,12 +667,7 @@ Result<Reply> IntakeService::recordMedication(const WriteContext& ctx, const jso
   return commit(ctx, {m.study_id}, "record concomitant medication", [&](store::Transaction& tx, Reply& reply) -> Status {
     core::Participant p;
     if (auto s = checkWritable(ctx.user, tx, m.study_id, "study_id", &p); !s.isOk()) return s;
-    if (m.indication_ae_id) {
-      const auto ae = tx.adverseEvent(*m.indication_ae_id);
-      if (!ae || ae->study_id != m.study_id || ae->current().voided)
-        return Status::invalid("unknown adverse event",
-                               {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
-    }
+    if (auto s = checkIndication(tx, m); !s.isOk()) return s;
     m.site = p.site;
     m.recorded_at = tx.now();
     m.recorded_by = ctx.user.name;

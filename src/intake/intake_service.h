@@ -207,6 +207,11 @@ class IntakeService {
                         const core::Participant& p, int64_t record_id,
                         const std::vector<grading::MeasurementGrade>& grades, const std::string& why) const;
 
+  // After a lab result (source "lab") or vital-sign record ("vitals") was corrected or voided: its
+  // candidates are revised and the answer lists the participant's pending candidates.
+  void measurementChanged(store::Transaction& tx, const core::User& user, const core::Participant& p,
+                          const char* source, const char* entity, int64_t id, const core::Revision& revision,
+                          nlohmann::json& answer) const;
   // Grades the participant's live lab results (only INR when only_inr) and, unless only_inr, vital
   // signs again, as they stand now (baseline, anticoagulation). A record whose grades change gets
   // a new version with them, by user, reason "graded again: <why>"; its candidates follow.

@@ -38,6 +38,20 @@ bool anticoagulatedAt(store::Transaction& tx, const grading::LabGrader& grader, 
   return false;
 }
 
+core::Result<std::vector<MeasurementGrade>> labGrades(store::Transaction& tx, const grading::LabGrader& grader,
+                                                      const core::Participant& p, const core::LabResult& l) {
+  return grading::gradeMeasurement(grader, l.test, l.value, l.unit, l.lln, l.uln, p, anticoagulatedAt(tx, grader, l));
+}
+
+Status checkIndication(store::Transaction& tx, const core::ConcomitantMedication& m) {
+  if (!m.indication_ae_id) return Status::ok();
+  const auto ae = tx.adverseEvent(*m.indication_ae_id);
+  if (!ae || ae->study_id != m.study_id || ae->current().voided)
+    return Status::invalid("unknown adverse event",
+                           {{"indication_ae_id", "must be the id of an adverse event of this participant"}});
+  return Status::ok();
+}
+
 Status invalidIf(const Errors& errors) {
   if (errors.empty()) return Status::ok();
   return Status::invalid("the request has invalid fields", errors);

@@ -27,6 +27,13 @@ void checkBaselineLabs(const grading::LabGrader& grader, const rules::HbvSetting
 // graded on its anticoagulated branch.
 bool anticoagulatedAt(store::Transaction& tx, const grading::LabGrader& grader, const core::LabResult& l);
 
+// The CTCAE grades of a lab result for the participant as they stand (baseline, anticoagulation).
+core::Result<std::vector<grading::MeasurementGrade>> labGrades(store::Transaction& tx, const grading::LabGrader& grader,
+                                                               const core::Participant& p, const core::LabResult& l);
+
+// A medication's indication_ae_id names a standing AE of its own participant (422 otherwise).
+core::Status checkIndication(store::Transaction& tx, const core::ConcomitantMedication& m);
+
 core::Status invalidIf(const Errors& errors);
 
 store::AuditRecord auditOf(const core::User& user, std::string action, std::string entity, std::string id,
