@@ -601,6 +601,20 @@ Result<Reply> IntakeService::recordPregnancyOutcome(const WriteContext& ctx, int
                   if (!canWrite(ctx.user, g->site)) return Status::forbidden("you may not change data of site " + g->site);
                   if (g->revision.voided)
                     return Status::conflict("pregnancy " + std::to_string(id) + " was voided; it takes no outcome");
+                  // An outcome once recorded is changed only by a correction, with its reason and a
+                  // version of its own (issue 16). The same outcome sent again changes nothing.
+                  if (g->outcome != "ongoing") {
+                    auto instant = [](const std::optional<std::string>& t) {
+                      return t ? core::parseTimestamp(*t) : std::nullopt;
+                    };
+                    if (g->outcome == outcome.outcome && instant(g->outcome_aware_at) == instant(outcome.outcome_aware_at)) {
+                      reply = {200, toJson(*g).dump(), false};
+                      return Status::ok();
+                    }
+                    return Status::conflict("pregnancy " + std::to_string(id) + " has its outcome (" + g->outcome +
+                                            "); correct it with PUT /api/v1/pregnancies/" + std::to_string(id) +
+                                            " and a reason_for_change");
+                  }
                   core::PregnancyReport updated = *g;
                   updated.outcome = outcome.outcome;
                   updated.outcome_aware_at = outcome.outcome_aware_at;

@@ -107,6 +107,22 @@ std::string relatednessText(const core::AeVersion& v) {
   return out;
 }
 
+// Causes as intake names them (issue 16): "correct lab result 12", "void vital signs 3",
+// "correct participant S01-001", "void adverse event 4".
+bool isCorrection(const std::string& cause) { return cause.rfind("correct ", 0) == 0 || cause.rfind("void ", 0) == 0; }
+
+// The supersede alerts that name alert `id` as the one they supersede.
+bool superseded(const std::vector<core::Alert>& alerts, int64_t id) {
+  return std::any_of(alerts.begin(), alerts.end(), [&](const core::Alert& s) {
+    if (s.alert_class != "supersede") return false;
+    const json sp = json::parse(s.payload, nullptr, false);
+    return sp.is_object() && sp.value("supersedes_id", "") == std::to_string(id);
+  });
+}
+
+// " version 3" for a corrected record; nothing for a record as first entered.
+std::string versionText(int version) { return version > 1 ? " version " + std::to_string(version) : ""; }
+
 }  // namespace
 
 const std::map<std::string, std::set<std::string>>& AlertPlanner::templateFields() {
@@ -279,6 +295,19 @@ std::string AlertPlanner::lateEntries(const store::History& h, const json& refs)
   return out.empty() ? "no" : "yes: " + out;
 }
 
+void AlertPlanner::setEscalation(store::Transaction& tx, const core::Alert& a, bool escalates,
+                                 const std::string& actor) const {
+  if (a.alert_class != "sae" && a.alert_class != "urgent") return;
+  if (!a.acked_at.empty() || !a.escalated_at.empty()) return;
+  std::optional<int64_t> at;
+  if (escalates) at = core::parseTimestamp(a.created_at).value_or(0) + options_.escalate_after_ms;
+  if (at == a.escalate_at_ms) return;
+  tx.setEscalation(a.id, at);
+  auto text = [](const std::optional<int64_t>& ms) { return ms ? json(core::formatTimestamp(*ms)) : json(nullptr); };
+  tx.appendAudit({actor, escalates ? "resume_escalation" : "stop_escalation", "alert", std::to_string(a.id),
+                  json{{"escalate_at", text(a.escalate_at_ms)}}.dump(), json{{"escalate_at", text(at)}}.dump()});
+}
+
 void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, const json& ev,
                              const std::vector<core::SafetyChange>& changes, const std::string& actor,
                              const std::string& cause, std::map<std::string, std::string>& supersedes,
@@ -292,7 +321,7 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     return c.kind == "recommendation" && c.id != 0;
   });
   // A correction or void of a record (issue 16) may take back an alert raised from a measurement.
-  const bool corrected_record = cause.rfind("correct ", 0) == 0 || cause.rfind("void ", 0) == 0;
+  const bool corrected_record = isCorrection(cause);
   if (!corrected_ae && !recommendation_changed && !corrected_record) return;  // the common write: no lookup at all
   const std::vector<core::Alert> earlier = tx.alertsOf(study_id, {"sae", "urgent", "dose", "supersede"});
   auto recipientsOf = [&](const core::Alert& a) {
@@ -353,17 +382,20 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     if (const int64_t id = raise(tx, "supersede", "supersede:" + ref, study_id, site, ref, p, actor, &to)) raised.push_back(id);
   }
 
-  // SAE-class alerts raised from a measurement (a blood pressure of 180/110 or more, an HBV-DNA
-  // result meeting SI-HBV): once the record is voided, or corrected or re-based so that it is no
-  // longer an AESI, the alert no longer stands and its recipients hear so. Likewise the sae or
-  // urgent alert of an AE report that was voided (issue 16).
+  // SAE-class alerts raised from a record (a blood pressure of 180/110 or more, an HBV-DNA result
+  // meeting SI-HBV, a pregnancy or its abnormal outcome): once the record is voided, or corrected or
+  // re-based so that it no longer calls for the alert, the alert no longer stands: its recipients
+  // hear so and it stops escalating. Likewise the sae and urgent alerts of an AE report that was
+  // voided (issue 16). A later version that makes the record stand again raises a new alert
+  // (onEvaluation).
   if (corrected_record) {
     for (const auto& a : earlier) {
       if (a.alert_class != "sae" && a.alert_class != "urgent") continue;
       const bool lab = a.ref.rfind("lab/", 0) == 0, vitals = a.ref.rfind("vitals/", 0) == 0,
-                 ae = a.ref.rfind("ae/", 0) == 0;
-      if (!lab && !vitals && !ae) continue;
+                 ae = a.ref.rfind("ae/", 0) == 0, pregnancy = a.ref.rfind("pregnancy/", 0) == 0;
+      if (!lab && !vitals && !ae && !pregnancy) continue;
       const int64_t record_id = std::stoll(a.ref.substr(a.ref.find('/') + 1));
+      const bool outcome = pregnancy && a.dedupe_key.find("/outcome") != std::string::npos;
       std::optional<core::Revision> r;
       if (ae) {
         // An SAE that became fatal or life-threatening has its urgent alert: that one stands now.
@@ -373,49 +405,68 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
         r = core::Revision{report->current().version, true, "", ""};
       } else {
         if (a.alert_class != "sae") continue;
-        const bool stands = std::any_of(ev["events"].begin(), ev["events"].end(), [&](const json& e) {
-          return e.value("ref", "") == a.ref && e.value("aesi", false);
-        });
+        const bool stands =
+            pregnancy ? std::any_of(ev["deadlines"].begin(), ev["deadlines"].end(),
+                                    [&](const json& d) {
+                                      return d.value("ref", "") == a.ref &&
+                                             d.value("kind", "") == (outcome ? "sae_24h" : "pregnancy_24h");
+                                    })
+                      : std::any_of(ev["events"].begin(), ev["events"].end(), [&](const json& e) {
+                          return e.value("ref", "") == a.ref && e.value("aesi", false);
+                        });
         if (stands) continue;
         if (lab) {
           if (auto l = tx.lab(record_id)) r = l->revision;
-        } else if (auto v = tx.vitalSigns(record_id)) {
-          r = v->revision;
+        } else if (vitals) {
+          if (auto v = tx.vitalSigns(record_id)) r = v->revision;
+        } else if (auto g = tx.pregnancy(record_id)) {
+          r = g->revision;
         }
       }
       if (!r) continue;
       // Only a record that was itself corrected or voided: a reading that merely stopped being its
       // own event (an HBV result that became a follow-up of an earlier one) still stands.
       if (r->version < 2) continue;
+      // Withdrawn: it no longer escalates (an AE's sae alert beside its urgent one neither).
+      for (const auto& w : earlier)
+        if (w.ref == a.ref && (w.id == a.id || ae)) setEscalation(tx, w, false, actor);
       const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(r->version);
       if (tx.alertExists(key)) continue;
-      // Once per alert for a measurement: a later version that still does not make it stand says
-      // nothing new. (A voided AE takes no later version.)
-      const bool told = std::any_of(earlier.begin(), earlier.end(), [&](const core::Alert& s) {
-        if (s.alert_class != "supersede" || s.ref != a.ref) return false;
-        const json sp = json::parse(s.payload, nullptr, false);
-        return sp.is_object() && sp.value("supersedes_id", "") == std::to_string(a.id);
-      });
-      if (told && !ae) continue;
+      // Once per alert: a later version that still does not make it stand says nothing new. (A
+      // voided AE takes no later version.)
+      if (superseded(earlier, a.id) && !ae) continue;
       const json p = json::parse(a.payload, nullptr, false);
-      const std::string what = (ae ? "adverse event " : lab ? "lab result " : "vital signs ") + std::to_string(record_id);
-      const std::string now = r->voided ? what + " was voided: the event is not on record"
-                                        : what + " was corrected (version " + std::to_string(r->version) +
-                                              "): no longer an adverse event of special interest";
+      const std::string what = (ae          ? "adverse event "
+                                : lab       ? "lab result "
+                                : vitals    ? "vital signs "
+                                            : "pregnancy report ") +
+                               std::to_string(record_id);
+      const std::string no_longer = outcome ? "the outcome is no longer reported as serious"
+                                            : "no longer an adverse event of special interest";
+      const std::string now = r->voided ? what + " was voided: the " + (pregnancy ? "pregnancy" : "event") +
+                                              " is not on record"
+                                        : what + " was corrected (version " + std::to_string(r->version) + "): " +
+                                              no_longer;
+      std::string was;
+      if (p.is_object())
+        was = pregnancy ? p.value("term", "") + " (" + p.value("reason", "") + ")"
+                        : p.value("term", "") + " grade " + p.value("grade", "") + ", " +
+                              (ae ? p.value("seriousness", "") : "AESI " + p.value("aesi", ""));
       json q = {{"subject", what},
                 {"supersedes", earlierAlertText(a)},
                 {"supersedes_id", std::to_string(a.id)},
                 {"version", std::to_string(r->version)},
-                {"was", p.is_object() ? p.value("term", "") + " grade " + p.value("grade", "") + ", " +
-                                            (ae ? p.value("seriousness", "") : "AESI " + p.value("aesi", ""))
-                                      : std::string()},
+                {"was", was},
                 {"now", now},
                 {"changed", std::string(r->voided ? "voided" : "corrected to version " + std::to_string(r->version))},
                 {"rules", "- none\n"},
                 // The reason for change is free text: it stays in the record, never in an email.
                 {"cause", std::string(r->voided ? "void" : "correction") + " recorded " + tx.now()},
                 {"link", options_.link_base +
-                             (ae ? "/api/v1/adverse-events/" : lab ? "/api/v1/labs/" : "/api/v1/vitals/") +
+                             (ae          ? "/api/v1/adverse-events/"
+                              : lab       ? "/api/v1/labs/"
+                              : vitals    ? "/api/v1/vitals/"
+                                          : "/api/v1/pregnancies/") +
                              std::to_string(record_id) + "/versions"}};
       const std::vector<Recipient> to = recipientsOf(a);
       if (const int64_t id = raise(tx, "supersede", key, study_id, site, a.ref, q, actor, &to)) raised.push_back(id);
@@ -434,6 +485,16 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     if (!full) continue;
     const core::AeReport* report = &*full;
     const core::AeVersion& v = report->current();
+    const json e = [&] {
+      for (const auto& x : ev["events"])
+        if (x.value("ref", "") == a.ref) return x;
+      return json::object();
+    }();
+    // Corrected so that it is no longer serious or of special interest, the alert is withdrawn and
+    // stops escalating (its sae alert beside an urgent one too); corrected back, it escalates again.
+    const bool stands = e.empty() || e.value("serious", false) || e.value("aesi", false);
+    for (const auto& w : earlier)
+      if (w.ref == a.ref) setEscalation(tx, w, stands, actor);
     const json p = json::parse(a.payload, nullptr, false);
     if (!p.is_object()) continue;
     // The version the recipients last heard of: the alert's, or that of its latest supersede.
@@ -461,13 +522,8 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     if (tx.alertExists(key)) continue;
     std::string changed;
     for (const auto& w : what) changed += (changed.empty() ? "" : "; ") + w;
-    const json e = [&] {
-      for (const auto& x : ev["events"])
-        if (x.value("ref", "") == a.ref) return x;
-      return json::object();
-    }();
     std::string now = v.ctcae_term + " grade " + std::to_string(v.grade) + ", " + criteriaText(v);
-    if (!e.empty() && !e.value("serious", false) && !e.value("aesi", false))
+    if (!stands)
       now += ": no longer serious or of special interest (its reporting clocks are no longer required)";
     const std::vector<Recipient> to = recipientsOf(a);
     json q = {{"subject", "adverse event " + std::to_string(report->id)},
@@ -509,16 +565,33 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     return recommendation_text;
   };
 
+  // The key of an SAE-class alert raised from a record (a reading, an HBV-DNA result, a pregnancy):
+  // `base`; or, when a correction or void withdrew the latest alert of that key (a supersede alert
+  // names it) and `version` of the record makes it stand again, a key of that version, so that the
+  // alert is raised anew (issue 16). Alerts are looked up on corrections only, and for pregnancies
+  // (whose outcome is recorded by a write of its own).
+  const bool correction = isCorrection(cause);
+  std::optional<std::vector<core::Alert>> record_alerts;
+  auto keyFor = [&](const std::string& base, int version, bool any_write = false) -> std::string {
+    if ((!correction && !any_write) || !tx.alertExists(base)) return base;
+    if (!record_alerts) record_alerts = tx.alertsOf(study_id, {"sae", "supersede"});
+    const core::Alert* latest = nullptr;
+    for (const auto& a : *record_alerts)
+      if (a.alert_class == "sae" && (a.dedupe_key == base || a.dedupe_key.rfind(base + ":v", 0) == 0)) latest = &a;
+    if (!latest || !superseded(*record_alerts, latest->id)) return base;
+    return base + ":v" + std::to_string(version);
+  };
+
   // A3 for a vital-sign reading that is itself an AESI (AESI-HTN-READING, a single reading
   // >= 180/110): its 24 h clock runs from the measurement, so it cannot wait for the candidate to
   // be confirmed as an AE. Other lab and vital-sign events alert once confirmed as AEs.
   for (const auto& e : ev["events"]) {
     const std::string ref = e.value("ref", "");
     if (ref.rfind("vitals/", 0) != 0 || !e.value("aesi", false)) continue;
-    const std::string key = "sae:" + ref;
-    if (tx.alertExists(key)) continue;
     const core::VitalSigns* v = findVital(h, ref);
     if (!v) continue;
+    const std::string key = keyFor("sae:" + ref, v->revision.version);
+    if (tx.alertExists(key)) continue;
     std::string deadlines;
     for (const auto& d : ev["deadlines"])
       if (d.value("ref", "") == ref) deadlines += d.value("kind", "") + " due " + d.value("due", "") + " (from the measurement)\n";
@@ -534,7 +607,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
                              v->measured_at + "; confirm the AE candidate and report it"},
               {"deadlines", deadlines.empty() ? "none\n" : deadlines},
               {"recommendation", recommendation()},
-              {"record", "vital signs " + std::to_string(v->id)},
+              {"record", "vital signs " + std::to_string(v->id) + versionText(v->revision.version)},
               {"late", lateEntries(h, json::array({ref}))},
               {"link", options_.link_base + "/api/v1/vitals?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
@@ -544,12 +617,12 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
   for (const auto& e : ev["events"]) {
     const std::string ref = e.value("ref", "");
     if (ref.rfind("lab/", 0) != 0 || e.value("term", "") != rules::kHbvTerm || !e.value("aesi", false)) continue;
-    const std::string key = "sae:" + ref;
-    if (tx.alertExists(key)) continue;
     const core::LabResult* lab = nullptr;
     for (const auto& l : h.labs)
       if ("lab/" + std::to_string(l.id) == ref) lab = &l;
     if (!lab) continue;
+    const std::string key = keyFor("sae:" + ref, lab->revision.version);
+    if (tx.alertExists(key)) continue;
     std::string deadlines;
     for (const auto& d : ev["deadlines"])
       if (d.value("ref", "") == ref) deadlines += d.value("kind", "") + " due " + d.value("due", "") + " (from the collection)\n";
@@ -567,7 +640,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
                              lab->collected_at + " in an HBsAg- or anti-HBc-positive participant (SI-HBV); report it as an AE"},
               {"deadlines", deadlines.empty() ? "none\n" : deadlines},
               {"recommendation", recommendation()},
-              {"record", "lab result " + std::to_string(lab->id)},
+              {"record", "lab result " + std::to_string(lab->id) + versionText(lab->revision.version)},
               {"late", lateEntries(h, json::array({ref}))},
               {"link", options_.link_base + "/api/v1/labs?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
@@ -614,7 +687,10 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     if (ref.rfind("pregnancy/", 0) != 0) continue;
     const std::string kind = d.value("kind", "");
     const bool outcome = kind == "sae_24h";
-    const std::string key = "sae:" + ref + (outcome ? "/outcome" : "");
+    int version = 1;
+    for (const auto& g : h.pregnancies)
+      if ("pregnancy/" + std::to_string(g.id) == ref) version = g.revision.version;
+    const std::string key = keyFor("sae:" + ref + (outcome ? "/outcome" : ""), version, true);
     if (tx.alertExists(key)) continue;
     json p = {{"term", outcome ? "Pregnancy outcome reported as serious" : "Pregnancy reported"},
               {"grade", "n/a"},
@@ -626,7 +702,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
               {"reason", outcome ? "abnormal pregnancy outcome (PREG-OUTCOME)" : "pregnancy on study (PREG-24H)"},
               {"deadlines", kind + " due " + d.value("due", "") + "\n"},
               {"recommendation", recommendation()},
-              {"record", ref},
+              {"record", ref + versionText(version)},
               {"link", options_.link_base + "/api/v1/pregnancies?participant=" + study_id}};
     keep(raise(tx, "sae", key, study_id, site, ref, p, actor));
   }

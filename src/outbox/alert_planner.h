@@ -113,6 +113,9 @@ class AlertPlanner {
   void supersede(store::Transaction& tx, const store::History& history, const nlohmann::json& evaluation,
                  const std::vector<core::SafetyChange>& changes, const std::string& actor, const std::string& cause,
                  std::map<std::string, std::string>& supersedes, std::vector<int64_t>& raised) const;
+  // An unacknowledged sae or urgent alert that has not escalated: withdrawn (escalates false) it
+  // stops escalating; standing again it escalates at its first time. Audited when it changes.
+  void setEscalation(store::Transaction& tx, const core::Alert& alert, bool escalates, const std::string& actor) const;
   size_t clockDeadlines(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockEscalations(store::Store& store, int64_t now_ms, core::Status& failure) const;
   size_t clockDigests(store::Store& store, int64_t now_ms, core::Status& failure) const;

@@ -1160,6 +1160,12 @@ class SqliteTransaction final : public Transaction {
   void markEscalated(int64_t id) override {
     c_.prepare("UPDATE alerts SET escalated_at=? WHERE id=?").bind(1, now_).bind(2, id).exec();
   }
+  void setEscalation(int64_t id, std::optional<int64_t> escalate_at_ms) override {
+    c_.prepare("UPDATE alerts SET escalate_at_ms=? WHERE id=? AND escalated_at IS NULL")
+        .bind(1, escalate_at_ms)
+        .bind(2, id)
+        .exec();
+  }
   void updateDelivery(const core::AlertDelivery& d) override {
     auto opt = [](const std::string& v) { return v.empty() ? std::nullopt : std::optional<std::string>(v); };
     c_.prepare(

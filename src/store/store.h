@@ -196,6 +196,10 @@ class Transaction {
   virtual void ackAlert(int64_t id, const std::string& by) = 0;
   // Sets escalated_at to this unit's time: the alert escalates only once.
   virtual void markEscalated(int64_t id) = 0;
+  // Sets (or, with nullopt, clears) escalate_at_ms of an alert that has not escalated yet: an alert
+  // withdrawn by a correction or void stops escalating, and starts again if a later correction
+  // makes it stand (issue 16).
+  virtual void setEscalation(int64_t id, std::optional<int64_t> escalate_at_ms) = 0;
   // Rewrites state, attempts, next_attempt_ms, last_error and sent_at.
   virtual void updateDelivery(const core::AlertDelivery& delivery) = 0;
   // The time the store stamps on this unit's rows (UTC timestamp).

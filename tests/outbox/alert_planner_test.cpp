@@ -739,6 +739,168 @@ TEST_CASE("an SAE-class alert raised by a reading is superseded once the reading
   }
 }
 
+TEST_CASE("a reading corrected back to 180/110 or more after its alert was withdrawn alerts again once, and withdrawn alerts do not escalate",
+          "[outbox]") {
+  Fixture f;  // now 2026-02-12T09:00Z; unacknowledged sae alerts escalate after an hour
+  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:30:00Z"}, {"systolic_mmhg", 182},
+            {"diastolic_mmhg", 100}, {"reason_for_change", "transcription"}};
+  json first = v;
+  first.erase("reason_for_change");
+  auto created = f.intake.recordVitals(f.ctx(), first);
+  REQUIRE(created.isOk());
+  const int64_t id = json::parse(created.value().body)["id"];
+  const std::string ref = "vitals/" + std::to_string(id);
+  auto saeOf = [&] {
+    std::vector<core::Alert> out;
+    for (auto& a : f.alerts("sae"))
+      if (a.ref == ref) out.push_back(a);
+    return out;
+  };
+  auto correct = [&](int systolic) {
+    v["systolic_mmhg"] = systolic;
+    REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, id, v).isOk());
+  };
+  REQUIRE(saeOf().size() == 1);
+  CHECK(saeOf()[0].escalate_at_ms == at("2026-02-12T10:00:00Z"));
+  correct(179);  // version 2: withdrawn
+  REQUIRE(f.alerts("supersede").size() == 1);
+  CHECK_FALSE(saeOf()[0].escalate_at_ms.has_value());
+  correct(180);  // version 3: stands again, at the limit
+  auto sae = saeOf();
+  REQUIRE(sae.size() == 2);
+  CHECK(sae[1].dedupe_key == "sae:" + ref + ":v3");
+  CHECK(json::parse(sae[1].payload)["record"] == "vital signs " + std::to_string(id) + " version 3");
+  CHECK_THAT(sae[1].payload, Catch::Contains("180/100 mmHg"));
+  CHECK(sae[1].escalate_at_ms == at("2026-02-12T10:00:00Z"));
+  CHECK(sae[1].deliveries.size() == sae[0].deliveries.size());
+  auto r = rulesOnce().templates.render("sae", f.planner.renderFields(sae[1]));
+  REQUIRE(r.isOk());
+  // Still standing at version 4, and on the sweep: nothing new.
+  correct(185);
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(saeOf().size() == 2);
+  CHECK(f.alerts("supersede").size() == 1);
+  // The hour passes: only the standing alert escalates, the withdrawn one does not.
+  CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 1);
+  auto esc = f.alerts("escalation");
+  REQUIRE(esc.size() == 1);
+  CHECK(esc[0].ref == "alert/" + std::to_string(sae[1].id));
+  // Withdrawn again at version 5: the second alert is superseded, once.
+  correct(150);
+  auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 2);
+  CHECK(sup[1].dedupe_key == "supersede:alert/" + std::to_string(sae[1].id) + ":v5");
+  // The stop is in the audit trail.
+  bool audited = false;
+  const auto entries = f.store.auditEntries().value();
+  for (const auto& e : entries)
+    if (e.action == "stop_escalation" && e.entity_id == std::to_string(sae[0].id)) audited = true;
+  CHECK(audited);
+}
+
+TEST_CASE("an HBV-DNA result corrected below SI-HBV and back alerts again with the version's key", "[outbox]") {
+  Fixture f;
+  json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
+            {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"hbsag", "positive"},
+            {"hbv_dna_iu_ml", 150}};
+  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  json l = {{"study_id", "S01-003"}, {"test", "HBVDNA"}, {"value", 1500}, {"unit", "IU/mL"},
+            {"collected_at", "2026-02-12T08:30:00Z"}};
+  auto created = f.intake.recordLabs(f.ctx(), l);
+  REQUIRE(created.isOk());
+  const int64_t id = json::parse(created.value().body)["id"];
+  REQUIRE(f.alerts("sae").size() == 1);
+  l["reason_for_change"] = "value misread";
+  l["value"] = 1400;  // below 1 log10 over 150
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kLab, id, l).isOk());
+  size_t withdrawals = 0;  // the holds SI-HBV called for are superseded too, by alerts of their own
+  for (const auto& a : f.alerts("supersede"))
+    if (json::parse(a.payload)["supersedes_id"] == std::to_string(f.alerts("sae")[0].id)) ++withdrawals;
+  CHECK(withdrawals == 1);
+  CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
+  l["value"] = 1500;
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kLab, id, l).isOk());
+  auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 2);
+  CHECK(sae[1].dedupe_key == "sae:lab/" + std::to_string(id) + ":v3");
+  CHECK(sae[1].escalate_at_ms.has_value());
+}
+
+TEST_CASE("a pregnancy's alerts are withdrawn by a void or an outcome corrected to ongoing, and alert again when it is abnormal again",
+          "[outbox]") {
+  Fixture f;
+  json g = {{"study_id", "S01-001"}, {"subject", "partner"}, {"site_aware_at", "2026-02-12T08:00:00Z"}};
+  REQUIRE(f.intake.recordPregnancy(f.ctx(), g).isOk());
+  json outcome = {{"outcome", "congenital_anomaly"}, {"outcome_aware_at", "2026-02-12T08:30:00Z"}};
+  REQUIRE(f.intake.recordPregnancyOutcome(f.ctx(), 1, outcome).isOk());
+  // Sent again it changes nothing; another outcome takes a correction.
+  REQUIRE(f.intake.recordPregnancyOutcome(f.ctx(), 1, outcome).isOk());
+  CHECK(f.intake.recordPregnancyOutcome(f.ctx(), 1, {{"outcome", "live_birth"}, {"outcome_aware_at", "2026-02-12T08:40:00Z"}})
+            .status()
+            .code() == core::StatusCode::kConflict);
+  REQUIRE(f.alerts("sae").size() == 2);
+  json c = g;
+  c["reason_for_change"] = "outcome entered for another pregnancy";
+  c["outcome"] = "ongoing";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kPregnancy, 1, c).isOk());
+  auto sae = f.alerts("sae");
+  auto sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 1);
+  CHECK(json::parse(sup[0].payload)["supersedes_id"] == std::to_string(sae[1].id));
+  CHECK_THAT(json::parse(sup[0].payload)["now"].get<std::string>(),
+             Catch::Contains("the outcome is no longer reported as serious"));
+  CHECK(sae[0].escalate_at_ms.has_value());  // the pregnancy itself still stands
+  CHECK_FALSE(sae[1].escalate_at_ms.has_value());
+  REQUIRE(rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0])).isOk());
+  // An abnormal outcome again, by correction (version 3) or by the outcome write: a new alert, once.
+  c["outcome"] = "pregnancy_loss";
+  c["outcome_aware_at"] = "2026-02-12T08:45:00Z";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kPregnancy, 1, c).isOk());
+  sae = f.alerts("sae");
+  REQUIRE(sae.size() == 3);
+  CHECK(sae[2].dedupe_key == "sae:pregnancy/1/outcome:v3");
+  REQUIRE(f.monitor.sweep(f.store).isOk());
+  CHECK(f.alerts("sae").size() == 3);
+  // Voided: both standing alerts are withdrawn, each once.
+  REQUIRE(f.intake.voidRecord(f.ctx(), intake::RecordType::kPregnancy, 1, {{"reason_for_change", "wrong participant"}})
+              .isOk());
+  sup = f.alerts("supersede");
+  REQUIRE(sup.size() == 3);
+  std::set<std::string> withdrawn;
+  for (size_t i = 1; i < sup.size(); ++i) {
+    const json sp = json::parse(sup[i].payload);
+    withdrawn.insert(sp["supersedes_id"].get<std::string>());
+    CHECK_THAT(sp["now"].get<std::string>(), Catch::Contains("was voided: the pregnancy is not on record"));
+  }
+  CHECK(withdrawn == std::set<std::string>{std::to_string(sae[0].id), std::to_string(sae[2].id)});
+  for (const auto& a : f.alerts("sae")) CHECK_FALSE(a.escalate_at_ms.has_value());
+  CHECK(f.clockRaises("2026-02-12T12:00:00Z") == 0);
+  CHECK(f.alerts("escalation").empty());
+}
+
+TEST_CASE("an SAE corrected to not serious stops escalating and escalates again when corrected back", "[outbox]") {
+  Fixture f;
+  REQUIRE(f.intake.createAdverseEvent(f.ctx(), f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x")).isOk());
+  const auto sae = f.alerts("sae");
+  REQUIRE(sae.size() == 1);
+  const auto first = sae[0].escalate_at_ms;
+  REQUIRE(first == at("2026-02-12T10:00:00Z"));
+  json lower = f.ae("S01-001", "Lung infection", 2, json::array(), "x");
+  lower["reason"] = "outpatient";
+  lower["base_version"] = 1;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, lower).isOk());
+  CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
+  CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 0);
+  json again = f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x");
+  again["reason"] = "admitted after all";
+  again["base_version"] = 2;
+  REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, again).isOk());
+  CHECK(f.alerts("sae")[0].escalate_at_ms == first);
+  CHECK(f.alerts("supersede").size() == 2);  // withdrawn, then standing again
+  CHECK(f.clockRaises("2026-02-12T10:00:01Z") == 1);
+  CHECK(f.alerts("escalation").size() == 1);
+}
+
 TEST_CASE("a voided SAE report supersedes its SAE alert once", "[outbox]") {
   Fixture f;
   auto created = f.intake.createAdverseEvent(
@@ -753,6 +915,7 @@ TEST_CASE("a voided SAE report supersedes its SAE alert once", "[outbox]") {
   const json p = json::parse(sup[0].payload);
   CHECK(p["supersedes_id"] == std::to_string(sae[0].id));
   CHECK(p["now"] == "adverse event " + std::to_string(id) + " was voided: the event is not on record");
+  CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());  // withdrawn: it does not escalate
   CHECK(sup[0].deliveries.size() == sae[0].deliveries.size());
   auto r = rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0]));
   REQUIRE(r.isOk());
