@@ -299,9 +299,9 @@ void AlertPlanner::setEscalation(store::Transaction& tx, const core::Alert& a, b
                                  const std::string& actor) const {
   if (a.alert_class != "sae" && a.alert_class != "urgent") return;
   if (!a.acked_at.empty() || !a.escalated_at.empty()) return;
+  if (escalates == a.escalate_at_ms.has_value()) return;  // as it should be: an alert never stopped keeps its time
   std::optional<int64_t> at;
   if (escalates) at = core::parseTimestamp(a.created_at).value_or(0) + options_.escalate_after_ms;
-  if (at == a.escalate_at_ms) return;
   tx.setEscalation(a.id, at);
   auto text = [](const std::optional<int64_t>& ms) { return ms ? json(core::formatTimestamp(*ms)) : json(nullptr); };
   tx.appendAudit({actor, escalates ? "resume_escalation" : "stop_escalation", "alert", std::to_string(a.id),
@@ -424,9 +424,15 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
         }
       }
       if (!r) continue;
-      // Only a record that was itself corrected or voided: a reading that merely stopped being its
-      // own event (an HBV result that became a follow-up of an earlier one) still stands.
-      if (r->version < 2) continue;
+      // Only when this write corrected or voided the record itself, or, for an HBV-DNA result (which
+      // rests on the participant's serology and baseline too), corrected the participant. A result
+      // that merely became the follow-up of an earlier one still stands: the reactivation is
+      // alerted under the earlier result's key.
+      const std::string label = lab ? "lab result " : vitals ? "vital signs " : "pregnancy ";
+      const bool own = cause == "correct " + label + std::to_string(record_id) ||
+                       cause == "void " + label + std::to_string(record_id);
+      const bool by_participant = lab && !own && cause.rfind("correct participant ", 0) == 0;
+      if (!ae && !own && !by_participant) continue;
       // Withdrawn: it no longer escalates (an AE's sae alert beside its urgent one neither).
       for (const auto& w : earlier)
         if (w.ref == a.ref && (w.id == a.id || ae)) setEscalation(tx, w, false, actor);
@@ -443,10 +449,10 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
                                std::to_string(record_id);
       const std::string no_longer = outcome ? "the outcome is no longer reported as serious"
                                             : "no longer an adverse event of special interest";
-      const std::string now = r->voided ? what + " was voided: the " + (pregnancy ? "pregnancy" : "event") +
-                                              " is not on record"
-                                        : what + " was corrected (version " + std::to_string(r->version) + "): " +
-                                              no_longer;
+      const std::string now =
+          r->voided        ? what + " was voided: the " + (pregnancy ? "pregnancy" : "event") + " is not on record"
+          : by_participant ? what + " after a correction of the participant's baseline facts: " + no_longer
+                           : what + " was corrected (version " + std::to_string(r->version) + "): " + no_longer;
       std::string was;
       if (p.is_object())
         was = pregnancy ? p.value("term", "") + " (" + p.value("reason", "") + ")"
@@ -458,7 +464,9 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
                 {"version", std::to_string(r->version)},
                 {"was", was},
                 {"now", now},
-                {"changed", std::string(r->voided ? "voided" : "corrected to version " + std::to_string(r->version))},
+                {"changed", std::string(r->voided         ? "voided"
+                                        : by_participant ? "the participant's baseline facts were corrected"
+                                                         : "corrected to version " + std::to_string(r->version))},
                 {"rules", "- none\n"},
                 // The reason for change is free text: it stays in the record, never in an email.
                 {"cause", std::string(r->voided ? "void" : "correction") + " recorded " + tx.now()},
@@ -493,8 +501,6 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     // Corrected so that it is no longer serious or of special interest, the alert is withdrawn and
     // stops escalating (its sae alert beside an urgent one too); corrected back, it escalates again.
     const bool stands = e.empty() || e.value("serious", false) || e.value("aesi", false);
-    for (const auto& w : earlier)
-      if (w.ref == a.ref) setEscalation(tx, w, stands, actor);
     const json p = json::parse(a.payload, nullptr, false);
     if (!p.is_object()) continue;
     // The version the recipients last heard of: the alert's, or that of its latest supersede.
@@ -520,6 +526,10 @@ void AlertPlanner::supersede(store::Transaction& tx, const store::History& h, co
     if (what.empty()) continue;
     const std::string key = "supersede:alert/" + std::to_string(a.id) + ":v" + std::to_string(v.version);
     if (tx.alertExists(key)) continue;
+    // With the superseding alert: withdrawn, the alert stops escalating (and the sae alert beside an
+    // urgent one); standing again, the superseded alert escalates again.
+    for (const auto& w : earlier)
+      if (w.ref == a.ref && (!stands || w.id == a.id)) setEscalation(tx, w, stands, actor);
     std::string changed;
     for (const auto& w : what) changed += (changed.empty() ? "" : "; ") + w;
     std::string now = v.ctcae_term + " grade " + std::to_string(v.grade) + ", " + criteriaText(v);
@@ -565,21 +575,21 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     return recommendation_text;
   };
 
-  // The key of an SAE-class alert raised from a record (a reading, an HBV-DNA result, a pregnancy):
-  // `base`; or, when a correction or void withdrew the latest alert of that key (a supersede alert
-  // names it) and `version` of the record makes it stand again, a key of that version, so that the
-  // alert is raised anew (issue 16). Alerts are looked up on corrections only, and for pregnancies
-  // (whose outcome is recorded by a write of its own).
+  // The key of an SAE-class alert raised from a record (a reading, an HBV-DNA result, a pregnancy's
+  // outcome): `base`; or, when a correction or void withdrew the latest alert of that key (a
+  // supersede alert names it) and the record stands again, "<base>:after/<withdrawn alert id>", so
+  // that it is alerted anew, once per withdrawal (issue 16). Alerts are looked up only on a
+  // correction, or on the write that records a pregnancy's outcome (`outcome_write`).
   const bool correction = isCorrection(cause);
   std::optional<std::vector<core::Alert>> record_alerts;
-  auto keyFor = [&](const std::string& base, int version, bool any_write = false) -> std::string {
-    if ((!correction && !any_write) || !tx.alertExists(base)) return base;
+  auto keyFor = [&](const std::string& base, bool outcome_write = false) -> std::string {
+    if ((!correction && !outcome_write) || !tx.alertExists(base)) return base;
     if (!record_alerts) record_alerts = tx.alertsOf(study_id, {"sae", "supersede"});
     const core::Alert* latest = nullptr;
     for (const auto& a : *record_alerts)
-      if (a.alert_class == "sae" && (a.dedupe_key == base || a.dedupe_key.rfind(base + ":v", 0) == 0)) latest = &a;
+      if (a.alert_class == "sae" && (a.dedupe_key == base || a.dedupe_key.rfind(base + ":after/", 0) == 0)) latest = &a;
     if (!latest || !superseded(*record_alerts, latest->id)) return base;
-    return base + ":v" + std::to_string(version);
+    return base + ":after/" + std::to_string(latest->id);
   };
 
   // A3 for a vital-sign reading that is itself an AESI (AESI-HTN-READING, a single reading
@@ -590,7 +600,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     if (ref.rfind("vitals/", 0) != 0 || !e.value("aesi", false)) continue;
     const core::VitalSigns* v = findVital(h, ref);
     if (!v) continue;
-    const std::string key = keyFor("sae:" + ref, v->revision.version);
+    const std::string key = keyFor("sae:" + ref);
     if (tx.alertExists(key)) continue;
     std::string deadlines;
     for (const auto& d : ev["deadlines"])
@@ -621,7 +631,7 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     for (const auto& l : h.labs)
       if ("lab/" + std::to_string(l.id) == ref) lab = &l;
     if (!lab) continue;
-    const std::string key = keyFor("sae:" + ref, lab->revision.version);
+    const std::string key = keyFor("sae:" + ref);
     if (tx.alertExists(key)) continue;
     std::string deadlines;
     for (const auto& d : ev["deadlines"])
@@ -690,7 +700,8 @@ std::vector<int64_t> AlertPlanner::onEvaluation(store::Transaction& tx, const st
     int version = 1;
     for (const auto& g : h.pregnancies)
       if ("pregnancy/" + std::to_string(g.id) == ref) version = g.revision.version;
-    const std::string key = keyFor("sae:" + ref + (outcome ? "/outcome" : ""), version, true);
+    const std::string key =
+        keyFor("sae:" + ref + (outcome ? "/outcome" : ""), outcome && cause.rfind("record pregnancy outcome ", 0) == 0);
     if (tx.alertExists(key)) continue;
     json p = {{"term", outcome ? "Pregnancy outcome reported as serious" : "Pregnancy reported"},
               {"grade", "n/a"},

@@ -768,7 +768,7 @@ TEST_CASE("a reading corrected back to 180/110 or more after its alert was withd
   correct(180);  // version 3: stands again, at the limit
   auto sae = saeOf();
   REQUIRE(sae.size() == 2);
-  CHECK(sae[1].dedupe_key == "sae:" + ref + ":v3");
+  CHECK(sae[1].dedupe_key == "sae:" + ref + ":after/" + std::to_string(sae[0].id));
   CHECK(json::parse(sae[1].payload)["record"] == "vital signs " + std::to_string(id) + " version 3");
   CHECK_THAT(sae[1].payload, Catch::Contains("180/100 mmHg"));
   CHECK(sae[1].escalate_at_ms == at("2026-02-12T10:00:00Z"));
@@ -822,8 +822,36 @@ TEST_CASE("an HBV-DNA result corrected below SI-HBV and back alerts again with t
   REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kLab, id, l).isOk());
   auto sae = f.alerts("sae");
   REQUIRE(sae.size() == 2);
-  CHECK(sae[1].dedupe_key == "sae:lab/" + std::to_string(id) + ":v3");
+  CHECK(sae[1].dedupe_key == "sae:lab/" + std::to_string(id) + ":after/" + std::to_string(sae[0].id));
   CHECK(sae[1].escalate_at_ms.has_value());
+  // The result also rests on the participant's serology: corrected to a non-carrier, the alert is
+  // withdrawn though the result's own version did not change; corrected back, it alerts anew.
+  auto withdrawalsOf = [&](int64_t alert_id) {
+    std::vector<json> out;
+    for (const auto& a : f.alerts("supersede")) {
+      const json sp = json::parse(a.payload);
+      if (sp["supersedes_id"] == std::to_string(alert_id)) out.push_back(sp);
+    }
+    return out;
+  };
+  json q = p;
+  q["hbsag"] = "negative";
+  q["reason_for_change"] = "serology of another participant";
+  REQUIRE(f.intake.correctParticipant(f.ctx(), "S01-003", q).isOk());
+  auto w = withdrawalsOf(sae[1].id);
+  REQUIRE(w.size() == 1);
+  CHECK_THAT(w[0]["now"].get<std::string>(), Catch::Contains("after a correction of the participant's baseline facts"));
+  CHECK_FALSE(f.alerts("sae")[1].escalate_at_ms.has_value());
+  q["hbsag"] = "positive";
+  REQUIRE(f.intake.correctParticipant(f.ctx(), "S01-003", q).isOk());
+  sae = f.alerts("sae");
+  REQUIRE(sae.size() == 3);
+  CHECK(sae[2].dedupe_key == "sae:lab/" + std::to_string(id) + ":after/" + std::to_string(sae[1].id));
+  // An unrelated correction changes nothing alerted.
+  q["weight_kg"] = 61;
+  REQUIRE(f.intake.correctParticipant(f.ctx(), "S01-003", q).isOk());
+  CHECK(f.alerts("sae").size() == 3);
+  CHECK(withdrawalsOf(sae[2].id).empty());
 }
 
 TEST_CASE("a pregnancy's alerts are withdrawn by a void or an outcome corrected to ongoing, and alert again when it is abnormal again",
@@ -852,27 +880,37 @@ TEST_CASE("a pregnancy's alerts are withdrawn by a void or an outcome corrected 
   CHECK(sae[0].escalate_at_ms.has_value());  // the pregnancy itself still stands
   CHECK_FALSE(sae[1].escalate_at_ms.has_value());
   REQUIRE(rulesOnce().templates.render("supersede", f.planner.renderFields(sup[0])).isOk());
-  // An abnormal outcome again, by correction (version 3) or by the outcome write: a new alert, once.
-  c["outcome"] = "pregnancy_loss";
-  c["outcome_aware_at"] = "2026-02-12T08:45:00Z";
-  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kPregnancy, 1, c).isOk());
+  // An abnormal outcome again, by the outcome write: a new alert, once.
+  REQUIRE(f.intake.recordPregnancyOutcome(f.ctx(), 1, {{"outcome", "pregnancy_loss"}, {"outcome_aware_at", "2026-02-12T08:45:00Z"}})
+              .isOk());
   sae = f.alerts("sae");
   REQUIRE(sae.size() == 3);
-  CHECK(sae[2].dedupe_key == "sae:pregnancy/1/outcome:v3");
+  CHECK(sae[2].dedupe_key == "sae:pregnancy/1/outcome:after/" + std::to_string(sae[1].id));
   REQUIRE(f.monitor.sweep(f.store).isOk());
   CHECK(f.alerts("sae").size() == 3);
+  // Withdrawn again (version 3), then abnormal again by a correction (version 4).
+  c["outcome"] = "ongoing";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kPregnancy, 1, c).isOk());
+  REQUIRE(f.alerts("supersede").size() == 2);
+  c["outcome"] = "congenital_anomaly";
+  c["outcome_aware_at"] = "2026-02-12T08:50:00Z";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kPregnancy, 1, c).isOk());
+  sae = f.alerts("sae");
+  REQUIRE(sae.size() == 4);
+  CHECK(sae[3].dedupe_key == "sae:pregnancy/1/outcome:after/" + std::to_string(sae[2].id));
+  CHECK(json::parse(sae[3].payload)["record"] == "pregnancy/1 version 4");
   // Voided: both standing alerts are withdrawn, each once.
   REQUIRE(f.intake.voidRecord(f.ctx(), intake::RecordType::kPregnancy, 1, {{"reason_for_change", "wrong participant"}})
               .isOk());
   sup = f.alerts("supersede");
-  REQUIRE(sup.size() == 3);
+  REQUIRE(sup.size() == 4);
   std::set<std::string> withdrawn;
-  for (size_t i = 1; i < sup.size(); ++i) {
+  for (size_t i = 2; i < sup.size(); ++i) {
     const json sp = json::parse(sup[i].payload);
     withdrawn.insert(sp["supersedes_id"].get<std::string>());
     CHECK_THAT(sp["now"].get<std::string>(), Catch::Contains("was voided: the pregnancy is not on record"));
   }
-  CHECK(withdrawn == std::set<std::string>{std::to_string(sae[0].id), std::to_string(sae[2].id)});
+  CHECK(withdrawn == std::set<std::string>{std::to_string(sae[0].id), std::to_string(sae[3].id)});
   for (const auto& a : f.alerts("sae")) CHECK_FALSE(a.escalate_at_ms.has_value());
   CHECK(f.clockRaises("2026-02-12T12:00:00Z") == 0);
   CHECK(f.alerts("escalation").empty());
@@ -890,6 +928,15 @@ TEST_CASE("an SAE corrected to not serious stops escalating and escalates again 
   lower["base_version"] = 1;
   REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, lower).isOk());
   CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
+  // Another write of the participant, a correction among them, leaves that as it is.
+  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
+  auto reading = f.intake.recordVitals(f.ctx(), v);
+  REQUIRE(reading.isOk());
+  v["heart_rate_bpm"] = 82;
+  v["reason_for_change"] = "recounted";
+  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(reading.value().body)["id"], v).isOk());
+  CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
+  CHECK(f.alerts("supersede").size() == 1);
   CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 0);
   json again = f.ae("S01-001", "Lung infection", 3, {"hospitalization"}, "x");
   again["reason"] = "admitted after all";
