@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -226,6 +227,29 @@ struct Done {
   bool close = false;
 };
 
+// Gives the heap's free memory back to the system. A write's evaluation of a long history, or a
+// lab file of 10,000 rows, peaks at tens or hundreds of MB; freed, that memory stays mapped (the
+// allocator keeps it for reuse), so vigild held 400 MB after seven 10,000-row lab batches and 82 MB
+// after one (issue 13). Trimmed after each request whose body or answer is 1 MiB or more, and
+// otherwise at most every 10 s after a write, it falls back to the page caches and what is in use.
+class HeapTrim {
+ public:
+  void after(const std::string& method, size_t body_bytes, size_t answer_bytes) {
+    constexpr size_t kLarge = 1 << 20;
+    constexpr int64_t kEveryMs = 10000;
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    const bool large = body_bytes >= kLarge || answer_bytes >= kLarge;
+    if (!large && (method == "GET" || method == "HEAD" || now - last_ms_.load() < kEveryMs)) return;
+    last_ms_.store(now);
+    malloc_trim(0);  // every arena, whichever thread freed into it
+  }
+
+ private:
+  std::atomic<int64_t> last_ms_{0};
+};
+
 // The worker threads: complete requests in, answers out.
 class Workers {
  public:
@@ -245,12 +269,16 @@ class Workers {
           WireResponse answer = handler.handle(job.request);
           job.budget.release();
           Done done{job.conn, serializeResponse(answer, job.request.minor_version), answer.close};
+          const size_t answer_bytes = done.bytes.size();
           {
             std::lock_guard lock(mutex_);
             done_.push_back(std::move(done));
           }
           const uint64_t one = 1;
           [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+          const size_t body_bytes = job.request.body.size();
+          std::string().swap(job.request.body);
+          trim_.after(job.request.method, body_bytes, answer_bytes);
         }
       });
   }
@@ -290,6 +318,7 @@ class Workers {
   std::deque<Job> jobs_;
   std::deque<Done> done_;
   bool stopping_ = false;
+  HeapTrim trim_;
   std::vector<std::thread> threads_;
 };
 

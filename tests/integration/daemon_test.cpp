@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -278,4 +279,56 @@ TEST_CASE("/healthz turns degraded while writes fail on a full disk, and the ref
   CHECK_THAT(health["problems"]["store"].get<std::string>(), Catch::StartsWith("writes are failing"));
   // Reads still work while writes fail.
   CHECK(d.get("/api/v1/participants/S01-001", inv).status == 200);
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define VIGIL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define VIGIL_SANITIZED 1
+#endif
+#endif
+
+namespace {
+long residentKb(long pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+}  // namespace
+
+TEST_CASE("vigild gives the memory of two 10,000-result lab batches back once they are answered", "[integration][daemon]") {
+#ifdef VIGIL_SANITIZED
+  // The sanitizers' allocators keep freed memory in quarantine: resident memory says nothing there.
+  WARN("resident memory is not measured in a sanitized build");
+#else
+  Daemon d;
+  const std::string token = d.addUser("inv1", "investigator", {"S01"});
+  d.start();
+  REQUIRE(d.post("/api/v1/participants", token, participantBody("S01-001", "S01")).status == 201);
+  const long before = residentKb(d.pid());
+  REQUIRE(before > 0);
+  // Each batch's evaluation reads the participant's whole history: the second peaks higher. Kept
+  // mapped, the two left vigild 127 MB above its idle size in a release build; given back, 54 MB.
+  for (int b = 0; b < 2; ++b) {
+    nlohmann::json batch = {{"results", nlohmann::json::array()}};
+    for (int i = 0; i < 10000; ++i) {
+      const int minute = b * 10000 + i;
+      char at[32];
+      std::snprintf(at, sizeof at, "2026-02-%02dT%02d:%02d:00Z", 1 + minute / 1440, minute / 60 % 24, minute % 60);
+      batch["results"].push_back({{"study_id", "S01-001"}, {"test", i % 2 ? "ALT" : "HGB"}, {"value", 30 + i % 50},
+                                  {"unit", i % 2 ? "U/L" : "g/L"}, {"lln", 7}, {"uln", 40}, {"collected_at", at}});
+    }
+    const auto stored = d.post("/api/v1/labs", token, batch);
+    INFO(stored.body.substr(0, 300));
+    REQUIRE(stored.status == 201);
+  }
+  // The trim follows the answer on the worker: wait for it, up to 5 s.
+  long after = 0;
+  const bool given_back = waitFor([&] { return (after = residentKb(d.pid())) - before < 90 * 1024; }, 5);
+  INFO("resident before " << before / 1024 << " MB, after " << after / 1024 << " MB");
+  CHECK(given_back);
+#endif
 }
