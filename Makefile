@@ -25,15 +25,13 @@ build-test: deps
 test: build-test
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j$(JOBS) --timeout 300
 
-# Address and undefined-behaviour sanitizers over the whole test suite (-O1, line tables only:
-# the build is the slow part). A finding aborts the program, vigild included, so its test fails.
-SAN_FLAGS = -O1 -g1
+# Address and undefined-behaviour sanitizers over the whole test suite, built with clang in the
+# fuzz build (build-fuzz), so `make fuzz` and `make asan` compile the libraries once between them.
 asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=$(SAN_FLAGS)" -DVIGIL_SANITIZE=address,undefined >/dev/null
-	@cmake --build build-asan -j$(JOBS)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 600
+	JOBS=$(JOBS) scripts/fuzz --suite
 
+# -O1, line tables only: the build is the slow part.
+SAN_FLAGS = -O1 -g1
 # ThreadSanitizer over the concurrency tests: the store's writer, the outbox's dispatcher, the
 # HTTP front stage and workers (vigild itself is built with TSan, and the integration tests that
 # drive it concurrently run against it).
@@ -64,4 +62,4 @@ soak: build-release
 	tests/bench/soak --build $(RELEASE_DIR) $(SOAK_ARGS)
 
 clean:
-	rm -rf $(TEST_DIR) $(RELEASE_DIR) build-asan build-tsan build-fuzz
+	rm -rf $(TEST_DIR) $(RELEASE_DIR) build-tsan build-fuzz
