@@ -18,6 +18,7 @@
 #include "app/knowledge.h"
 #include "app/logging.h"
 #include "app/ticker.h"
+#include "core/memory.h"
 #include "core/version.h"
 #include "exports/exporter.h"
 #include "http/server.h"
@@ -172,13 +173,19 @@ int VigildApp::main(const std::vector<std::string>& args) {
     auto n = safety.sweep(*store);
     if (!n.isOk()) log->error("safety sweep failed: {}", n.status().message());
     else if (n.value() > 0) log->info("safety sweep recorded {} change(s)", n.value());
+    core::releaseFreeMemory();  // it evaluated every participant's whole history
+    log->debug("safety sweep done");
   };
   sweep();
   Ticker sweeper(std::chrono::seconds(settings_.sweep_seconds), sweep);
   const intake::AuditCheckOptions audit_options{settings_.store.audit_key, settings_.audit.anchor_file};
   checkAuditInto(*store, audit_options, false, health);  // the head now; the whole trail in the background
   Ticker audit_checker(std::chrono::seconds(settings_.audit.verify_seconds),
-                       [&] { checkAuditInto(*store, audit_options, true, health); }, true);
+                       [&] {
+                         checkAuditInto(*store, audit_options, true, health);
+                         core::releaseFreeMemory();  // it read the whole trail
+                       },
+                       true);
   outbox::Dispatcher dispatcher(*store, *mailer, *templates, planner, clock, settings_.outbox);
   // Late mail is written here for a person to send by hand (with smtp.host empty it is the mailer).
   mail::FileMailer fallback(settings_.mail_dir);

@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -30,6 +29,7 @@
 #include <unordered_map>
 
 #include "core/crypto.h"
+#include "core/memory.h"
 #include "http/api.h"
 #include "http/wire.h"
 
@@ -227,11 +227,9 @@ struct Done {
   bool close = false;
 };
 
-// Gives the heap's free memory back to the system. A write's evaluation of a long history, or a
-// lab file of 10,000 rows, peaks at tens or hundreds of MB; freed, that memory stays mapped (the
-// allocator keeps it for reuse), so vigild held 400 MB after seven 10,000-row lab batches and 82 MB
-// after one (issue 13). Trimmed after each request whose body or answer is 1 MiB or more, and
-// otherwise at most every 10 s after a write, it falls back to the page caches and what is in use.
+// When the workers give free heap back to the system (core::releaseFreeMemory): after each request
+// whose body or answer is 1 MiB or more, and otherwise at most every 10 s after a write. Seven
+// 10,000-row lab batches left vigild at 400 MB, one at 82 MB; trimmed, 130 and 49 MB (issue 13).
 class HeapTrim {
  public:
   void after(const std::string& method, size_t body_bytes, size_t answer_bytes) {
@@ -243,7 +241,7 @@ class HeapTrim {
     const bool large = body_bytes >= kLarge || answer_bytes >= kLarge;
     if (!large && (method == "GET" || method == "HEAD" || now - last_ms_.load() < kEveryMs)) return;
     last_ms_.store(now);
-    malloc_trim(0);  // every arena, whichever thread freed into it
+    core::releaseFreeMemory();  // every arena, whichever thread freed into it
   }
 
  private:
