@@ -327,12 +327,12 @@ TEST_CASE("vigild gives the memory of two 10,000-result lab batches and of its s
   }
   // The trim follows the answer on the worker: wait for it, up to 5 s.
   long after = 0;
-  const bool given_back = waitFor([&] { return (after = residentKb(d.pid())) - before < 90 * 1024; }, 5);
+  // (after > 0: a vigild that died has given nothing back.)
+  const bool given_back = waitFor([&] { return (after = residentKb(d.pid())) > 0 && after - before < 90 * 1024; }, 5);
   INFO("resident before " << before / 1024 << " MB, after " << after / 1024 << " MB");
   CHECK(given_back);
   // The sweep (every second here) evaluates the participant's 20,000 results on a thread of its
-  // own (a peak of about 60 MB, kept without a trim): between the sweeps that follow, the memory is
-  // back below the level the batches' trim left.
+  // own: without a trim its peak stays (109-136 MB above idle measured); with it, 29-32 MB.
   auto sweeps = [&] {
     std::ifstream log(d.logPath());
     std::string line;
@@ -342,7 +342,8 @@ TEST_CASE("vigild gives the memory of two 10,000-result lab batches and of its s
   };
   const int swept = sweeps();
   REQUIRE(waitFor([&] { return sweeps() >= swept + 2; }, 20));
-  const bool sweeps_given_back = waitFor([&] { return (after = residentKb(d.pid())) - before < 60 * 1024; }, 10);
+  const bool sweeps_given_back =
+      waitFor([&] { return (after = residentKb(d.pid())) > 0 && after - before < 80 * 1024; }, 10);
   INFO("after two more sweeps " << after / 1024 << " MB");
   CHECK(sweeps_given_back);
 #endif
