@@ -89,6 +89,14 @@ struct Fixture {
     }
   }
   intake::WriteContext ctx() { return {inv, std::nullopt, "h"}; }
+  // Registers S01-003, HBsAg-positive with a baseline HBV-DNA of 150 IU/mL (monitored by SI-HBV).
+  json hbvCarrier() {
+    json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
+              {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"hbsag", "positive"},
+              {"hbv_dna_iu_ml", 150}};
+    REQUIRE(intake.createParticipant(ctx(), p).isOk());
+    return p;
+  }
   json ae(const std::string& study_id, const std::string& term, int grade, json serious, const std::string& verbatim) {
     return {{"study_id", study_id},
             {"verbatim", verbatim},
@@ -798,12 +806,9 @@ TEST_CASE("a reading corrected back to 180/110 or more after its alert was withd
   CHECK(audited);
 }
 
-TEST_CASE("an HBV-DNA result corrected below SI-HBV and back alerts again with the version's key", "[outbox]") {
+TEST_CASE("an HBV-DNA result corrected below SI-HBV and back alerts again once per withdrawal", "[outbox]") {
   Fixture f;
-  json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
-            {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"hbsag", "positive"},
-            {"hbv_dna_iu_ml", 150}};
-  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  const json p = f.hbvCarrier();
   json l = {{"study_id", "S01-003"}, {"test", "HBVDNA"}, {"value", 1500}, {"unit", "IU/mL"},
             {"collected_at", "2026-02-12T08:30:00Z"}};
   auto created = f.intake.recordLabs(f.ctx(), l);
@@ -1131,10 +1136,7 @@ TEST_CASE("the SMTP mailer speaks STARTTLS and SMTPS, and refuses a certificate 
 
 TEST_CASE("an HBV-DNA result meeting SI-HBV in a carrier raises an SAE-class AESI alert at once, and a dose alert", "[outbox]") {
   Fixture f;
-  json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
-            {"prior_thoracic_radiotherapy", false}, {"baseline_labs", json::array()}, {"hbsag", "positive"},
-            {"hbv_dna_iu_ml", 150}};
-  REQUIRE(f.intake.createParticipant(f.ctx(), p).isOk());
+  f.hbvCarrier();
   auto post = [&](const char* study_id, double value, const char* unit, const char* when) {
     json l = {{"study_id", study_id}, {"test", "HBVDNA"}, {"value", value}, {"unit", unit}, {"collected_at", when}};
     auto r = f.intake.recordLabs(f.ctx(), l);
