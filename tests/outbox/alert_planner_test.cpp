@@ -89,6 +89,16 @@ struct Fixture {
     }
   }
   intake::WriteContext ctx() { return {inv, std::nullopt, "h"}; }
+  // Records a heart rate for S01-001 and corrects it: a correction that changes nothing alerted, so
+  // that the supersede rules (which run on corrections) run again.
+  void unrelatedCorrection() {
+    json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
+    auto reading = intake.recordVitals(ctx(), v);
+    REQUIRE(reading.isOk());
+    v["heart_rate_bpm"] = 82;
+    v["reason_for_change"] = "recounted";
+    REQUIRE(intake.correctRecord(ctx(), vigil::intake::RecordType::kVitals, json::parse(reading.value().body)["id"], v).isOk());
+  }
   // Registers S01-003, HBsAg-positive with a baseline HBV-DNA of 150 IU/mL (monitored by SI-HBV).
   json hbvCarrier() {
     json p = {{"study_id", "S01-003"}, {"site", "S01"}, {"enrolled_on", "2026-01-05"}, {"liver_metastases", false},
@@ -686,12 +696,7 @@ TEST_CASE("a corrected or voided reading that took back a hold supersedes the do
   CHECK_THAT(p["changed"].get<std::string>(), Catch::Contains("now less restrictive"));
   CHECK_THAT(p["cause"].get<std::string>(), Catch::StartsWith("correct vital signs") || Catch::StartsWith("void vital signs"));
   // Once: a later correction of another record runs the supersede rules again and raises nothing.
-  json other = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
-  auto second = f.intake.recordVitals(f.ctx(), other);
-  REQUIRE(second.isOk());
-  other["heart_rate_bpm"] = 82;
-  other["reason_for_change"] = "recounted";
-  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(second.value().body)["id"], other).isOk());
+  f.unrelatedCorrection();
   CHECK(f.alerts("supersede").size() == 1);
 }
 
@@ -934,12 +939,7 @@ TEST_CASE("an SAE corrected to not serious stops escalating and escalates again 
   REQUIRE(f.intake.updateAdverseEvent(f.ctx(), 1, lower).isOk());
   CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
   // Another write of the participant, a correction among them, leaves that as it is.
-  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
-  auto reading = f.intake.recordVitals(f.ctx(), v);
-  REQUIRE(reading.isOk());
-  v["heart_rate_bpm"] = 82;
-  v["reason_for_change"] = "recounted";
-  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(reading.value().body)["id"], v).isOk());
+  f.unrelatedCorrection();
   CHECK_FALSE(f.alerts("sae")[0].escalate_at_ms.has_value());
   CHECK(f.alerts("supersede").size() == 1);
   CHECK(f.clockRaises("2026-02-12T10:00:00Z") == 0);
@@ -973,12 +973,7 @@ TEST_CASE("a voided SAE report supersedes its SAE alert once", "[outbox]") {
   REQUIRE(r.isOk());
   CHECK(r.value().text.find("wrong participant") == std::string::npos);  // the reason stays out of email
   // Once: a later correction of another record runs the supersede rules again and raises nothing.
-  json v = {{"study_id", "S01-001"}, {"measured_at", "2026-02-12T08:45:00Z"}, {"heart_rate_bpm", 80}};
-  auto reading = f.intake.recordVitals(f.ctx(), v);
-  REQUIRE(reading.isOk());
-  v["heart_rate_bpm"] = 82;
-  v["reason_for_change"] = "recounted";
-  REQUIRE(f.intake.correctRecord(f.ctx(), intake::RecordType::kVitals, json::parse(reading.value().body)["id"], v).isOk());
+  f.unrelatedCorrection();
   CHECK(f.alerts("supersede").size() == 1);
 }
 
